@@ -1,0 +1,12 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// subcommands lists rampart's subcommands; each is built in its own file.
+func subcommands() []*cobra.Command {
+	return []*cobra.Command{
+		newPolicyCmd(),                  // policy.go
+		newCACmd(),                      // ca.go
+		newInstallCmd(), newInjectCmd(), // install.go, inject.go
+	}
+}
