@@ -1,0 +1,184 @@
+package redirect_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/rampart-mesh/rampart/redirect"
+)
+
+type captureCase struct {
+	Name, From, Dial     string
+	Listener, Orig, Peer string
+}
+
+func loadCases(t *testing.T, file string) []captureCase {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []captureCase
+	if err := json.Unmarshal(b, &cases); err != nil {
+		t.Fatal(err)
+	}
+	return cases
+}
+
+// TestCapture runs testdata/capture_cases.json against pods A and B captured on the
+// real kernel: each case dials from a pod's app or proxy cgroup and checks which
+// listener answered, what SO_ORIGINAL_DST told it and what getpeername told the app.
+func TestCapture(t *testing.T) {
+	tp := newTopology(t)
+	hA, err := redirect.Attach(tp.optionsA(t))
+	if err != nil {
+		t.Fatalf("attach A: %v", err)
+	}
+	t.Cleanup(func() { _ = hA.Close() })
+	hB := tp.attachB(t)
+	for _, c := range loadCases(t, "testdata/capture_cases.json") {
+		t.Run(c.Name, func(t *testing.T) {
+			r, s := tp.dial(t, c.From, tp.expand(c.Dial))
+			if r.Err != "" {
+				t.Fatalf("dial %s: %s", c.Dial, r.Err)
+			}
+			if s.Listener != c.Listener {
+				t.Errorf("answered by %q, want %q", s.Listener, c.Listener)
+			}
+			if want := tp.expand(c.Orig); c.Orig != "" && s.OrigDst != want {
+				t.Errorf("SO_ORIGINAL_DST = %q, want %q", s.OrigDst, want)
+			}
+			if want := tp.expand(c.Peer); r.Peer != want {
+				t.Errorf("getpeername = %q, want %q", r.Peer, want)
+			}
+		})
+	}
+	t.Run("UDP and DNS are untouched", func(t *testing.T) {
+		p := tp.A.Start(t, tp.A.AppCgroup, "udp", tp.C.IP4.String()+":53")
+		if l := p.Line(); !strings.Contains(l, "udp :53 ping") {
+			t.Errorf("udp to C:53 answered %s", l)
+		}
+	})
+	t.Run("counters", func(t *testing.T) {
+		checkStats(t, hA, hB)
+	})
+}
+
+func checkStats(t *testing.T, hA, hB *redirect.Handle) {
+	sa, err := hA.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := hB.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa.Redirected < 3 || sa.SkippedProxy < 2 || sa.SkippedExcluded < 2 || sa.OrigDstAnswered < 3 {
+		t.Errorf("pod A counters %+v", sa)
+	}
+	if sb.InboundSteered < 2 {
+		t.Errorf("pod B counters %+v", sb)
+	}
+	if n, err := hA.OrigDstEntries(); err != nil || n < 3 {
+		t.Errorf("pod A orig dst entries = %d, %v", n, err)
+	}
+}
+
+// TestDetachRestoresDirect attaches and detaches pod A and checks that its app
+// reaches C directly afterwards and that no pins remain.
+func TestDetachRestoresDirect(t *testing.T) {
+	tp := newTopology(t)
+	h, err := redirect.Attach(tp.optionsA(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := tp.C.IP4.String() + ":80"
+	if _, s := tp.dial(t, "A app", to); s.Listener != "127.0.0.1:15001" {
+		t.Fatalf("attached: answered by %q", s.Listener)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r, s := tp.dial(t, "A app", to); s.Listener != ":80" || r.Peer != to {
+		t.Errorf("detached: answered by %q, peer %q (%s)", s.Listener, r.Peer, r.Err)
+	}
+	if names, _ := redirect.Pinned(tp.pinRoot); len(names) != 0 {
+		t.Errorf("pins left after Close: %v", names)
+	}
+}
+
+// TestAttachTwiceRefused: a second Attach of a pinned pod must adopt, not stack.
+func TestAttachTwiceRefused(t *testing.T) {
+	tp := newTopology(t)
+	h, err := redirect.Attach(tp.optionsA(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if _, err := redirect.Attach(tp.optionsA(t)); !errors.Is(err, redirect.ErrAlreadyAttached) {
+		t.Fatalf("second attach: %v, want ErrAlreadyAttached", err)
+	}
+}
+
+// attachAndWait is the helper an "agent" process runs: attach, say READY, block.
+func attachAndWait(args []string) error {
+	var o redirect.Options
+	if err := json.Unmarshal([]byte(args[0]), &o); err != nil {
+		return err
+	}
+	if _, err := redirect.Attach(o); err != nil {
+		return err
+	}
+	fmt.Println("READY")
+	select {}
+}
+
+// TestPinsSurviveAgentKill attaches from a separate process, SIGKILLs it, checks that
+// pod A is still captured, adopts the pins from this process and detaches.
+func TestPinsSurviveAgentKill(t *testing.T) {
+	tp := newTopology(t)
+	opts, _ := json.Marshal(tp.optionsA(t))
+	agent := tp.env.StartIn(t, "/proc/self/ns/net", tp.env.Cgroup, "attach", string(opts))
+	if l := agent.Line(); l != "READY" {
+		t.Fatalf("agent: %q", l)
+	}
+	_ = agent.Cmd.Process.Signal(syscall.SIGKILL)
+	_ = agent.Cmd.Wait()
+	to := tp.B.IP4.String() + ":80"
+	if _, s := tp.dial(t, "A app", to); s.Listener != "127.0.0.1:15001" || s.OrigDst != to {
+		t.Fatalf("after agent kill: answered by %q orig %q", s.Listener, s.OrigDst)
+	}
+	h, err := redirect.Adopt(tp.pinRoot, "pod-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := h.Stats(); err != nil || st.Redirected < 1 {
+		t.Errorf("adopted stats %+v %v", st, err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, s := tp.dial(t, "A app", to); s.Listener != ":80" {
+		t.Errorf("after adopt+close: answered by %q", s.Listener)
+	}
+}
+
+// TestThousandConnections opens 1000 connections at once from A's app to 1000
+// different ports of B; every one must recover its own original destination.
+func TestThousandConnections(t *testing.T) {
+	tp := newTopology(t)
+	h, err := redirect.Attach(tp.optionsA(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	p := tp.A.Start(t, tp.A.AppCgroup, "dialmany", "1000", tp.B.IP4.String(), "20000")
+	if l := p.Line(); !strings.HasPrefix(l, "ok=1000 ") {
+		t.Fatalf("1000 concurrent connections: %s", l)
+	}
+}

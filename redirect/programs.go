@@ -1,0 +1,62 @@
+package redirect
+
+import "github.com/cilium/ebpf"
+
+// cgroupProgram is one program attached to the pod's cgroup.
+type cgroupProgram struct {
+	pin       string // file name under the pod's pin folder
+	attach    ebpf.AttachType
+	minKernel string // for cgroup bpf_link and this attach type
+	prog      func(*capturePrograms) *ebpf.Program
+}
+
+func cgroupPrograms() []cgroupProgram {
+	return []cgroupProgram{
+		{"link_connect4", ebpf.AttachCGroupInet4Connect, "5.7", func(p *capturePrograms) *ebpf.Program { return p.RampartConnect4 }},
+		{"link_connect6", ebpf.AttachCGroupInet6Connect, "5.7", func(p *capturePrograms) *ebpf.Program { return p.RampartConnect6 }},
+		{"link_sockops", ebpf.AttachCGroupSockOps, "5.7", func(p *capturePrograms) *ebpf.Program { return p.RampartSockops }},
+		{"link_getsockopt", ebpf.AttachCGroupGetsockopt, "5.7", func(p *capturePrograms) *ebpf.Program { return p.RampartGetsockopt }},
+		{"link_getpeername4", ebpf.AttachCgroupInet4GetPeername, "5.8", func(p *capturePrograms) *ebpf.Program { return p.RampartGetpeername4 }},
+		{"link_getpeername6", ebpf.AttachCgroupInet6GetPeername, "5.8", func(p *capturePrograms) *ebpf.Program { return p.RampartGetpeername6 }},
+	}
+}
+
+// Pin names of what is not a cgroup link.
+const (
+	pinSkLookup = "link_sk_lookup"
+	pinSkMsg    = "prog_sk_msg"
+	mapPrefix   = "map_"
+)
+
+// linkPins lists every link pin a pod folder can hold.
+func linkPins() []string {
+	pins := []string{pinSkLookup}
+	for _, c := range cgroupPrograms() {
+		pins = append(pins, c.pin)
+	}
+	return pins
+}
+
+// Map names as pinned (without mapPrefix), the same as in capture.c.
+const (
+	mapSettings         = "settings"
+	mapStats            = "stats"
+	mapOrigDst          = "orig_dst"
+	mapInboundListener  = "inbound_listener"
+	mapPairs            = "pairs"
+	mapExcludedOutPorts = "excluded_out_ports"
+	mapExcludedInPorts  = "excluded_in_ports"
+	mapExcludedCIDR4    = "excluded_cidr4"
+	mapExcludedCIDR6    = "excluded_cidr6"
+	mapPodIPs           = "pod_ips"
+)
+
+func (m *captureMaps) byName() map[string]*ebpf.Map {
+	return map[string]*ebpf.Map{
+		mapSettings: m.Settings, mapStats: m.Stats, mapOrigDst: m.OrigDst,
+		mapInboundListener: m.InboundListener, mapPairs: m.Pairs,
+		mapExcludedOutPorts: m.ExcludedOutPorts, mapExcludedInPorts: m.ExcludedInPorts,
+		mapExcludedCIDR4: m.ExcludedCidr4, mapExcludedCIDR6: m.ExcludedCidr6,
+		mapPodIPs: m.PodIps,
+	}
+}
