@@ -2,4 +2,41 @@
 // query once per bundle revision, and evaluates it per request against an input shaped
 // like the OPA-Envoy plugin's, failing closed. It also writes decision logs and exports
 // Prometheus metrics. It depends on OPA only.
+//
+// # Use
+//
+//	e, err := rego.New(                            // functional options, all optional
+//		rego.WithDecision("data.rampart.authz.allow"), // the default
+//		rego.WithDecisionLog(w),                       // one JSON line per decision
+//		rego.WithMetrics(registry),                    // prometheus.Registerer
+//	)
+//	err = e.LoadDir(ctx, "main", "/etc/rampart/policy") // or LoadFS, LoadFile (.tar.gz),
+//	                                                    // LoadTarball, Poll (HTTP service)
+//	d := e.Decide(ctx, &rego.Input{...})               // never fails open
+//	if !d.Allowed { /* answer d.HTTPStatus, d.Body, d.Headers */ }
+//
+// Several named bundles may be active at once (e.g. a policy and a library); each load
+// replaces the bundle of that name. Their roots must not overlap.
+//
+// # Fail closed
+//
+// Decide returns a deny (403, "Access denied") when no bundle is loaded
+// ([ErrNoBundle]), the decision is undefined ([ErrUndefined]), evaluation fails or
+// exceeds the timeout ([ErrTimeout]), or the decision is neither a boolean nor an object
+// {allowed, http_status, body, headers, reason} ([ErrBadDecision]). Reason says which.
+// A refused bundle update ([BundleError]: syntax error, bad signature, overlapping
+// roots, unsafe tar paths, no .manifest) leaves the last good revision serving.
+//
+// # Dry-run
+//
+// With [WithDryRun], or a bundle manifest carrying
+// {"metadata": {"rampart": {"dry_run": true}}}, a policy deny is logged and counted as
+// a deny but returned with Allowed and DryRun set. Engine failures still deny.
+//
+// # Speed
+//
+// Decide builds the input directly as an OPA ast.Value holding only the input paths
+// the compiled policy can read, evaluates the query prepared once per revision with a
+// read transaction held for the revision's life, and takes no lock: loads swap a new
+// revision in with one atomic pointer store.
 package rego

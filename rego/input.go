@@ -10,32 +10,32 @@ package rego
 //
 // The proxy normalizes the request before filling Input; the engine does not.
 type Input struct {
-	Source      Peer
-	Destination Peer
+	Source      Peer `json:"source"`
+	Destination Peer `json:"destination"`
 	// Request is nil for an L4 (non-HTTP) connection.
-	Request *Request
+	Request *Request `json:"request,omitempty"`
 }
 
 // Peer is one end of the connection.
 type Peer struct {
 	// Principal is the peer's SPIFFE ID, or "" when unauthenticated.
-	Principal string
+	Principal string `json:"principal,omitempty"`
 	// Labels are the peer pod's labels (trusted by the caller).
-	Labels map[string]string
+	Labels map[string]string `json:"labels,omitempty"`
 	// Address is "ip:port".
-	Address string
+	Address string `json:"address,omitempty"`
 }
 
 // Request is one normalized HTTP request.
 type Request struct {
-	Method string // upper case
+	Method string `json:"method"` // upper case
 	// Path is the normalized path plus "?query" when there is one; the engine
 	// derives parsed_path and parsed_query from it.
-	Path     string
-	Host     string            // lower case, no default port, no trailing dot
-	Headers  map[string]string // lower-case names; repeated values joined with ","
-	Scheme   string            // "http" or "https"
-	Protocol string            // "HTTP/1.1", "HTTP/2"
+	Path     string            `json:"path"`
+	Host     string            `json:"host,omitempty"`     // lower case, no default port, no trailing dot
+	Headers  map[string]string `json:"headers,omitempty"`  // lower-case names; repeated values joined with ","
+	Scheme   string            `json:"scheme,omitempty"`   // "http" or "https"
+	Protocol string            `json:"protocol,omitempty"` // "HTTP/1.1", "HTTP/2"
 }
 
 // Decision is the outcome of one evaluation. Allowed is false unless the policy

@@ -1,0 +1,177 @@
+package rego
+
+import (
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// Object keys of the input, made once: they are never mutated, and sharing them
+// saves two allocations per key per decision.
+var (
+	kAttributes, kSource, kDestination = ast.StringTerm("attributes"), ast.StringTerm("source"), ast.StringTerm("destination")
+	kRequest, kHttp, kHeaders          = ast.StringTerm("request"), ast.StringTerm("http"), ast.StringTerm("headers")
+	kParsedPath, kParsedQuery          = ast.StringTerm("parsed_path"), ast.StringTerm("parsed_query")
+	kPrincipal, kLabels, kAddress      = ast.StringTerm("principal"), ast.StringTerm("labels"), ast.StringTerm("address")
+	kSocketAddress, kPortValue         = ast.StringTerm("socketAddress"), ast.StringTerm("portValue")
+	kMethod, kPath, kHost              = ast.StringTerm("method"), ast.StringTerm("path"), ast.StringTerm("host")
+	kScheme, kProtocol                 = ast.StringTerm("scheme"), ast.StringTerm("protocol")
+)
+
+// value builds in as OPA-Envoy's ext_authz input, directly as an ast.Value (no JSON
+// round trip), keeping only the parts marked in n. Pass everything() for all of it.
+//
+//	{"attributes": {"source": PEER, "destination": PEER,
+//	                "request": {"http": {method, path, host, headers, scheme, protocol}}},
+//	 "parsed_path": [...], "parsed_query": {k: [v, ...]}}
+//
+// PEER is {"principal", "labels", "address": {"socketAddress": {"address", "portValue"}}},
+// the shape Envoy gives OPA-Envoy, so its policies run unchanged.
+func (in *Input) value(n *need) ast.Value {
+	obj := ast.NewObject()
+	if in == nil || n == nil {
+		return obj
+	}
+	if a := n.child("attributes"); a != nil {
+		obj.Insert(kAttributes, ast.NewTerm(in.attributes(a)))
+	}
+	if in.Request == nil {
+		return obj
+	}
+	if p := n.child("parsed_path"); p != nil {
+		obj.Insert(kParsedPath, ast.NewTerm(parsedPath(in.Request.Path)))
+	}
+	if q := n.child("parsed_query"); q != nil {
+		obj.Insert(kParsedQuery, ast.NewTerm(parsedQuery(in.Request.Path)))
+	}
+	return obj
+}
+
+// AST returns the whole input as an ast.Value; what the decision log records.
+func (in *Input) AST() ast.Value { return in.value(everything()) }
+
+func (in *Input) attributes(n *need) ast.Value {
+	obj := ast.NewObject()
+	if s := n.child("source"); s != nil {
+		obj.Insert(kSource, ast.NewTerm(in.Source.value(s)))
+	}
+	if d := n.child("destination"); d != nil {
+		obj.Insert(kDestination, ast.NewTerm(in.Destination.value(d)))
+	}
+	if r := n.child("request"); r != nil && in.Request != nil {
+		if h := r.child("http"); h != nil {
+			http := ast.NewObject([2]*ast.Term{kHttp, ast.NewTerm(in.Request.value(h))})
+			obj.Insert(kRequest, ast.NewTerm(http))
+		}
+	}
+	return obj
+}
+
+func (p *Peer) value(n *need) ast.Value {
+	obj := ast.NewObject()
+	if n.child("principal") != nil {
+		obj.Insert(kPrincipal, ast.StringTerm(p.Principal))
+	}
+	if l := n.child("labels"); l != nil {
+		obj.Insert(kLabels, ast.NewTerm(stringMap(p.Labels, l)))
+	}
+	if n.child("address") != nil && p.Address != "" {
+		obj.Insert(kAddress, ast.NewTerm(socketAddress(p.Address)))
+	}
+	return obj
+}
+
+func (r *Request) value(n *need) ast.Value {
+	obj := ast.NewObject()
+	for _, f := range [...]struct {
+		name string
+		key  *ast.Term
+		val  string
+	}{
+		{"method", kMethod, r.Method}, {"path", kPath, r.Path}, {"host", kHost, r.Host},
+		{"scheme", kScheme, r.Scheme}, {"protocol", kProtocol, r.Protocol},
+	} {
+		if n.child(f.name) != nil {
+			obj.Insert(f.key, ast.StringTerm(f.val))
+		}
+	}
+	if h := n.child("headers"); h != nil {
+		obj.Insert(kHeaders, ast.NewTerm(stringMap(r.Headers, h)))
+	}
+	return obj
+}
+
+// stringMap converts labels or headers, keeping only the keys n names.
+func stringMap(m map[string]string, n *need) ast.Value {
+	obj := ast.NewObjectWithCapacity(len(m))
+	if !n.all {
+		for k := range n.kids {
+			if v, ok := m[k]; ok {
+				obj.Insert(ast.StringTerm(k), ast.StringTerm(v))
+			}
+		}
+		return obj
+	}
+	for k, v := range m {
+		obj.Insert(ast.StringTerm(k), ast.StringTerm(v))
+	}
+	return obj
+}
+
+// socketAddress splits "ip:port" into Envoy's {"socketAddress": {address, portValue}}.
+func socketAddress(addr string) ast.Value {
+	host, port := addr, 0
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		if p, err := strconv.Atoi(addr[i+1:]); err == nil {
+			host, port = strings.Trim(addr[:i], "[]"), p
+		}
+	}
+	sa := ast.NewObject(
+		[2]*ast.Term{kAddress, ast.StringTerm(host)},
+		[2]*ast.Term{kPortValue, ast.IntNumberTerm(port)},
+	)
+	return ast.NewObject([2]*ast.Term{kSocketAddress, ast.NewTerm(sa)})
+}
+
+// parsedPath splits the path (query removed) into unescaped segments the way
+// OPA-Envoy does: "/v1/request-landing" → ["v1", "request-landing"], "/" → [""].
+func parsedPath(p string) ast.Value {
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	segs := strings.Split(strings.TrimLeft(p, "/"), "/")
+	terms := make([]*ast.Term, len(segs))
+	for i, s := range segs {
+		if u, err := url.PathUnescape(s); err == nil {
+			s = u
+		}
+		terms[i] = ast.StringTerm(s)
+	}
+	return ast.NewArray(terms...)
+}
+
+// parsedQuery decodes the query string into {key: [values...]} like OPA-Envoy.
+func parsedQuery(p string) ast.Value {
+	obj := ast.NewObject()
+	i := strings.IndexByte(p, '?')
+	if i < 0 {
+		return obj
+	}
+	q, _ := url.ParseQuery(p[i+1:]) // keeps what parsed; the proxy already validated escapes
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		vals := make([]*ast.Term, len(q[k]))
+		for j, v := range q[k] {
+			vals[j] = ast.StringTerm(v)
+		}
+		obj.Insert(ast.StringTerm(k), ast.ArrayTerm(vals...))
+	}
+	return obj
+}

@@ -1,0 +1,176 @@
+package rego
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/bundle"
+)
+
+// LoadFS loads (or replaces) the bundle called name from fsys, whose root holds the
+// bundle's .manifest: an embedded bundle, or os.DirFS of a directory.
+func (e *Engine) LoadFS(ctx context.Context, name string, fsys fs.FS) error {
+	l, err := bundle.NewFSLoader(fsys)
+	if err != nil {
+		return e.refuse(name, &BundleError{Bundle: name, Err: err})
+	}
+	return e.load(ctx, name, l, "")
+}
+
+// LoadDir loads (or replaces) the bundle called name from a directory.
+func (e *Engine) LoadDir(ctx context.Context, name, dir string) error {
+	if _, err := os.Stat(dir); err != nil {
+		return e.refuse(name, &BundleError{Bundle: name, Err: err})
+	}
+	return e.LoadFS(ctx, name, os.DirFS(dir))
+}
+
+// LoadFile loads (or replaces) the bundle called name from a .tar.gz file.
+func (e *Engine) LoadFile(ctx context.Context, name, file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return e.refuse(name, &BundleError{Bundle: name, Err: err})
+	}
+	defer f.Close()
+	return e.LoadTarball(ctx, name, f)
+}
+
+// LoadTarball loads (or replaces) the bundle called name from a gzipped tar stream
+// (what `opa build` and `rampart policy build` write).
+func (e *Engine) LoadTarball(ctx context.Context, name string, r io.Reader) error {
+	return e.load(ctx, name, bundle.NewTarballLoaderWithBaseURL(r, ""), "")
+}
+
+// Remove deactivates the bundle called name. Removing the bundle that owns the
+// decision path leaves the engine denying everything.
+func (e *Engine) Remove(ctx context.Context, name string) error {
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	next := e.withBundle(name, nil)
+	if len(next) == 0 {
+		e.bundles = next
+		e.cur.Store(nil)
+		return nil
+	}
+	return e.swap(ctx, name, next)
+}
+
+// load reads a bundle through OPA's reader, then activates it together with the
+// other active bundles. Any failure keeps the last good revision.
+func (e *Engine) load(ctx context.Context, name string, l bundle.DirectoryLoader, etag string) error {
+	start := time.Now()
+	b, err := e.read(name, l, etag)
+	if err != nil {
+		return e.refuse(name, err)
+	}
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	if err := e.swap(ctx, name, e.withBundle(name, b)); err != nil {
+		return err
+	}
+	e.opts.logger.Info("bundle loaded", "bundle", name, "revision", b.Manifest.Revision,
+		"duration", time.Since(start))
+	return nil
+}
+
+// swap prepares next aside and makes it current; the caller holds loadMu.
+func (e *Engine) swap(ctx context.Context, name string, next map[string]*bundle.Bundle) error {
+	rev, err := e.prepare(ctx, next)
+	if err != nil {
+		return e.refuse(name, &BundleError{Bundle: name, File: errorFile(err), Err: err})
+	}
+	e.bundles = next
+	e.cur.Store(rev)
+	e.metrics.loaded(name, rev)
+	return nil
+}
+
+// withBundle returns a copy of the active set with name replaced by b (removed if nil).
+func (e *Engine) withBundle(name string, b *bundle.Bundle) map[string]*bundle.Bundle {
+	next := make(map[string]*bundle.Bundle, len(e.bundles)+1)
+	for k, v := range e.bundles {
+		next[k] = v
+	}
+	delete(next, name)
+	if b != nil {
+		next[name] = b
+	}
+	return next
+}
+
+// read runs OPA's bundle reader behind a guard that refuses unsafe file names and
+// insists on a .manifest (without one OPA would claim every root, silently).
+func (e *Engine) read(name string, l bundle.DirectoryLoader, etag string) (*bundle.Bundle, error) {
+	g := &guardLoader{DirectoryLoader: l}
+	rd := bundle.NewCustomReader(g).WithBundleName(name).WithBundleEtag(etag)
+	if e.opts.verification != nil {
+		rd = rd.WithBundleVerificationConfig(e.opts.verification)
+	} else {
+		rd = rd.WithSkipBundleVerification(true)
+	}
+	b, err := rd.Read()
+	if g.bad != "" {
+		return nil, &BundleError{Bundle: name, File: g.bad, Err: errUnsafePath}
+	}
+	if err != nil {
+		return nil, &BundleError{Bundle: name, File: errorFile(err), Err: err}
+	}
+	if !g.manifest {
+		return nil, &BundleError{Bundle: name, File: ".manifest", Err: errNoManifest}
+	}
+	return &b, nil
+}
+
+// refuse records a failed load and returns err unchanged.
+func (e *Engine) refuse(name string, err error) error {
+	e.metrics.failed(name)
+	e.opts.logger.Error("bundle refused, keeping last good revision", "bundle", name, "err", err)
+	return err
+}
+
+var (
+	errUnsafePath = errors.New("file name escapes the bundle root")
+	errNoManifest = errors.New("missing .manifest (a bundle must declare its roots)")
+)
+
+// guardLoader wraps an OPA DirectoryLoader and watches the files go by.
+type guardLoader struct {
+	bundle.DirectoryLoader
+	manifest bool   // a .manifest at the bundle root was seen
+	bad      string // first unsafe file name seen
+}
+
+func (g *guardLoader) NextFile() (*bundle.Descriptor, error) {
+	d, err := g.DirectoryLoader.NextFile()
+	if err != nil {
+		return nil, err
+	}
+	p := d.Path()
+	if unsafePath(p) {
+		if g.bad == "" {
+			g.bad = p
+		}
+		return nil, fmt.Errorf("%s: %w", p, errUnsafePath)
+	}
+	if path.Clean("/"+p) == "/.manifest" {
+		g.manifest = true
+	}
+	return d, nil
+}
+
+// unsafePath reports names with ".." segments; tarballs can carry them.
+func unsafePath(p string) bool {
+	for _, seg := range strings.Split(strings.ReplaceAll(p, "\\", "/"), "/") {
+		if seg == ".." {
+			return true
+		}
+	}
+	return false
+}

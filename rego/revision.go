@@ -1,0 +1,120 @@
+package rego
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/bundle"
+	"github.com/open-policy-agent/opa/v1/metrics"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+)
+
+// revision is one prepared, immutable policy state: the compiled bundles, their data,
+// and the decision query prepared against them. It is swapped in whole.
+type revision struct {
+	pq        rego.PreparedEvalQuery
+	txn       storage.Transaction // read transaction held for the revision's lifetime
+	need      *need               // input paths the policy reads
+	revision  string              // revision of the bundle owning the decision path
+	revisions map[string]string   // every bundle's revision by name
+	dryRun    bool                // the owning bundle asked for dry-run
+	compiler  *ast.Compiler
+	store     storage.Store
+}
+
+// prepare activates bundles into a fresh store and compiler (OPA's own activation,
+// which also refuses overlapping roots and data outside a bundle's roots) and prepares
+// the decision query once.
+func (e *Engine) prepare(ctx context.Context, bundles map[string]*bundle.Bundle) (*revision, error) {
+	store := inmem.NewWithOpts(inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
+	compiler := ast.NewCompiler()
+	txn, err := store.NewTransaction(ctx, storage.WriteParams)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	err = bundle.Activate(&bundle.ActivateOpts{
+		Ctx: ctx, Store: store, Txn: txn, Compiler: compiler,
+		Metrics: metrics.New(), Bundles: bundles,
+	})
+	if err != nil {
+		store.Abort(ctx, txn)
+		return nil, fmt.Errorf("activate: %w", err)
+	}
+	if err := store.Commit(ctx, txn); err != nil {
+		return nil, fmt.Errorf("commit store: %w", err)
+	}
+	pq, err := rego.New(rego.ParsedQuery(e.query), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s: %w", e.opts.decision, err)
+	}
+	// The store is never written again, so one read transaction can serve every
+	// evaluation of this revision without taking the store's lock per request.
+	rtxn, err := store.NewTransaction(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open read transaction: %w", err)
+	}
+	r := &revision{
+		pq: pq, txn: rtxn, need: inputNeeds(compiler.Modules),
+		revisions: map[string]string{}, compiler: compiler, store: store,
+	}
+	owner := ownerOf(bundles, e.decision)
+	for name, b := range bundles {
+		r.revisions[name] = b.Manifest.Revision
+	}
+	if b := bundles[owner]; b != nil {
+		r.revision, r.dryRun = b.Manifest.Revision, manifestDryRun(b.Manifest)
+	}
+	return r, nil
+}
+
+// ownerOf returns the name of the bundle whose roots contain the decision path.
+func ownerOf(bundles map[string]*bundle.Bundle, decision ast.Ref) string {
+	path := refPath(decision)
+	names := make([]string, 0, len(bundles))
+	for name := range bundles {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, root := range *bundles[name].Manifest.Roots {
+			if root == "" || path == root || strings.HasPrefix(path, root+"/") {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+// refPath turns data.a.b into "a/b", the form of manifest roots.
+func refPath(ref ast.Ref) string {
+	parts := make([]string, 0, len(ref)-1)
+	for _, t := range ref[1:] {
+		if s, ok := t.Value.(ast.String); ok {
+			parts = append(parts, string(s))
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// manifestDryRun reads {"metadata": {"rampart": {"dry_run": true}}}.
+func manifestDryRun(m bundle.Manifest) bool {
+	r, _ := m.Metadata["rampart"].(map[string]any)
+	on, _ := r["dry_run"].(bool)
+	return on
+}
+
+// errorFile pulls the file name out of OPA compile errors so a refused bundle names
+// the file at fault.
+func errorFile(err error) string {
+	var errs ast.Errors
+	if errors.As(err, &errs) && len(errs) > 0 && errs[0].Location != nil {
+		return errs[0].Location.File
+	}
+	return ""
+}

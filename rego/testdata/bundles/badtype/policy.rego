@@ -1,0 +1,4 @@
+# A decision that is neither boolean nor object.
+package rampart.authz
+
+allow := "yes"
