@@ -1,0 +1,17 @@
+// Package httpx is Rampart's strict HTTP/1.x request parser and request-target
+// normalizer. The inbound proxy authorizes exactly the request this package returns
+// and forwards exactly that request, so the policy and the application can never
+// disagree about method, path, host or framing.
+//
+// The parser refuses what proxies and applications have historically read
+// differently (request smuggling and authorization bypasses): Content-Length together
+// with Transfer-Encoding, differing Content-Lengths, transfer codings other than a
+// lone "chunked", obs-fold, bare LF or CR, whitespace before a header colon, control
+// characters in headers, lower-case methods, and oversize header sections.
+//
+// The normalizer decodes percent-escapes of unreserved characters once, rejects NUL,
+// invalid escapes and invalid UTF-8, merges repeated slashes, resolves "." and ".."
+// (and refuses "..;" style segments that some servers read as ".."), strips the
+// fragment, splits off the query and treats encoded slashes and backslashes by one
+// configured SlashRule.
+package httpx

@@ -1,0 +1,122 @@
+package httpx
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+)
+
+// lineReader reads CRLF-terminated lines and charges them to a byte budget, so an
+// oversize head is refused (431) before it is buffered.
+type lineReader struct {
+	br     *bufio.Reader
+	budget int
+}
+
+// errTooLarge is the 431 for a header section past its budget.
+var errTooLarge = &Error{Status: http.StatusRequestHeaderFieldsTooLarge, Reason: "request header section too large"}
+
+// line returns one line without its CRLF. A line ending in a bare LF, or holding a
+// CR anywhere else, is refused.
+func (lr *lineReader) line() ([]byte, error) {
+	var buf []byte
+	for {
+		chunk, err := lr.br.ReadSlice('\n')
+		if len(buf)+len(chunk) > lr.budget {
+			return nil, errTooLarge
+		}
+		buf = append(buf, chunk...)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			if errors.Is(err, io.EOF) && len(buf) > 0 {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	lr.budget -= len(buf)
+	if len(buf) < 2 || buf[len(buf)-2] != '\r' {
+		return nil, badRequest("bare LF")
+	}
+	buf = buf[:len(buf)-2]
+	if bytes.IndexByte(buf, '\r') >= 0 {
+		return nil, badRequest("bare CR")
+	}
+	return buf, nil
+}
+
+// requestLine skips empty lines before a request (RFC 9112 2.2 allows one; they carry
+// no meaning) and returns io.EOF when the peer closed between requests.
+func (lr *lineReader) requestLine() ([]byte, error) {
+	for range 4 {
+		l, err := lr.line()
+		if err != nil || len(l) > 0 {
+			return l, err
+		}
+	}
+	return nil, badRequest("empty lines before request")
+}
+
+// fields reads header lines up to the empty line.
+func (lr *lineReader) fields(max int) ([]Field, error) {
+	var out []Field
+	for {
+		l, err := lr.line()
+		if err != nil {
+			return nil, eofIsBad(err)
+		}
+		if len(l) == 0 {
+			return out, nil
+		}
+		if len(out) == max {
+			return nil, &Error{Status: http.StatusRequestHeaderFieldsTooLarge, Reason: "too many header fields"}
+		}
+		f, err := parseField(l)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+}
+
+func eofIsBad(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// parseField splits "name: value". obs-fold (a line starting with whitespace),
+// whitespace before the colon, non-token names and control characters in values are
+// refused.
+func parseField(l []byte) (Field, error) {
+	if l[0] == ' ' || l[0] == '\t' {
+		return Field{}, badRequest("obs-fold")
+	}
+	colon := bytes.IndexByte(l, ':')
+	if colon <= 0 {
+		return Field{}, badRequest("header line without name and colon")
+	}
+	name := l[:colon]
+	for _, c := range name {
+		if !tokenChar(c) {
+			return Field{}, badRequest("byte 0x%02x in header name", c)
+		}
+	}
+	value := bytes.Trim(l[colon+1:], " \t")
+	for _, c := range value {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return Field{}, badRequest("control byte 0x%02x in header value", c)
+		}
+	}
+	return Field{Name: string(name), Value: string(value)}, nil
+}
+
+func tokenChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0
+}

@@ -1,0 +1,82 @@
+package httpx_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"strconv"
+	"testing"
+
+	"github.com/rampart-mesh/rampart/sidecar/httpx"
+)
+
+// forward parses one request from raw and returns exactly what the proxy forwards, or
+// the status it refuses the request with.
+func forward(raw []byte, cfg httpx.Config) (string, string) {
+	br := bufio.NewReader(bytes.NewReader(raw))
+	req, err := httpx.ReadRequest(br, cfg)
+	if err != nil {
+		return "", statusOf(err)
+	}
+	var out bytes.Buffer
+	w := bufio.NewWriter(&out)
+	httpx.WriteHead(w, req, nil)
+	if err := httpx.CopyBody(w, br, req, cfg.WithDefaults().MaxBodyBytes); err != nil {
+		return "", statusOf(err)
+	}
+	w.Flush()
+	return out.String(), "ok"
+}
+
+func statusOf(err error) string {
+	var he *httpx.Error
+	if errors.As(err, &he) {
+		return strconv.Itoa(he.Status)
+	}
+	return "error: " + err.Error()
+}
+
+func TestReadRequestCases(t *testing.T) {
+	for _, c := range loadCases(t, "testdata/requests") {
+		t.Run(c.name, func(t *testing.T) {
+			got, status := forward(c.raw, httpx.Config{})
+			if status != c.want["status"] {
+				t.Fatalf("status %s, want %s", status, c.want["status"])
+			}
+			if want, ok := c.want["forward"]; ok && got != string(unescape(t, want)) {
+				t.Errorf("forwarded\n%q\nwant\n%q", got, unescape(t, want))
+			}
+		})
+	}
+}
+
+func TestHeaderLimits(t *testing.T) {
+	big := "GET / HTTP/1.1\r\nHost: a\r\nX: " + string(bytes.Repeat([]byte("a"), 2000)) + "\r\n\r\n"
+	if _, status := forward([]byte(big), httpx.Config{MaxHeaderBytes: 1024}); status != "431" {
+		t.Errorf("oversize header: %s, want 431", status)
+	}
+	many := "GET / HTTP/1.1\r\nHost: a\r\n" + string(bytes.Repeat([]byte("X: 1\r\n"), 11)) + "\r\n"
+	if _, status := forward([]byte(many), httpx.Config{MaxHeaders: 10}); status != "431" {
+		t.Errorf("too many fields: %s, want 431", status)
+	}
+	chunked := "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n"
+	if _, status := forward([]byte(chunked), httpx.Config{MaxBodyBytes: 8}); status != "413" {
+		t.Errorf("chunked body over limit: %s, want 413", status)
+	}
+}
+
+func TestPipelinedRequestsAreReadOneByOne(t *testing.T) {
+	raw := "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b/../c HTTP/1.1\r\nHost: x\r\n\r\n"
+	br := bufio.NewReader(bytes.NewReader([]byte(raw)))
+	var got []string
+	for {
+		req, err := httpx.ReadRequest(br, httpx.Config{})
+		if err != nil {
+			break
+		}
+		got = append(got, req.Target())
+	}
+	if len(got) != 2 || got[0] != "/a" || got[1] != "/c" {
+		t.Errorf("got %q, want [/a /c]", got)
+	}
+}
