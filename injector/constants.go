@@ -1,0 +1,89 @@
+package injector
+
+// Contracts shared with the proxy and the node agent. They are restated here rather
+// than imported because injector is a leaf package (DESIGN.md); a change to any of
+// them is a change of the user-visible contract.
+const (
+	// OutboundPort is where the node agent's connect4/connect6 programs send the
+	// app's outbound TCP connections.
+	OutboundPort = 15001
+	// InboundPlaintextPort receives plaintext inbound connections (PERMISSIVE mode).
+	InboundPlaintextPort = 15006
+	// TunnelPort is the proxy's inbound mTLS HTTP/2 CONNECT (HBONE) listener.
+	TunnelPort = 15008
+	// AdminPort serves /metrics, /healthz/*, /debug/* and the /app-health rewrites.
+	AdminPort = 15020
+	// ProxyUID and ProxyGID are the proxy's user and group; the node agent never
+	// redirects their sockets.
+	ProxyUID = 1337
+	ProxyGID = 1337
+
+	// NamespaceLabel with value NamespaceLabelEnabled opts a namespace in.
+	NamespaceLabel        = "rampart.io/injection"
+	NamespaceLabelEnabled = "enabled"
+	// InjectAnnotation set to "false" opts a single pod out.
+	InjectAnnotation = "rampart.io/inject"
+	// StatusAnnotation records what was injected; its presence makes injection a no-op.
+	StatusAnnotation = "rampart.io/status"
+
+	// ProxyContainerName is the injected native sidecar's name.
+	ProxyContainerName = "rampart-proxy"
+	// DefaultTrustDomain is the SPIFFE trust domain when none is configured.
+	DefaultTrustDomain = "cluster.local"
+	// DefaultImage is the proxy image used when Config.Image is empty.
+	DefaultImage = "ghcr.io/rampart-mesh/rampart-proxy:v0.1.0"
+)
+
+// Pod annotations that override Config per pod.
+const (
+	AnnotationImage          = "rampart.io/proxy-image"
+	AnnotationLogLevel       = "rampart.io/log-level"
+	AnnotationMode           = "rampart.io/mode"
+	AnnotationCPURequest     = "rampart.io/proxy-cpu"
+	AnnotationMemoryRequest  = "rampart.io/proxy-memory"
+	AnnotationCPULimit       = "rampart.io/proxy-cpu-limit"
+	AnnotationMemoryLimit    = "rampart.io/proxy-memory-limit"
+	AnnotationExcludeInPorts = "rampart.io/exclude-inbound-ports"
+	AnnotationExcludeOutPort = "rampart.io/exclude-outbound-ports"
+	AnnotationExcludeOutCIDR = "rampart.io/exclude-outbound-cidrs"
+	AnnotationRewriteProbes  = "rampart.io/rewrite-app-probes"
+)
+
+// Environment variables the injected proxy reads (flags with these env fallbacks).
+// doc.go describes each; the proxy must use exactly these names.
+const (
+	EnvPodName         = "POD_NAME"
+	EnvPodNamespace    = "POD_NAMESPACE"
+	EnvPodIP           = "POD_IP"
+	EnvServiceAccount  = "SERVICE_ACCOUNT"
+	EnvTrustDomain     = "TRUST_DOMAIN"
+	EnvSpiffeSocket    = "SPIFFE_ENDPOINT_SOCKET"
+	EnvMode            = "RAMPART_MODE"
+	EnvLogLevel        = "RAMPART_LOG_LEVEL"
+	EnvBundle          = "RAMPART_BUNDLE"
+	EnvExcludeInPorts  = "RAMPART_EXCLUDE_INBOUND_PORTS"
+	EnvExcludeOutPorts = "RAMPART_EXCLUDE_OUTBOUND_PORTS"
+	EnvExcludeOutCIDRs = "RAMPART_EXCLUDE_OUTBOUND_CIDRS"
+	EnvAppProbes       = "RAMPART_APP_PROBES"
+)
+
+// Modes of inbound plaintext handling.
+const (
+	ModeStrict     = "STRICT"
+	ModePermissive = "PERMISSIVE"
+)
+
+// Paths inside the proxy container.
+const (
+	spireMountPath  = "/run/rampart/spire"
+	bundleMountPath = "/etc/rampart/bundle"
+	tmpMountPath    = "/tmp"
+
+	spireVolume  = "rampart-spire"
+	bundleVolume = "rampart-bundle"
+	tmpVolume    = "rampart-tmp"
+
+	// AppHealthPrefix is the admin-port path prefix of rewritten app probes:
+	// /app-health/<container>/<livez|readyz|startupz>.
+	AppHealthPrefix = "/app-health/"
+)

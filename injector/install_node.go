@@ -1,0 +1,84 @@
+package injector
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// nodeRBAC lets the node agent watch pods (to find injected ones on its node and
+// attach capture to their cgroup and netns) and nothing else.
+func nodeRBAC(o InstallOptions) []runtime.Object {
+	sa := &corev1.ServiceAccount{ObjectMeta: meta(NodeName, o.Namespace, NodeName)}
+	sa.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ServiceAccount"))
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: meta(NodeName, "", NodeName),
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"},
+			Verbs: []string{"get", "list", "watch"}}},
+	}
+	role.SetGroupVersionKind(rbacv1.SchemeGroupVersion.WithKind("ClusterRole"))
+	bind := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: meta(NodeName, "", NodeName),
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: NodeName},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: NodeName, Namespace: o.Namespace}},
+	}
+	bind.SetGroupVersionKind(rbacv1.SchemeGroupVersion.WithKind("ClusterRoleBinding"))
+	return []runtime.Object{sa, role, bind}
+}
+
+func nodeLabels() map[string]string { return map[string]string{"app.kubernetes.io/name": NodeName} }
+
+// nodeDaemonSet is the only privileged part of Rampart: it loads the eBPF capture
+// programs into each injected pod's cgroup and network namespace, so the proxy runs
+// with no capabilities at all.
+func nodeDaemonSet(o InstallOptions) *appsv1.DaemonSet {
+	d := &appsv1.DaemonSet{
+		ObjectMeta: meta(NodeName, o.Namespace, NodeName),
+		Spec: appsv1.DaemonSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: nodeLabels()},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: meta("", "", NodeName).Labels},
+				Spec:       nodePodSpec(o),
+			},
+		},
+	}
+	d.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("DaemonSet"))
+	return d
+}
+
+func nodePodSpec(o InstallOptions) corev1.PodSpec {
+	yes := true
+	bidirectional := corev1.MountPropagationBidirectional
+	return corev1.PodSpec{
+		ServiceAccountName: NodeName,
+		// Host PID namespace: pod network namespaces are reached via /proc/<pid>/ns/net.
+		HostPID:     true,
+		Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+		Containers: []corev1.Container{{
+			Name:  NodeName,
+			Image: o.NodeImage,
+			Args:  []string{"--proxy-uid=1337"},
+			Env: []corev1.EnvVar{{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{
+				FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"}}}},
+			Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
+			},
+			SecurityContext: &corev1.SecurityContext{Privileged: &yes},
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "bpffs", MountPath: "/sys/fs/bpf", MountPropagation: &bidirectional},
+				{Name: "cgroup", MountPath: "/sys/fs/cgroup", ReadOnly: true},
+			},
+		}},
+		Volumes: []corev1.Volume{hostDir("bpffs", "/sys/fs/bpf"), hostDir("cgroup", "/sys/fs/cgroup")},
+	}
+}
+
+func hostDir(name, path string) corev1.Volume {
+	t := corev1.HostPathDirectoryOrCreate
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{
+		HostPath: &corev1.HostPathVolumeSource{Path: path, Type: &t}}}
+}
