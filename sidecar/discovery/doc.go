@@ -1,0 +1,16 @@
+// Package discovery tells the outbound proxy where a destination address really
+// leads and tells the inbound proxy who a peer address is.
+//
+// A [Resolver] maps a service address (VIP:port) to its ready endpoints — pod IP,
+// target port, expected SPIFFE ID, labels, and whether the pod runs a Rampart sidecar
+// (then traffic goes through HBONE on podIP:15008) — and maps a pod IP to its
+// workload metadata. Two resolvers exist: [File], a JSON registry for the demo and
+// for non-Kubernetes use, reloaded by polling and keeping the last good version; and
+// [Kube], client-go informers on Pods, Services and EndpointSlices that keep only
+// the fields Rampart needs.
+//
+// [Balancer] spreads connects over a service's endpoints round robin and ejects an
+// endpoint that failed for a while. [TrustedLabels] returns a peer's labels only when
+// the pod at its address has the namespace and service account its authenticated
+// SPIFFE ID names, so policy never sees labels a peer could not vouch for.
+package discovery

@@ -1,0 +1,195 @@
+package discovery_test
+
+import (
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/rampart-mesh/rampart/sidecar/discovery"
+)
+
+// TestKubeFollowsTheAPIServer runs a real kube-apiserver and etcd (built by
+// test/tools/kube/build.sh) and checks that what is created, changed and deleted
+// through the API shows in the resolver.
+func TestKubeFollowsTheAPIServer(t *testing.T) {
+	client := startAPIServer(t)
+	ctx := t.Context()
+	const ns = "default"
+	svc := createService(t, client, ns)
+	vip := netip.AddrPortFrom(netip.MustParseAddr(svc.Spec.ClusterIP), 80)
+
+	createPod(t, client, ns, "deathstar-1", "198.18.5.2", true, map[string]string{"org": "empire"})
+	createPod(t, client, ns, "tiefighter", "198.18.5.20", true, map[string]string{"org": "empire"})
+	createPod(t, client, ns, "legacy", "198.18.5.9", false, nil)
+	slice := createSlice(t, client, ns, "198.18.5.2", "198.18.5.9")
+
+	k, err := discovery.NewKube(discovery.KubeOptions{Client: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	waitFor(t, func() bool { return endpoints(k, vip) == "198.18.5.2:8080 meshed,198.18.5.9:8080 plain" })
+	eps, _ := k.Endpoints(vip)
+	if eps[0].Identity != "spiffe://cluster.local/ns/default/sa/deathstar-1" {
+		t.Errorf("identity %q", eps[0].Identity)
+	}
+	tie := netip.MustParseAddr("198.18.5.20")
+	peer := "spiffe://cluster.local/ns/default/sa/tiefighter"
+	if got := discovery.TrustedLabels(k, tie, peer); got["org"] != "empire" {
+		t.Fatalf("labels %v, want org=empire", got)
+	}
+
+	// Label change follows.
+	pod, _ := client.CoreV1().Pods(ns).Get(ctx, "tiefighter", metav1.GetOptions{})
+	pod.Labels["org"] = "alliance"
+	if _, err := client.CoreV1().Pods(ns).Update(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return discovery.TrustedLabels(k, tie, peer)["org"] == "alliance" })
+
+	// An endpoint turning unready, then removed from the slice, leaves.
+	f := false
+	slice.Endpoints[1].Conditions.Ready = &f
+	if slice, err = client.DiscoveryV1().EndpointSlices(ns).Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return endpoints(k, vip) == "198.18.5.2:8080 meshed" })
+
+	// Deleted pods and slices leave.
+	if err := client.CoreV1().Pods(ns).Delete(ctx, "tiefighter", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { _, ok := k.Workload(tie); return !ok })
+	if err := client.DiscoveryV1().EndpointSlices(ns).Delete(ctx, slice.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return endpoints(k, vip) == "" })
+	if _, ok := k.Endpoints(netip.AddrPortFrom(vip.Addr(), 81)); ok {
+		t.Error("port 81 is not a service port, yet resolved")
+	}
+}
+
+func endpoints(k *discovery.Kube, vip netip.AddrPort) string {
+	eps, _ := k.Endpoints(vip)
+	var out []string
+	for _, ep := range eps {
+		kind := "plain"
+		if ep.Meshed {
+			kind = "meshed"
+		}
+		out = append(out, ep.Addr.String()+" "+kind)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+func startAPIServer(t *testing.T) *kubernetes.Clientset {
+	t.Helper()
+	assets := kubeAssets(t)
+	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("start kube-apiserver from %s: %v", assets, err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
+// kubeAssets finds the folder test/tools/kube/build.sh fills: kube-<version>/ under
+// $RAMPART_TOOLS_DIR, or <repo>/.cache/bin.
+func kubeAssets(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("RAMPART_TOOLS_DIR")
+	if dir == "" {
+		out, err := exec.Command("go", "env", "GOMOD").Output()
+		if err == nil {
+			dir = filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), ".cache", "bin")
+		}
+	}
+	found, _ := filepath.Glob(filepath.Join(dir, "kube-*", "kube-apiserver"))
+	if len(found) == 0 {
+		missing(t, "kube-apiserver not built under "+dir+" (run test/tools/kube/build.sh)")
+	}
+	sort.Strings(found)
+	return filepath.Dir(found[len(found)-1])
+}
+
+func missing(t *testing.T, reason string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(reason)
+	}
+	t.Skip(reason)
+}
+
+func createService(t *testing.T, c *kubernetes.Clientset, ns string) *corev1.Service {
+	t.Helper()
+	svc, err := c.CoreV1().Services(ns).Create(t.Context(), &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "deathstar"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func createPod(t *testing.T, c *kubernetes.Clientset, ns, name, ip string, meshed bool, labels map[string]string) {
+	t.Helper()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: corev1.PodSpec{ServiceAccountName: name,
+			Containers: []corev1.Container{{Name: "app", Image: "app"}}},
+	}
+	if meshed {
+		always := corev1.ContainerRestartPolicyAlways
+		pod.Spec.InitContainers = []corev1.Container{{Name: "rampart-proxy", Image: "rampart", RestartPolicy: &always}}
+	}
+	created, err := c.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No kubelet runs here: set the IP the way a kubelet would, through pods/status.
+	created.Status.Phase = corev1.PodRunning
+	created.Status.PodIP = ip
+	created.Status.PodIPs = []corev1.PodIP{{IP: ip}}
+	if _, err := c.CoreV1().Pods(ns).UpdateStatus(t.Context(), created, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func createSlice(t *testing.T, c *kubernetes.Clientset, ns string, ips ...string) *discoveryv1.EndpointSlice {
+	t.Helper()
+	name, port, ready := "http", int32(8080), true
+	s := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "deathstar-abc", Labels: map[string]string{discoveryv1.LabelServiceName: "deathstar"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &port}},
+	}
+	for _, ip := range ips {
+		s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{Addresses: []string{ip},
+			Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
+	}
+	created, err := c.DiscoveryV1().EndpointSlices(ns).Create(t.Context(), s, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return created
+}
