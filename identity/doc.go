@@ -1,5 +1,43 @@
 // Package identity provides SPIFFE identities for Rampart proxies: SPIFFE IDs of the
-// form spiffe://<td>/ns/<ns>/sa/<sa>, X.509 SVID sources (the SPIRE Workload API, a
-// built-in CA, watched files) and mutual-TLS configurations built on go-spiffe's
-// tlsconfig. It depends on go-spiffe only.
+// form spiffe://<td>/ns/<ns>/sa/<sa>, X.509 SVID sources (a built-in CA, watched files,
+// the SPIRE Workload API) and mutual-TLS configurations built on go-spiffe's
+// tlsconfig. It depends on go-spiffe (and the Prometheus client) only.
+//
+// # IDs
+//
+// NewWorkloadID formats and validates an ID; ParseWorkloadID parses one and requires a
+// trust domain, refusing look-alikes (other trust domains, extra segments, empty or
+// upper-case names, percent-encoding, dot segments); WorkloadOf splits a verified ID
+// into namespace and service account.
+//
+// # Sources
+//
+// Every source implements Source (go-spiffe's x509svid.Source and x509bundle.Source):
+//
+//   - NewCA / InitCA / LoadCA: the built-in CA of one trust domain, in memory or on disk
+//     (ca.crt, ca.key). CA.Issue issues ECDSA P-256 SVIDs whose only SAN is the SPIFFE
+//     URI, with a short lifetime.
+//   - NewRotatingSource: issues an SVID for one ID from a CA and re-issues it at
+//     half-life (demo, tests, single machine).
+//   - NewFileSource: reads svid.pem/svid.key/bundle.pem (as written by
+//     `rampart ca issue`) and reloads them when they change, keeping the last good set
+//     when a change is bad.
+//   - NewWorkloadSource: the SPIRE agent's Workload API (socket from
+//     SPIFFE_ENDPOINT_SOCKET or an option).
+//
+// # mTLS
+//
+// ServerConfig accepts any SVID of its trust domain (policy decides per request);
+// ClientConfig requires the server to pass an Authorizer: AllowID, AllowAnyOf or
+// AllowTrustDomain. Both are TLS 1.3 only with ALPN "h2", and read certificates and
+// bundles through callbacks on every handshake, so rotation needs no listener restart
+// and leaves established connections alone. Resumed sessions are re-verified against
+// the current bundle and authorizer. After the handshake, PeerID returns the peer's
+// SPIFFE ID. Refusals wrap sentinel errors (ErrExpired, ErrUntrusted, ...), and Reason
+// turns any handshake error into the label used by the handshake failure metric.
+//
+// # Metrics
+//
+// NewMetrics registers SVID expiry, rotations and handshake failures by reason with a
+// prometheus.Registerer; pass the *Metrics in the option structs.
 package identity
