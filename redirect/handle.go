@@ -85,3 +85,14 @@ func (h *Handle) SetInboundListener(conn syscall.Conn) error {
 	}
 	return nil
 }
+
+// HasInboundListener reports whether an inbound listener is registered (and still
+// open: the kernel drops it from the map when the proxy closes it).
+func (h *Handle) HasInboundListener() bool {
+	m := h.maps[mapInboundListener]
+	if m == nil {
+		return false
+	}
+	var cookie uint64
+	return m.Lookup(uint32(0), &cookie) == nil
+}

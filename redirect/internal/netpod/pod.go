@@ -18,8 +18,19 @@ type Pod struct {
 	env         *Env
 }
 
-// Pod creates a pod with the given IPv4 (/24) and optional IPv6 (/64) address.
+// Pod creates a pod with the given IPv4 (/24) and optional IPv6 (/64) address, its
+// cgroup named after it with children "app" and "proxy".
 func (e *Env) Pod(name string, ip4, ip6 netip.Addr) *Pod {
+	e.t.Helper()
+	return e.PodIn(name, Layout{Cgroup: name, App: "app", Proxy: "proxy"}, ip4, ip6)
+}
+
+// Layout names a pod's cgroup folders, relative to the Env's cgroup: e.g. kubelet's
+// cgroupfs layout "kubepods/burstable/pod<uid>" with container IDs as children.
+type Layout struct{ Cgroup, App, Proxy string }
+
+// PodIn creates a pod whose cgroups follow layout.
+func (e *Env) PodIn(name string, layout Layout, ip4, ip6 netip.Addr) *Pod {
 	e.t.Helper()
 	e.next++
 	p := &Pod{Name: name, IP4: ip4, IP6: ip6, env: e}
@@ -34,8 +45,8 @@ func (e *Env) Pod(name string, ip4, ip6 netip.Addr) *Pod {
 		e.Run(p.NetNS, "addr", "add", ip6.String()+"/64", "dev", "eth0", "nodad")
 	}
 	e.Run(p.NetNS, "link", "set", "eth0", "up")
-	p.Cgroup = e.mkCgroup(name)
-	p.AppCgroup = e.mkCgroup(filepath.Join(name, "app"))
-	p.ProxyCgroup = e.mkCgroup(filepath.Join(name, "proxy"))
+	p.Cgroup = e.mkCgroup(layout.Cgroup)
+	p.AppCgroup = e.mkCgroup(filepath.Join(layout.Cgroup, layout.App))
+	p.ProxyCgroup = e.mkCgroup(filepath.Join(layout.Cgroup, layout.Proxy))
 	return p
 }

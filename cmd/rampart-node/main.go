@@ -1,0 +1,39 @@
+// Command rampart-node is Rampart's DaemonSet agent: it captures the traffic of the
+// injected pods of its node into their proxies with eBPF (see redirect/agent).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rampart-mesh/rampart/redirect/agent"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		slog.Error("rampart-node", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	var o agent.RunOptions
+	fs := flag.NewFlagSet("rampart-node", flag.ContinueOnError)
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file; in-cluster config when empty")
+	fs.StringVar(&o.Node, "node-name", os.Getenv("NODE_NAME"), "this node's name (env NODE_NAME)")
+	fs.StringVar(&o.CgroupRoot, "cgroup-root", "", "cgroup v2 mount; found in /proc/mounts when empty")
+	fs.StringVar(&o.PinRoot, "pin-root", "", "bpffs folder for pins (default /sys/fs/bpf/rampart)")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":9965", "address of /metrics; empty turns it off")
+	fs.BoolVar(&o.Accelerate, "accelerate", false, "sk_msg short-circuit of app<->proxy bytes (experimental)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("flags: %w", err)
+	}
+	return agent.Run(ctx, o)
+}

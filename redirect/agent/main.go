@@ -1,0 +1,91 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/rampart-mesh/rampart/redirect"
+)
+
+// RunOptions are rampart-node's flags.
+type RunOptions struct {
+	Kubeconfig  string // in-cluster config when empty
+	Node        string // the node whose pods are captured
+	CgroupRoot  string // found in /proc/mounts when empty
+	PinRoot     string // redirect.DefaultPinRoot when empty
+	MetricsAddr string // no metrics server when empty
+	Accelerate  bool
+}
+
+// Run is rampart-node: mount bpffs if needed, adopt pinned pods, watch the node's pods
+// until ctx is done. Pods stay captured when it returns.
+func Run(ctx context.Context, o RunOptions) error {
+	if err := redirect.CheckKernel(); err != nil {
+		return err
+	}
+	if err := redirect.EnsureBPFFS(redirect.BPFFSRoot); err != nil {
+		return err
+	}
+	if o.CgroupRoot == "" {
+		root, err := Cgroup2Mount()
+		if err != nil {
+			return err
+		}
+		o.CgroupRoot = root
+	}
+	cfg, err := restConfig(o.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	r, err := New(Options{CgroupRoot: o.CgroupRoot, PinRoot: o.PinRoot, Accelerate: o.Accelerate, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	if o.MetricsAddr != "" {
+		stop := serveMetrics(o.MetricsAddr, reg)
+		defer stop()
+	}
+	return Watch(ctx, client, o.Node, r)
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("in-cluster config: %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	return cfg, nil
+}
+
+func serveMetrics(addr string, g prometheus.Gatherer) (stop func()) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Warn("metrics server stopped; capture goes on", "err", err)
+		}
+	}()
+	return func() { _ = srv.Close() }
+}

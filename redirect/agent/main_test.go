@@ -1,0 +1,36 @@
+package agent_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/rampart-mesh/rampart/redirect/agent"
+	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+)
+
+func TestMain(m *testing.M) {
+	netpod.MaybeHelper(map[string]netpod.Command{"agent": runAgent})
+	os.Exit(m.Run())
+}
+
+// runAgent is an agent process: sync one pod, say READY, block until killed.
+// args: cgroup root, pin root, pod JSON.
+func runAgent(args []string) error {
+	var p corev1.Pod
+	if err := json.Unmarshal([]byte(args[2]), &p); err != nil {
+		return err
+	}
+	r, err := agent.New(agent.Options{CgroupRoot: args[0], PinRoot: args[1]})
+	if err != nil {
+		return err
+	}
+	if err := r.Sync(&p); err != nil {
+		return err
+	}
+	fmt.Println("READY")
+	select {}
+}
