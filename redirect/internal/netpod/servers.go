@@ -79,7 +79,8 @@ func udpEcho(args []string) error {
 	return waitSignal()
 }
 
-// echoServe echoes bytes back (the sk_msg experiment's proxy side).
+// echoServe echoes bytes back (the sk_msg experiment's proxy side): with io.Copy,
+// which splices on Linux, or with "loop" as args[1], a plain read/write loop.
 func echoServe(args []string) error {
 	l, err := Listen(args[0])
 	if err != nil {
@@ -91,9 +92,27 @@ func echoServe(args []string) error {
 			if err != nil {
 				return
 			}
-			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
+			go echo(c, len(args) > 1 && args[1] == "loop")
 		}
 	}()
 	fmt.Println("READY")
 	return waitSignal()
+}
+
+func echo(c net.Conn, loop bool) {
+	defer c.Close()
+	if !loop {
+		_, _ = io.Copy(c, c)
+		return
+	}
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		if _, err := c.Write(buf[:n]); err != nil {
+			return
+		}
+	}
 }
