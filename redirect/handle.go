@@ -96,3 +96,34 @@ func (h *Handle) HasInboundListener() bool {
 	var cookie uint64
 	return m.Lookup(uint32(0), &cookie) == nil
 }
+
+// SetProxyCgroupID changes the cgroup whose sockets are never redirected, e.g. after
+// the proxy container restarted in a new cgroup.
+func (h *Handle) SetProxyCgroupID(id uint64) error {
+	m := h.maps[mapSettings]
+	if m == nil {
+		return errors.New("set proxy cgroup: map not loaded")
+	}
+	var cfg captureConfig
+	if err := m.Lookup(uint32(0), &cfg); err != nil {
+		return fmt.Errorf("set proxy cgroup: %w", err)
+	}
+	cfg.ProxyCgroupId = id
+	if err := m.Put(uint32(0), cfg); err != nil {
+		return fmt.Errorf("set proxy cgroup: %w", err)
+	}
+	return nil
+}
+
+// ProxyCgroupID is the cgroup id currently exempt from redirection.
+func (h *Handle) ProxyCgroupID() (uint64, error) {
+	m := h.maps[mapSettings]
+	if m == nil {
+		return 0, errors.New("proxy cgroup: map not loaded")
+	}
+	var cfg captureConfig
+	if err := m.Lookup(uint32(0), &cfg); err != nil {
+		return 0, fmt.Errorf("proxy cgroup: %w", err)
+	}
+	return cfg.ProxyCgroupId, nil
+}

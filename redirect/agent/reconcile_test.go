@@ -29,8 +29,14 @@ type node struct {
 
 func newNode(t *testing.T) *node {
 	t.Helper()
+	return newNodeFor(t, readPod(t, "injected_strict.json"))
+}
+
+// newNodeFor lays pod A out for the given pod object (its UID names the cgroup).
+func newNodeFor(t *testing.T, pod *corev1.Pod) *node {
+	t.Helper()
 	env := netpod.New(t, "agt")
-	n := &node{env: env, pod: readPod(t, "injected_strict.json")}
+	n := &node{env: env, pod: pod}
 	layout := netpod.Layout{Cgroup: "kubepods/burstable/pod" + string(n.pod.UID), App: "bbb222", Proxy: "aaa111"}
 	n.a = env.PodIn("a", layout, netip.MustParseAddr("198.18.6.129"), netip.MustParseAddr("2001:2:0:6::129"))
 	n.c = env.Pod("c", netip.MustParseAddr("198.18.6.130"), netip.Addr{})
@@ -94,14 +100,20 @@ func TestReconcile(t *testing.T) {
 	}
 	checkMetric(t, reg, "rampart_node_pods_attached", 1)
 	checkMetric(t, reg, "rampart_node_attach_failures_total", 0)
+	checkProxyRestart(t, n, r, toC)
 	if metricValue(t, reg, "rampart_node_map_entries") < 1 {
 		t.Error("rampart_node_map_entries{map=orig_dst} < 1 after a redirected connection")
 	}
-	missing := readPod(t, "injected_by_container.json") // no cgroup on this node
+	missing := n.pod.DeepCopy() // a running pod without a cgroup on this node
+	missing.UID = "11111111-2222-3333-4444-555555555555"
 	if err := r.Sync(missing); err == nil {
 		t.Error("sync of a pod without a cgroup succeeded")
 	}
 	checkMetric(t, reg, "rampart_node_attach_failures_total", 1)
+	pending := readPod(t, "injected_by_container.json") // no IPs, no proxy container yet
+	if err := r.Sync(pending); err != nil || len(r.Attached()) != 1 {
+		t.Errorf("sync of a pending pod: %v, attached %v", err, r.Attached())
+	}
 	if err := r.Remove(string(n.pod.UID)); err != nil {
 		t.Fatal(err)
 	}
@@ -171,5 +183,26 @@ func checkMetric(t *testing.T, g prometheus.Gatherer, name string, want float64)
 	t.Helper()
 	if got := metricValue(t, g, name); got != want {
 		t.Errorf("%s = %v, want %v", name, got, want)
+	}
+}
+
+// checkProxyRestart moves the proxy container to a new cgroup, as a container restart
+// does: once synced, connections from the new cgroup go direct.
+func checkProxyRestart(t *testing.T, n *node, r *agent.Reconciler, to string) {
+	t.Helper()
+	dir := filepath.Join(n.a.Cgroup, "ccc333")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	n.pod.Status.InitContainerStatuses[0].ContainerID = "containerd://ccc333"
+	if err := r.Sync(n.pod); err != nil {
+		t.Fatal(err)
+	}
+	res, err := netpod.ParseResult(n.env.StartIn(t, n.a.NetNS, dir, "dial", to).Line())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := netpod.ParseServed(res.Line); s.Listener != ":80" {
+		t.Errorf("restarted proxy's connection answered by %q (%s), want C's app", s.Listener, res.Err)
 	}
 }

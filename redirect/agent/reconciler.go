@@ -67,62 +67,80 @@ func New(opts Options) (*Reconciler, error) {
 	return r, nil
 }
 
-// Sync attaches capture to an injected pod (once), registers its proxy's inbound
-// listener when it listens, and detaches pods that stopped being injected.
+// Sync attaches capture to an injected pod (once its IPs and proxy container are
+// known), keeps the proxy's cgroup and inbound listener current, and detaches pods
+// that stopped being injected.
 func (r *Reconciler) Sync(p *corev1.Pod) error {
 	if !Injected(p) {
 		return r.Remove(string(p.UID))
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	h, ok := r.pods[string(p.UID)]
-	if !ok {
-		var err error
-		if h, err = r.attach(p); err != nil {
-			r.metrics.failures.Inc()
-			return fmt.Errorf("attach %s/%s: %w", p.Namespace, p.Name, err)
-		}
-		r.pods[string(p.UID)] = h
-		r.log.Info("attached", "pod", p.Namespace+"/"+p.Name, "uid", p.UID)
-	}
-	return r.registerListener(h, p)
-}
-
-func (r *Reconciler) attach(p *corev1.Pod) (*redirect.Handle, error) {
 	s, err := SpecOf(p)
 	if err != nil {
-		return nil, err
+		r.metrics.failures.Inc()
+		return fmt.Errorf("pod %s/%s: %w", p.Namespace, p.Name, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, ok := r.pods[s.UID]
+	if !ok && (len(s.IPs) == 0 || s.ProxyContainerID == "") {
+		return nil // not running yet: a later update brings IPs and the proxy's container
 	}
 	podDir, err := FindPodCgroup(r.opts.CgroupRoot, s.UID)
 	if err != nil {
-		return nil, err
+		r.metrics.failures.Inc()
+		return fmt.Errorf("pod %s: %w", s.Name, err)
 	}
+	if !ok {
+		if h, err = r.attach(s, podDir); err != nil {
+			r.metrics.failures.Inc()
+			return fmt.Errorf("attach %s: %w", s.Name, err)
+		}
+		r.pods[s.UID] = h
+		r.log.Info("attached", "pod", s.Name, "uid", s.UID)
+	}
+	return errors.Join(r.refreshProxyCgroup(h, s, podDir), r.registerListener(h, podDir))
+}
+
+func (r *Reconciler) attach(s PodSpec, podDir string) (*redirect.Handle, error) {
 	netns, err := NetNSOf(podDir)
 	if err != nil {
 		return nil, err
 	}
-	opts := redirect.Options{
+	return redirect.Attach(redirect.Options{
 		Name: s.UID, PinRoot: r.opts.PinRoot, CgroupPath: podDir, NetNSPath: netns,
 		PodIPs: s.IPs, Mode: s.Mode, ExcludeInboundPorts: s.ExcludeIn,
 		ExcludeOutboundPorts: s.ExcludeOut, ExcludeCIDRs: s.ExcludeCIDRs, Accelerate: r.opts.Accelerate,
+	})
+}
+
+// refreshProxyCgroup exempts the proxy container's current cgroup; a restarted proxy
+// container gets a new one. Until it is found the uid exemption (1337) applies.
+func (r *Reconciler) refreshProxyCgroup(h *redirect.Handle, s PodSpec, podDir string) error {
+	if s.ProxyContainerID == "" {
+		return nil
 	}
-	if s.ProxyContainerID != "" {
-		if dir, err := FindContainerCgroup(podDir, s.ProxyContainerID); err == nil {
-			opts.ProxyCgroupID, _ = redirect.CgroupID(dir)
-		}
+	dir, err := FindContainerCgroup(podDir, s.ProxyContainerID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
 	}
-	return redirect.Attach(opts)
+	if err != nil {
+		return err
+	}
+	id, err := redirect.CgroupID(dir)
+	if err != nil {
+		return err
+	}
+	if cur, err := h.ProxyCgroupID(); err == nil && cur == id {
+		return nil
+	}
+	return h.SetProxyCgroupID(id)
 }
 
 // registerListener hands the proxy's 15006 listener to sk_lookup once it exists;
 // until then inbound plaintext is dropped (fail closed) and a later Sync retries.
-func (r *Reconciler) registerListener(h *redirect.Handle, p *corev1.Pod) error {
+func (r *Reconciler) registerListener(h *redirect.Handle, podDir string) error {
 	if h.HasInboundListener() {
 		return nil
-	}
-	podDir, err := FindPodCgroup(r.opts.CgroupRoot, string(p.UID))
-	if err != nil {
-		return err
 	}
 	f, err := redirect.FindListener(podDir, redirect.InboundPort)
 	if errors.Is(err, redirect.ErrNoListener) {

@@ -1,0 +1,139 @@
+package agent_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/rampart-mesh/rampart/redirect/agent"
+	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+)
+
+// TestWatchFollowsTheAPIServer runs the agent's informer against a real
+// kube-apiserver and etcd (built by test/tools/kube/build.sh): a pod bound to this
+// node and carrying the proxy is captured once its status names its IPs and proxy
+// container, a pod of another node is not, and deleting the pod detaches it.
+func TestWatchFollowsTheAPIServer(t *testing.T) {
+	netpod.RequireRoot(t)
+	client := startAPIServer(t)
+	ctx := t.Context()
+	pods := client.CoreV1().Pods("default")
+	other := apiPod(t, "elsewhere", "node-b")
+	if _, err := pods.Create(ctx, other, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	created, err := pods.Create(ctx, apiPod(t, "deathstar", "node-a"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newNodeFor(t, created.DeepCopy())
+	created.Status = n.pod.Status // the IPs of pod A on this test node
+	created.Status.Phase = corev1.PodRunning
+	created.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "rampart-proxy", ContainerID: "containerd://aaa111"}}
+	if _, err := pods.UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := n.reconciler(t, nil)
+	done := make(chan error, 1)
+	watchCtx, stop := contextWithCancel(t)
+	go func() { done <- agent.Watch(watchCtx, client, "node-a", r) }()
+	toC := n.c.IP4.String() + ":80"
+	waitFor(t, "pod attached", func() bool { return slices.Equal(r.Attached(), []string{string(created.UID)}) })
+	if s := dial(t, n.a, toC); s.Listener != "127.0.0.1:15001" || s.OrigDst != toC {
+		t.Fatalf("A→C answered by %s orig %s", s.Listener, s.OrigDst)
+	}
+	if err := pods.Delete(ctx, "deathstar", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "pod detached", func() bool { return len(r.Attached()) == 0 })
+	if s := dial(t, n.a, toC); s.Listener != ":80" {
+		t.Errorf("after delete A→C answered by %s", s.Listener)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Errorf("Watch: %v", err)
+	}
+}
+
+func apiPod(t *testing.T, name, node string) *corev1.Pod {
+	p := readPod(t, "injected_strict.json")
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Annotations: p.Annotations},
+		Spec: corev1.PodSpec{
+			NodeName:       node,
+			Containers:     []corev1.Container{{Name: "app", Image: "deathstar"}},
+			InitContainers: []corev1.Container{{Name: "rampart-proxy", Image: "rampart-proxy", RestartPolicy: ptr(corev1.ContainerRestartPolicyAlways)}},
+		},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func startAPIServer(t *testing.T) *kubernetes.Clientset {
+	t.Helper()
+	assets := kubeAssets(t)
+	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("start kube-apiserver from %s: %v", assets, err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
+// kubeAssets finds kube-<version>/ under $RAMPART_TOOLS_DIR or <repo>/.cache/bin.
+func kubeAssets(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("RAMPART_TOOLS_DIR")
+	if dir == "" {
+		out, err := exec.Command("go", "env", "GOMOD").Output()
+		if err == nil {
+			dir = filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), ".cache", "bin")
+		}
+	}
+	var found []string
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		m, _ := filepath.Glob(filepath.Join(dir, "kube-*", bin))
+		if len(m) == 0 {
+			msg := bin + " not built under " + dir + " (run test/tools/kube/build.sh)"
+			if os.Getenv("CI") == "true" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+		found = append(found, m...)
+	}
+	sort.Strings(found)
+	return filepath.Dir(found[len(found)-1])
+}
+
+func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	return ctx, cancel
+}
