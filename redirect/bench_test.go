@@ -3,6 +3,7 @@ package redirect_test
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"testing"
 
 	"github.com/rampart-mesh/rampart/redirect"
@@ -63,7 +64,9 @@ func pinRootB(b *testing.B, prefix string) string {
 	if err := redirect.EnsureBPFFS(redirect.BPFFSRoot); err != nil {
 		b.Fatal(err)
 	}
-	return redirect.BPFFSRoot + "/" + prefix
+	dir := redirect.BPFFSRoot + "/" + prefix
+	b.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }
 
 func cgroupIDB(b *testing.B, path string) uint64 {

@@ -127,7 +127,11 @@ func (tp *topology) cgroupOf(from string) (*netpod.Pod, string) {
 func (tp *topology) dial(t *testing.T, from, addr string) (netpod.Result, netpod.Served) {
 	t.Helper()
 	pod, cg := tp.cgroupOf(from)
-	p := pod.Start(t, cg, "dial", addr)
+	args := []string{"dial", addr}
+	if uid, ok := strings.CutPrefix(from[2:], "uid "); ok { // e.g. "A uid 1337": app cgroup, that uid
+		args = []string{"dialas", uid, addr}
+	}
+	p := pod.Start(t, cg, args...)
 	r, err := netpod.ParseResult(p.Line())
 	if err != nil {
 		t.Fatal(err)

@@ -11,12 +11,26 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
 // dial connects, reads the server's answer line and reports it with getpeername.
 func dial(args []string) error {
 	printJSON(dialOnce(args[0]))
+	return nil
+}
+
+// dialAs drops to uid args[0] first (all threads), as the proxy's user 1337 would run.
+func dialAs(args []string) error {
+	uid, err := strconv.Atoi(args[0])
+	if err != nil {
+		return err
+	}
+	if err := syscall.Setuid(uid); err != nil {
+		return err
+	}
+	printJSON(dialOnce(args[1]))
 	return nil
 }
 
