@@ -1,0 +1,142 @@
+package outbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"github.com/rampart-mesh/rampart/sidecar/discovery"
+)
+
+// target is where one app connection goes.
+type target struct {
+	dst   netip.AddrPort // app address on the far side (CONNECT authority)
+	proxy netip.AddrPort // destination proxy (HBONE); unset when plain
+	id    spiffeid.ID    // identity the destination proxy must present
+	plain bool
+	eject bool // an endpoint chosen by the balancer: eject it when it fails
+}
+
+func (p *Proxy) handle(app *net.TCPConn, r *route) {
+	t, err := p.target(app, r)
+	if err != nil {
+		p.metrics.connections.WithLabelValues("unknown", "error").Inc()
+		p.opts.Logger.Warn("outbound: no destination", "client", app.RemoteAddr(), "err", err)
+		return
+	}
+	kind := "hbone"
+	if t.plain {
+		kind = "passthrough"
+	}
+	start := time.Now()
+	if t.plain {
+		err = p.passthrough(app, t, start)
+	} else {
+		err = p.tunnel(app, t, start)
+	}
+	if err != nil {
+		p.fail(app, t, kind, err)
+		return
+	}
+	p.metrics.connections.WithLabelValues(kind, "ok").Inc()
+}
+
+// target decides where the connection goes: the route's destination, or the
+// original destination resolved through discovery.
+func (p *Proxy) target(app *net.TCPConn, r *route) (target, error) {
+	if r != nil {
+		return target{dst: r.dst, proxy: r.proxy, id: r.id, plain: r.Plain}, nil
+	}
+	orig, err := OriginalDst(app)
+	if err != nil {
+		return target{}, err
+	}
+	return p.resolve(orig)
+}
+
+func (p *Proxy) resolve(orig netip.AddrPort) (target, error) {
+	res := p.opts.Resolver
+	if res == nil {
+		return target{dst: orig, plain: true}, nil
+	}
+	if eps, ok := res.Endpoints(orig); ok {
+		ep, err := p.bal.Pick(eps)
+		if err != nil {
+			return target{}, fmt.Errorf("%s: %w", orig, err)
+		}
+		t, err := p.endpointTarget(ep)
+		t.eject = true
+		return t, err
+	}
+	if w, ok := res.Workload(orig.Addr()); ok {
+		return p.endpointTarget(discovery.Endpoint{Workload: w, Addr: orig})
+	}
+	return target{dst: orig, plain: true}, nil
+}
+
+func (p *Proxy) endpointTarget(ep discovery.Endpoint) (target, error) {
+	if !ep.Meshed {
+		return target{dst: ep.Addr, plain: true}, nil
+	}
+	if p.opts.TLS == nil {
+		return target{}, fmt.Errorf("%s is meshed but no client TLS is configured", ep.Addr)
+	}
+	t := target{dst: ep.Addr, proxy: netip.AddrPortFrom(ep.Addr.Addr(), p.opts.TunnelPort)}
+	if ep.Identity != "" {
+		id, err := spiffeid.FromString(ep.Identity)
+		if err != nil {
+			return target{}, fmt.Errorf("%s: identity: %w", ep.Addr, err)
+		}
+		t.id = id
+	}
+	return t, nil
+}
+
+// fail ejects the endpoint, logs, and tells an HTTP/1 client 503 so it does not
+// mistake the failure for an empty response.
+func (p *Proxy) fail(app *net.TCPConn, t target, kind string, err error) {
+	result := "error"
+	var hs *HandshakeError
+	if errors.As(err, &hs) {
+		result = "refused"
+		p.opts.Logger.Error("outbound: destination proxy refused", "proxy", t.proxy,
+			"destination", t.dst, "err", err)
+	} else {
+		p.opts.Logger.Warn("outbound: connect failed", "destination", t.dst, "err", err)
+	}
+	p.metrics.connections.WithLabelValues(kind, result).Inc()
+	if t.eject {
+		p.bal.Fail(t.dst)
+	}
+	var up *upstreamError
+	if !errors.As(err, &up) { // nothing was read from the app yet
+		reply503(app)
+	}
+}
+
+// upstreamError marks a failure after the app's bytes started flowing, when a 503
+// could corrupt what the app already received.
+type upstreamError struct{ err error }
+
+func (e *upstreamError) Error() string { return e.err.Error() }
+func (e *upstreamError) Unwrap() error { return e.err }
+
+func (p *Proxy) passthrough(app *net.TCPConn, t target, start time.Time) error {
+	ctx, cancel := context.WithTimeout(context.Background(), p.opts.ConnectTimeout)
+	defer cancel()
+	d := net.Dialer{}
+	d.SetMultipathTCP(false)
+	c, err := d.DialContext(ctx, "tcp", t.dst.String())
+	if err != nil {
+		return fmt.Errorf("dial %s: %w", t.dst, err)
+	}
+	defer c.Close()
+	p.metrics.connectTime.Observe(time.Since(start).Seconds())
+	splice(app, c.(*net.TCPConn))
+	return nil
+}
