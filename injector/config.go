@@ -57,8 +57,8 @@ type BundleConfig struct {
 	Key string
 }
 
-// setDefaults returns c with every empty field defaulted.
-func (c Config) setDefaults() Config {
+// WithDefaults returns c with every empty field set to its documented default.
+func (c Config) WithDefaults() Config {
 	def := func(s *string, v string) {
 		if *s == "" {
 			*s = v
@@ -89,7 +89,7 @@ func (c Config) setDefaults() Config {
 
 // Validate reports the first invalid field after defaults are applied.
 func (c Config) Validate() error {
-	c = c.setDefaults()
+	c = c.WithDefaults()
 	if c.Mode != ModeStrict && c.Mode != ModePermissive {
 		return fmt.Errorf("mode %q: want %s or %s", c.Mode, ModeStrict, ModePermissive)
 	}

@@ -24,7 +24,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("injector config: %w", err)
 	}
-	return &Handler{cfg: cfg.setDefaults()}, nil
+	return &Handler{cfg: cfg.WithDefaults()}, nil
 }
 
 // Handle implements admission.Handler. Errors become Errored responses, which the

@@ -64,7 +64,7 @@ func (o *InstallOptions) setDefaults() {
 	if o.CertValidity == 0 {
 		o.CertValidity = 2 * 365 * 24 * time.Hour
 	}
-	o.Config = o.Config.setDefaults()
+	o.Config = o.Config.WithDefaults()
 }
 
 // ServiceHost is the in-cluster DNS name the webhook certificate must carry.
@@ -119,7 +119,7 @@ func injectorArgs(c Config) []string {
 		"--tls-key=/etc/rampart-injector/tls/tls.key",
 		"--proxy-image=" + c.Image,
 		"--proxy-pull-policy=" + c.ImagePullPolicy,
-		"--log-level=" + c.LogLevel,
+		"--proxy-log-level=" + c.LogLevel,
 		"--mode=" + c.Mode,
 		"--trust-domain=" + c.TrustDomain,
 		"--proxy-cpu=" + c.CPURequest,

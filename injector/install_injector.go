@@ -65,7 +65,9 @@ func certManagerObjects(o InstallOptions) []runtime.Object {
 	return []runtime.Object{issuer, cert}
 }
 
-func injectorLabels() map[string]string { return map[string]string{"app.kubernetes.io/name": InjectorName} }
+func injectorLabels() map[string]string {
+	return map[string]string{"app.kubernetes.io/name": InjectorName}
+}
 
 func injectorDeployment(o InstallOptions) *appsv1.Deployment {
 	d := &appsv1.Deployment{
@@ -179,7 +181,7 @@ func webhookConfiguration(o InstallOptions, caBundle []byte) *admissionregistrat
 			SideEffects:        &none,
 			ReinvocationPolicy: &ifNeeded,
 			TimeoutSeconds:     &o.TimeoutSeconds,
-			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{NamespaceLabel: NamespaceLabelEnabled}},
+			NamespaceSelector:  &metav1.LabelSelector{MatchLabels: map[string]string{NamespaceLabel: NamespaceLabelEnabled}},
 			// Pods labelled rampart.io/inject=false never reach the webhook; the same key
 			// as an annotation is honoured by the webhook itself.
 			ObjectSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{

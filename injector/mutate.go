@@ -39,7 +39,7 @@ func Mutate(pod *corev1.Pod, cfg Config) (Result, error) {
 	if reason := skipReason(pod); reason != "" {
 		return Result{Pod: pod, Skipped: reason}, nil
 	}
-	cfg = cfg.setDefaults()
+	cfg = cfg.WithDefaults()
 	s, err := podSettings(pod, cfg)
 	if err != nil {
 		return Result{}, err

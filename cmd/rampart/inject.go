@@ -1,18 +1,51 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"io"
+	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rampart-mesh/rampart/injector"
 )
 
-// placeholder: replaced by the issue that builds this command.
+// newInjectCmd adds the proxy to workload manifests offline, like istioctl kube-inject:
+// `rampart inject -f app.yaml | kubectl apply -f -`.
 func newInjectCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "inject",
+	var (
+		cfg  injector.Config
+		file string
+	)
+	cmd := &cobra.Command{
+		Use:   "inject -f FILE|-",
 		Short: "add the Rampart sidecar to workload manifests offline",
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("inject: not built yet")
+		Long: "Reads YAML or JSON manifests and prints them with the rampart-proxy native " +
+			"sidecar added to every Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job " +
+			"and CronJob pod template, exactly as the webhook would. Other objects pass through.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			in, closeIn, err := openInput(cmd, file)
+			if err != nil {
+				return err
+			}
+			defer closeIn()
+			return injector.InjectYAML(in, cmd.OutOrStdout(), cfg)
 		},
 	}
+	cmd.Flags().StringVarP(&file, "filename", "f", "", "manifest file, or - for stdin (required)")
+	_ = cmd.MarkFlagRequired("filename")
+	addConfigFlags(cmd, &cfg)
+	return cmd
+}
+
+func openInput(cmd *cobra.Command, file string) (io.Reader, func(), error) {
+	if file == "-" {
+		return cmd.InOrStdin(), func() {}, nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("inject: %w", err)
+	}
+	return f, func() { f.Close() }, nil
 }

@@ -1,18 +1,51 @@
 package main
 
 import (
-	"errors"
+	"flag"
+	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rampart-mesh/rampart/injector"
 )
 
-// placeholder: replaced by the issue that builds this command.
+// newInstallCmd prints every manifest that installs Rampart on a cluster
+// (`rampart install | kubectl apply -f -`).
 func newInstallCmd() *cobra.Command {
-	return &cobra.Command{
+	var opts injector.InstallOptions
+	cmd := &cobra.Command{
 		Use:   "install",
 		Short: "print the manifests that install Rampart on a cluster",
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("install: not built yet")
+		Long: "Prints the rampart-system namespace, the injector (Deployment, Service, PDB, " +
+			"serving certificate), the rampart-node DaemonSet with its RBAC, and the " +
+			"MutatingWebhookConfiguration, as YAML for kubectl apply. The serving " +
+			"certificate is generated on every run unless --cert-manager is given.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			objs, err := injector.InstallManifests(opts)
+			if err != nil {
+				return err
+			}
+			if err := injector.WriteYAML(cmd.OutOrStdout(), objs); err != nil {
+				return fmt.Errorf("install: %w", err)
+			}
+			return nil
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Namespace, "namespace", injector.InstallNamespace, "namespace of the injector and node agent")
+	f.StringVar(&opts.InjectorImage, "injector-image", "", "rampart-injector image")
+	f.StringVar(&opts.NodeImage, "node-image", "", "rampart-node image")
+	f.Int32Var(&opts.Replicas, "replicas", 2, "injector replicas")
+	f.Int32Var(&opts.TimeoutSeconds, "webhook-timeout", 10, "webhook call timeout in seconds (1-30)")
+	f.BoolVar(&opts.CertManager, "cert-manager", false, "let cert-manager issue and rotate the webhook certificate")
+	addConfigFlags(cmd, &opts.Config)
+	return cmd
+}
+
+// addConfigFlags adds the proxy configuration flags shared with rampart-injector.
+func addConfigFlags(cmd *cobra.Command, cfg *injector.Config) {
+	gofs := flag.NewFlagSet(cmd.Name(), flag.ContinueOnError)
+	cfg.BindFlags(gofs)
+	cmd.Flags().AddGoFlagSet(gofs)
 }
