@@ -16,7 +16,7 @@ import (
 // Outcomes of peer verification that callers and metrics branch on (errors.Is).
 var (
 	ErrNoPeerCertificate = errors.New("peer sent no certificate")
-	ErrNotSPIFFE         = errors.New("peer certificate has no single SPIFFE URI SAN")
+	ErrNotSPIFFE         = errors.New("peer certificate is not an X509-SVID (one SPIFFE URI SAN, not a CA)")
 	ErrWrongTrustDomain  = errors.New("wrong trust domain")
 	ErrUntrusted         = errors.New("peer certificate not signed by a trusted authority")
 	ErrExpired           = errors.New("peer certificate expired")
@@ -51,23 +51,21 @@ func classify(raw [][]byte, err error) error {
 	if perr != nil {
 		return fmt.Errorf("%w: %w", ErrNotSPIFFE, err)
 	}
-	if _, ierr := x509svid.IDFromCert(leaf); ierr != nil {
+	id, ierr := x509svid.IDFromCert(leaf)
+	if ierr != nil || leaf.IsCA || leaf.KeyUsage&(x509.KeyUsageCertSign|x509.KeyUsageCRLSign) != 0 {
 		return fmt.Errorf("%w: %w", ErrNotSPIFFE, err)
 	}
 	var invalid x509.CertificateInvalidError
-	var unknown x509.UnknownAuthorityError
+	kind := ErrUntrusted
 	switch {
 	case errors.Is(err, ErrWrongTrustDomain), errors.Is(err, ErrUnauthorizedID):
-		return err
+		return err // our authorizers and sources already name the ID
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired && time.Now().Before(invalid.Cert.NotBefore):
+		kind = ErrNotYetValid
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
-		if time.Now().Before(invalid.Cert.NotBefore) {
-			return fmt.Errorf("%w: %w", ErrNotYetValid, err)
-		}
-		return fmt.Errorf("%w: %w", ErrExpired, err)
-	case errors.As(err, &unknown):
-		return fmt.Errorf("%w: %w", ErrUntrusted, err)
+		kind = ErrExpired
 	}
-	return fmt.Errorf("%w: %w", ErrUntrusted, err)
+	return fmt.Errorf("%w: peer %s: %w", kind, id, err)
 }
 
 // Reason returns a short label for a handshake error (the handshake_failures metric's
@@ -97,7 +95,7 @@ func transportReason(err error) string {
 		return "remote_rejected"
 	case strings.Contains(err.Error(), "didn't provide a certificate"):
 		return "no_peer_certificate"
-	case errors.As(err, &recErr), strings.Contains(err.Error(), "protocol"):
+	case errors.As(err, &recErr), strings.Contains(err.Error(), "protocol"), strings.Contains(err.Error(), "version"):
 		return "protocol"
 	}
 	return "other"

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/rampart-mesh/rampart/identity"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 )
@@ -24,7 +26,8 @@ var (
 // whoami is a real TLS server on 127.0.0.1: after each handshake it writes the peer's
 // SPIFFE ID (as PeerID sees it) and a newline, and records server-side errors.
 type whoami struct {
-	ln   net.Listener
+	ln      net.Listener
+	observe *identity.Metrics
 	mu   sync.Mutex
 	errs []error
 	wg   sync.WaitGroup
@@ -32,11 +35,17 @@ type whoami struct {
 
 func startWhoami(t *testing.T, cfg *tls.Config) *whoami {
 	t.Helper()
+	return startObservedWhoami(t, cfg, nil)
+}
+
+// startObservedWhoami also reports failed handshakes to m, as a proxy would.
+func startObservedWhoami(t *testing.T, cfg *tls.Config, m *identity.Metrics) *whoami {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &whoami{ln: ln}
+	w := &whoami{ln: ln, observe: m}
 	w.wg.Add(1)
 	go w.serve(cfg)
 	t.Cleanup(func() { ln.Close(); w.wg.Wait() })
@@ -65,6 +74,7 @@ func (w *whoami) handle(c *tls.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), handshake)
 	defer cancel()
 	if err := c.HandshakeContext(ctx); err != nil {
+		w.observe.ObserveHandshake(true, err)
 		w.record(err)
 		return
 	}
@@ -138,4 +148,58 @@ func rotating(t testing.TB, ca *identity.CA, id spiffeid.ID, ttl time.Duration) 
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// waitError waits for the server to record its first error.
+func (w *whoami) waitError(t *testing.T) error {
+	t.Helper()
+	deadline := time.Now().Add(handshake)
+	for time.Now().Before(deadline) {
+		if errs := w.serverErrors(); len(errs) > 0 {
+			return errs[0]
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("server recorded no error")
+	return nil
+}
+
+// counterValue reads one labelled sample from reg (0 when absent).
+func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for i := 0; i+1 < len(labels); i += 2 {
+		want[labels[i]] = labels[i+1]
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if labelsMatch(m.GetLabel(), want) {
+				if c := m.GetCounter(); c != nil {
+					return c.GetValue()
+				}
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+func labelsMatch(got []*dto.LabelPair, want map[string]string) bool {
+	n := 0
+	for _, l := range got {
+		if v, ok := want[l.GetName()]; ok {
+			if v != l.GetValue() {
+				return false
+			}
+			n++
+		}
+	}
+	return n == len(want)
 }

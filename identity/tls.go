@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
@@ -65,6 +66,7 @@ func ServerConfig(src Source, td spiffeid.TrustDomain, opts TLSOptions) *tls.Con
 	allow := AllowTrustDomain(td)
 	tlsconfig.HookMTLSServerConfig(cfg, src, src, adapt(allow))
 	harden(cfg, src, allow, sideServer, opts.Metrics)
+	boundTickets(cfg, src)
 	return cfg
 }
 
@@ -123,7 +125,7 @@ func harden(cfg *tls.Config, src Source, allow Authorizer, side string, m *Metri
 		}
 	}
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-		err := verifyConnection(cs, src, allow)
+		err := verifyConnection(cs, src, allow, side)
 		if err != nil {
 			m.handshakeFailed(side, err)
 		}
@@ -142,7 +144,7 @@ func localFailure(side string, m *Metrics, err error) error {
 	return err
 }
 
-func verifyConnection(cs tls.ConnectionState, src Source, allow Authorizer) error {
+func verifyConnection(cs tls.ConnectionState, src Source, allow Authorizer, side string) error {
 	if cs.Version != tls.VersionTLS13 || cs.NegotiatedProtocol != ALPN {
 		return fmt.Errorf("%w: version %#x, ALPN %q", ErrProtocol, cs.Version, cs.NegotiatedProtocol)
 	}
@@ -152,7 +154,15 @@ func verifyConnection(cs tls.ConnectionState, src Source, allow Authorizer) erro
 	if len(cs.PeerCertificates) == 0 {
 		return fmt.Errorf("%w: resumed session without one", ErrNoPeerCertificate)
 	}
-	id, _, err := x509svid.Verify(cs.PeerCertificates, src)
+	// Go servers refuse to resume with an expired client certificate, and our
+	// servers refuse tickets past their SVID's expiry (boundTickets), so a client
+	// checks the resumed chain as of when the leaf was still valid: trust and
+	// authorization are current, expiry is the server's job.
+	at := time.Now()
+	if leaf := cs.PeerCertificates[0]; side == sideClient && at.After(leaf.NotAfter) {
+		at = leaf.NotAfter
+	}
+	id, _, err := x509svid.Verify(cs.PeerCertificates, src, x509svid.WithTime(at))
 	if err == nil {
 		err = allow(id)
 	}

@@ -1,0 +1,139 @@
+package identity
+
+import (
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+)
+
+// File names of the built-in CA in its directory.
+const (
+	CACertFile = "ca.crt"
+	CAKeyFile  = "ca.key"
+)
+
+// InitCA creates a new root for td, valid for ttl (DefaultCATTL when 0), and writes
+// it to dir (created 0700): ca.crt and ca.key (0600). It refuses to overwrite an
+// existing CA, because replacing a root silently breaks every SVID it issued.
+func InitCA(dir string, td spiffeid.TrustDomain, ttl time.Duration) (*CA, error) {
+	ca, err := NewCA(td, ttl)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("init CA: %w", err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(ca.key)
+	if err != nil {
+		return nil, fmt.Errorf("init CA: encode key: %w", err)
+	}
+	keyPath, certPath := filepath.Join(dir, CAKeyFile), filepath.Join(dir, CACertFile)
+	if err := createExclusive(keyPath, pemBlock("PRIVATE KEY", keyDER), 0o600); err != nil {
+		return nil, fmt.Errorf("init CA: %w", err)
+	}
+	if err := createExclusive(certPath, pemBlock("CERTIFICATE", ca.cert.Raw), 0o644); err != nil {
+		os.Remove(keyPath) // the key alone is useless and would block a retry
+		return nil, fmt.Errorf("init CA: %w", err)
+	}
+	return ca, nil
+}
+
+// LoadCA reads the CA that InitCA wrote to dir, checking that ca.crt is a CA
+// certificate whose URI SAN names its trust domain and that ca.key matches it.
+func LoadCA(dir string) (*CA, error) {
+	certPath, keyPath := filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile)
+	cert, err := readCertificate(certPath)
+	if err != nil {
+		return nil, fmt.Errorf("load CA: %w", err)
+	}
+	td, err := caTrustDomain(cert)
+	if err != nil {
+		return nil, fmt.Errorf("load CA: %s: %w", certPath, err)
+	}
+	key, err := readSigner(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("load CA: %w", err)
+	}
+	if !publicKeysEqual(key.Public(), cert.PublicKey) {
+		return nil, fmt.Errorf("load CA: %s does not match the certificate in %s", keyPath, certPath)
+	}
+	return &CA{td: td, cert: cert, key: key}, nil
+}
+
+func caTrustDomain(cert *x509.Certificate) (spiffeid.TrustDomain, error) {
+	if !cert.IsCA || cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return spiffeid.TrustDomain{}, errors.New("not a CA certificate (no CA bit or certSign usage)")
+	}
+	if len(cert.URIs) != 1 {
+		return spiffeid.TrustDomain{}, fmt.Errorf("want one URI SAN naming the trust domain, have %d", len(cert.URIs))
+	}
+	id, err := spiffeid.FromURI(cert.URIs[0])
+	if err != nil || id.Path() != "" {
+		return spiffeid.TrustDomain{}, fmt.Errorf("URI SAN %q is not a trust domain ID", cert.URIs[0])
+	}
+	return id.TrustDomain(), nil
+}
+
+func readCertificate(path string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("%s: no PEM CERTIFICATE block", path)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cert, nil
+}
+
+func readSigner(path string) (crypto.Signer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("%s: no PEM PRIVATE KEY (PKCS#8) block", path)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%s: key of type %T cannot sign", path, key)
+	}
+	return signer, nil
+}
+
+func publicKeysEqual(a, b crypto.PublicKey) bool {
+	eq, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && eq.Equal(b)
+}
+
+func pemBlock(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
+
+func createExclusive(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
