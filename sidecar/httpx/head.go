@@ -14,7 +14,7 @@ func parseRequestLine(l []byte) (*Request, string, error) {
 		return nil, "", badRequest("malformed request line")
 	}
 	method, target, proto := string(parts[0]), string(parts[1]), string(parts[2])
-	if err := checkMethod(method); err != nil {
+	if err := CheckMethod(method); err != nil {
 		return nil, "", err
 	}
 	switch proto {
@@ -32,9 +32,10 @@ func parseRequestLine(l []byte) (*Request, string, error) {
 	return &Request{Method: method, Proto: proto}, target, nil
 }
 
-// checkMethod accepts upper-case tokens only: "get" and "GET" are different methods
+// CheckMethod accepts upper-case tokens only: "get" and "GET" are different methods
 // to HTTP but some applications fold them, so a policy on "GET" could be bypassed.
-func checkMethod(m string) error {
+// CONNECT is refused (405): a tunnel inside the tunnel would escape parsing.
+func CheckMethod(m string) error {
 	if m == "" || len(m) > 32 {
 		return badRequest("method length")
 	}

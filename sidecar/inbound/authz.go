@@ -1,0 +1,73 @@
+package inbound
+
+import (
+	"context"
+	"strings"
+
+	"github.com/rampart-mesh/rampart/rego"
+)
+
+// Authorizer decides one request or L4 connection; it must fail closed (a
+// *rego.Engine does). Declared here, where it is used.
+type Authorizer interface {
+	Decide(ctx context.Context, in *rego.Input) rego.Decision
+}
+
+// AuthorizerFunc adapts a function to Authorizer.
+type AuthorizerFunc func(ctx context.Context, in *rego.Input) rego.Decision
+
+// Decide calls f.
+func (f AuthorizerFunc) Decide(ctx context.Context, in *rego.Input) rego.Decision { return f(ctx, in) }
+
+// connInfo is what the proxy knows about one (tunnelled or plaintext) connection.
+type connInfo struct {
+	source   rego.Peer // principal "" when unauthenticated
+	dest     rego.Peer
+	upstream string // where allowed traffic goes
+	scheme   string // "https" inside mTLS, else "http"
+}
+
+// proxySet are request headers the proxy itself owns; a client's copies are removed
+// before policy sees the request, so a client cannot claim an identity.
+var proxySet = map[string]bool{
+	"x-forwarded-client-cert": true,
+	"x-forwarded-for":         true,
+	"x-forwarded-host":        true,
+	"x-forwarded-proto":       true,
+	"forwarded":               true,
+}
+
+// isProxySet also catches "x_forwarded_client_cert": some frameworks (CGI, WSGI)
+// map "_" and "-" to the same variable.
+func isProxySet(name string) bool {
+	return proxySet[strings.ReplaceAll(strings.ToLower(name), "_", "-")]
+}
+
+// xfcc is the x-forwarded-client-cert value for an authenticated peer (Envoy's
+// By=...;URI=... form), or "" for an unauthenticated one.
+func (ci *connInfo) xfcc() string {
+	if ci.source.Principal == "" {
+		return ""
+	}
+	if ci.dest.Principal == "" {
+		return "URI=" + ci.source.Principal
+	}
+	return "By=" + ci.dest.Principal + ";URI=" + ci.source.Principal
+}
+
+// l4Input is the input for an opaque connection: no request.
+func (ci *connInfo) l4Input() *rego.Input {
+	return &rego.Input{Source: ci.source, Destination: ci.dest}
+}
+
+// httpInput is the input for one normalized request.
+func (ci *connInfo) httpInput(method, target, host, proto string, headers map[string]string) *rego.Input {
+	return &rego.Input{
+		Source:      ci.source,
+		Destination: ci.dest,
+		Request: &rego.Request{
+			Method: method, Path: target, Host: host, Headers: headers,
+			Scheme: ci.scheme, Protocol: proto,
+		},
+	}
+}

@@ -1,0 +1,17 @@
+// Package inbound is the server side of the Rampart proxy, where zero trust happens:
+// every request that reaches the application was authorized, exactly as the
+// application sees it.
+//
+// Two listeners feed one connection handler. The HBONE listener (15008) accepts
+// HTTP/2 over SPIFFE mTLS; each CONNECT stream is one tunnelled connection to the app
+// and the peer's SPIFFE ID is its principal. The plaintext listener (15006) refuses
+// connections in STRICT mode and authorizes them as an unauthenticated peer in
+// PERMISSIVE mode.
+//
+// The handler sniffs the first bytes of a connection: HTTP/1.x is parsed strictly by
+// sidecar/httpx and every request (each pipelined one) is normalized, authorized and
+// forwarded as normalized; h2c (prior knowledge) is served by an HTTP/2 server whose
+// every stream is authorized on its own; anything else is authorized once at L4
+// (principal, port) and then copied. Upgrades switch to copying only after the app
+// answers 101.
+package inbound

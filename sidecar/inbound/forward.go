@@ -1,0 +1,54 @@
+package inbound
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/rampart-mesh/rampart/sidecar/httpx"
+)
+
+// roundTrip sends the normalized request (plus x-forwarded-client-cert) to the app
+// and returns its final response; 1xx interim responses other than 101 are dropped
+// (the proxy answered Expect itself). A request without a body is retried once on a
+// fresh connection when a pooled one turns out to be closed.
+func (s *Server) roundTrip(ctx context.Context, cr *clientReader, br *bufio.Reader, req *httpx.Request, ci *connInfo) (*upConn, *http.Response, error) {
+	var extra []httpx.Field
+	if v := ci.xfcc(); v != "" {
+		extra = append(extra, httpx.Field{Name: "X-Forwarded-Client-Cert", Value: v})
+	}
+	for attempt := 0; ; attempt++ {
+		up, reused, err := s.pool.get(ctx, ci.upstream)
+		if err != nil {
+			return nil, nil, err
+		}
+		resp, err := s.send(up, br, req, extra)
+		if err == nil {
+			return up, resp, nil
+		}
+		up.Close()
+		if _, isReq := err.(*httpx.Error); isReq || !reused || req.ContentLength != 0 || attempt > 0 {
+			return nil, nil, err
+		}
+	}
+}
+
+func (s *Server) send(up *upConn, br *bufio.Reader, req *httpx.Request, extra []httpx.Field) (*http.Response, error) {
+	httpx.WriteHead(up.bw, req, extra)
+	if err := httpx.CopyBody(up.bw, br, req, s.opts.HTTP.MaxBodyBytes); err != nil {
+		return nil, err
+	}
+	if err := up.bw.Flush(); err != nil {
+		return nil, fmt.Errorf("write upstream: %w", err)
+	}
+	for {
+		resp, err := http.ReadResponse(up.br, &http.Request{Method: req.Method})
+		if err != nil {
+			return nil, fmt.Errorf("read upstream response: %w", err)
+		}
+		if resp.StatusCode/100 != 1 || resp.StatusCode == http.StatusSwitchingProtocols {
+			return resp, nil
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package inbound
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/rampart-mesh/rampart/sidecar/httpx"
+)
+
+// serveH2C serves an HTTP/2 prior-knowledge connection; every stream is authorized
+// on its own.
+func (s *Server) serveH2C(ctx context.Context, c net.Conn, ci *connInfo) {
+	s.h2.ServeConn(c, &http2.ServeConnOpts{Context: ctx, Handler: s.h2Handler(ci)})
+}
+
+// h2Request is one HTTP/2 request after normalization.
+type h2Request struct {
+	method, path, query, host string
+	header                    http.Header
+}
+
+func (r *h2Request) target() string {
+	if r.query == "" {
+		return r.path
+	}
+	return r.path + "?" + r.query
+}
+
+func (s *Server) h2Handler(ci *connInfo) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := s.normalizeH2(r)
+		if err != nil {
+			var he *httpx.Error
+			errors.As(err, &he)
+			s.opts.Logger.Info("request refused", "source", ci.source.Principal, "status", he.Status, "reason", he.Reason)
+			writeH2Denial(w, errorDenial(he.Status))
+			return
+		}
+		d := s.opts.Authorizer.Decide(r.Context(), ci.httpInput(req.method, req.target(), req.host, "HTTP/2", flatten(req.header)))
+		if !d.Allowed {
+			s.opts.Logger.Info("request denied", "source", ci.source.Principal, "method", req.method, "path", req.target(), "reason", d.Reason, "decision_id", d.ID)
+			writeH2Denial(w, denialFor(d))
+			return
+		}
+		if max := s.opts.HTTP.MaxBodyBytes; max >= 0 {
+			r.Body = http.MaxBytesReader(w, r.Body, max)
+		}
+		s.h2up.proxy(w, r, req, ci, s.opts.Logger)
+	})
+}
+
+// normalizeH2 applies the same rules as the HTTP/1 parser to an HTTP/2 request:
+// upper-case method, normalized :path and :authority, no conflicting Host field.
+func (s *Server) normalizeH2(r *http.Request) (*h2Request, error) {
+	if err := httpx.CheckMethod(r.Method); err != nil {
+		return nil, err
+	}
+	host, err := httpx.NormalizeHost(r.Host, s.opts.HTTP.DefaultPort)
+	if err != nil {
+		return nil, err
+	}
+	if hs := r.Header.Values("Host"); len(hs) > 0 {
+		other, err := httpx.NormalizeHost(hs[0], s.opts.HTTP.DefaultPort)
+		if err != nil || len(hs) > 1 || other != host {
+			return nil, &httpx.Error{Status: http.StatusBadRequest, Reason: "Host field differs from :authority"}
+		}
+	}
+	path, query, err := httpx.NormalizeTarget(r.RequestURI, s.opts.HTTP.Slashes)
+	if err != nil {
+		return nil, err
+	}
+	if max := s.opts.HTTP.MaxBodyBytes; max >= 0 && r.ContentLength > max {
+		return nil, &httpx.Error{Status: http.StatusRequestEntityTooLarge, Reason: "body too large"}
+	}
+	return &h2Request{method: r.Method, path: path, query: query, host: host, header: forwardHeader(r.Header)}, nil
+}
+
+// forwardHeader is the request header as forwarded and as policy sees it: no
+// hop-by-hop fields (but "te: trailers", which gRPC needs) and no proxy-set fields.
+func forwardHeader(in http.Header) http.Header {
+	out := make(http.Header, len(in))
+	listed := map[string]bool{}
+	for _, v := range in.Values("Connection") {
+		for t := range strings.SplitSeq(v, ",") {
+			listed[http.CanonicalHeaderKey(strings.TrimSpace(t))] = true
+		}
+	}
+	for k, vv := range in {
+		lk := strings.ToLower(k)
+		if lk == "host" || lk == "te" || responseHopByHop[lk] || listed[k] || isProxySet(k) {
+			continue
+		}
+		out[k] = vv
+	}
+	if strings.EqualFold(strings.TrimSpace(in.Get("Te")), "trailers") {
+		out.Set("Te", "trailers")
+	}
+	return out
+}
+
+func flatten(h http.Header) map[string]string {
+	m := make(map[string]string, len(h))
+	for k, vv := range h {
+		m[strings.ToLower(k)] = strings.Join(vv, ",")
+	}
+	return m
+}
+
+func writeH2Denial(w http.ResponseWriter, d denial) {
+	h := w.Header()
+	for k, v := range d.headers {
+		if safeResponseField(k, v) {
+			h.Set(k, v)
+		}
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	w.WriteHeader(d.status)
+	w.Write([]byte(d.body))
+}
+
+// h2Upstream forwards HTTP/2 requests to the app over h2c with prior knowledge,
+// pooled and multiplexed by the transport: a client that spoke HTTP/2 (gRPC) is
+// answered by an app that speaks HTTP/2.
+type h2Upstream struct {
+	t *http2.Transport
+}
+
+func newH2Upstream(t Timeouts) *h2Upstream {
+	d := &net.Dialer{Timeout: t.Dial, KeepAlive: 30 * time.Second}
+	return &h2Upstream{t: &http2.Transport{
+		AllowHTTP: true,
+		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
+		ReadIdleTimeout: 30 * time.Second,
+		PingTimeout:     15 * time.Second,
+		IdleConnTimeout: t.Idle,
+	}}
+}
+
+func (u *h2Upstream) closeIdle() { u.t.CloseIdleConnections() }
+
+func (u *h2Upstream) proxy(w http.ResponseWriter, r *http.Request, req *h2Request, ci *connInfo, log interface {
+	Info(string, ...any)
+}) {
+	header := req.header.Clone()
+	if v := ci.xfcc(); v != "" {
+		header.Set("X-Forwarded-Client-Cert", v)
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL = &url.URL{Scheme: "http", Host: ci.upstream, Opaque: req.path, RawQuery: req.query}
+			pr.Out.Host = req.host
+			pr.Out.Header = header
+		},
+		Transport:     u.t,
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			log.Info("forward failed", "upstream", ci.upstream, "err", err)
+			status := http.StatusServiceUnavailable
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				status = http.StatusRequestEntityTooLarge
+			}
+			writeH2Denial(w, errorDenial(status))
+		},
+	}
+	rp.ServeHTTP(w, r)
+}

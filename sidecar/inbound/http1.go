@@ -1,0 +1,148 @@
+package inbound
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/rampart-mesh/rampart/sidecar/httpx"
+)
+
+// serveHTTP1 serves requests one after another (pipelined requests wait in br and
+// are each parsed, authorized and forwarded in order) until one side closes.
+func (s *Server) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, ci *connInfo) {
+	bw := bufio.NewWriterSize(deadlineWriter{c, s.opts.Timeouts.Idle}, 16<<10)
+	for ctx.Err() == nil {
+		c.SetReadDeadline(time.Now().Add(s.opts.Timeouts.Idle))
+		if _, err := br.Peek(1); err != nil {
+			return
+		}
+		c.SetReadDeadline(time.Now().Add(s.opts.Timeouts.ReadHeader))
+		req, err := httpx.ReadRequest(br, s.opts.HTTP)
+		c.SetReadDeadline(time.Time{})
+		if err != nil {
+			s.refuse(bw, err, ci)
+			return
+		}
+		if !s.exchange(ctx, c, cr, br, bw, req, ci) {
+			return
+		}
+	}
+}
+
+// refuse answers a request the parser would not accept, then the connection closes:
+// after a framing error nothing that follows can be trusted to be a request.
+func (s *Server) refuse(bw *bufio.Writer, err error, ci *connInfo) {
+	var he *httpx.Error
+	if !errors.As(err, &he) {
+		return // EOF, timeout or reset: nobody to answer
+	}
+	s.opts.Logger.Info("request refused", "source", ci.source.Principal, "status", he.Status, "reason", he.Reason)
+	errorDenial(he.Status).write(bw, true)
+}
+
+// exchange authorizes one request and, when allowed, forwards it and relays the
+// response. It reports whether the client connection can carry another request.
+func (s *Server) exchange(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, bw *bufio.Writer, req *httpx.Request, ci *connInfo) bool {
+	stripProxySet(req)
+	headers := req.Headers()
+	if req.Upgrade != "" {
+		headers["upgrade"] = req.Upgrade // forwarded, so policy sees it
+	}
+	d := s.opts.Authorizer.Decide(ctx, ci.httpInput(req.Method, req.Target(), req.Host, req.Proto, headers))
+	if !d.Allowed {
+		s.opts.Logger.Info("request denied", "source", ci.source.Principal, "method", req.Method, "path", req.Target(), "reason", d.Reason, "decision_id", d.ID)
+		// An unread body would be parsed as the next request: close instead.
+		closing := req.Close || req.ContentLength != 0
+		return denialFor(d).write(bw, closing) == nil && !closing
+	}
+	if req.Expect100 {
+		bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		bw.Flush()
+	}
+	cr.idle = s.opts.Timeouts.Idle
+	up, resp, err := s.roundTrip(ctx, cr, br, req, ci)
+	cr.idle = 0
+	if err != nil {
+		status := http.StatusServiceUnavailable
+		var he *httpx.Error
+		if errors.As(err, &he) {
+			status = he.Status
+		}
+		s.opts.Logger.Info("forward failed", "upstream", ci.upstream, "status", status, "err", err)
+		errorDenial(status).write(bw, true)
+		return false
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols && req.Upgrade != "" {
+		s.upgraded(c, br, bw, up, resp)
+		return false
+	}
+	keep, err := writeResponse(bw, resp, req.Method, req.Proto, req.Close)
+	s.release(up, resp, err == nil)
+	return keep && err == nil
+}
+
+// upgraded relays the app's 101 and then copies bytes both ways: only now, after the
+// app agreed to switch, is anything the client sends no longer HTTP.
+func (s *Server) upgraded(c net.Conn, br *bufio.Reader, bw *bufio.Writer, up *upConn, resp *http.Response) {
+	defer up.Close()
+	writeResponseHead(bw, resp)
+	bw.WriteString("Connection: Upgrade\r\nUpgrade: " + resp.Header.Get("Upgrade") + "\r\n\r\n")
+	if bw.Flush() != nil {
+		return
+	}
+	// Bytes the app sent right after its 101 wait in up.br.
+	if n := up.br.Buffered(); n > 0 {
+		b, _ := up.br.Peek(n)
+		if _, err := c.Write(b); err != nil {
+			return
+		}
+	}
+	splice(c, br, up.Conn, s.opts.Timeouts.StreamIdle)
+}
+
+// release returns up to the pool when its response was read to the end and both
+// sides keep the connection.
+func (s *Server) release(up *upConn, resp *http.Response, complete bool) {
+	if !complete || resp.Close {
+		up.Close()
+		return
+	}
+	// Drain what is left (bodyless responses have nothing) and check the end.
+	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 1)); err != nil {
+		up.Close()
+		return
+	}
+	resp.Body.Close()
+	s.pool.put(up)
+}
+
+// stripProxySet removes the client's copies of headers the proxy sets.
+func stripProxySet(req *httpx.Request) {
+	kept := req.Header[:0]
+	for _, f := range req.Header {
+		if !isProxySet(f.Name) {
+			kept = append(kept, f)
+		}
+	}
+	req.Header = kept
+}
+
+// clientReader is the client connection as the bufio.Reader sees it. While idle is
+// set, every read refreshes the read deadline (a streaming body may take long but
+// may not stall); otherwise the caller's fixed deadline applies.
+type clientReader struct {
+	c    net.Conn
+	idle time.Duration
+}
+
+func (r *clientReader) Read(p []byte) (int, error) {
+	if r.idle > 0 {
+		r.c.SetReadDeadline(time.Now().Add(r.idle))
+	}
+	return r.c.Read(p)
+}

@@ -1,0 +1,110 @@
+package inbound
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"github.com/rampart-mesh/rampart/sidecar/httpx"
+)
+
+// Mode says what the plaintext listener does with a connection.
+type Mode int
+
+const (
+	// Strict refuses plaintext connections: only mTLS (HBONE) peers get in.
+	Strict Mode = iota
+	// Permissive authorizes plaintext connections as an unauthenticated peer
+	// (principal "", no labels).
+	Permissive
+)
+
+// Options configure a Server. Every field is documented with its default; the zero
+// value of a field means "use the default" (setDefaults).
+type Options struct {
+	// Authorizer decides every request and every L4 connection. Required.
+	Authorizer Authorizer
+	// Logger receives connection errors and one line per refused request.
+	// Default: discarded.
+	Logger *slog.Logger
+	// Mode of the plaintext listener. Default Strict.
+	Mode Mode
+	// Upstream, when set, is the one address ("host:port") every allowed connection
+	// is forwarded to (rampart-proxy --upstream). Default: 127.0.0.1 and the
+	// connection's destination port, as in a pod.
+	Upstream string
+	// LocalID is this proxy's SPIFFE ID: destination.principal and the By= of
+	// x-forwarded-client-cert. Default "".
+	LocalID string
+	// LocalLabels are this pod's labels: destination.labels.
+	LocalLabels map[string]string
+	// Workloads resolves peer addresses to pods for source.labels. Default: none
+	// (no source labels).
+	Workloads WorkloadResolver
+	// TLS is the HBONE listener's server config (identity.ServerConfig): it must
+	// require and verify client SVIDs. Required for ServeHBONE.
+	TLS *tls.Config
+	// HTTP bounds and shapes request parsing (header/body limits, slash rule).
+	HTTP httpx.Config
+	// Timeouts; see Timeouts.
+	Timeouts Timeouts
+	// MaxConcurrentStreams bounds streams per HTTP/2 connection (HBONE and h2c).
+	// Default 100.
+	MaxConcurrentStreams uint32
+	// MaxIdleUpstream bounds idle pooled HTTP/1.1 connections per upstream address.
+	// Default 64.
+	MaxIdleUpstream int
+	// ReservedPorts are never reachable through a tunnel or forwarded to: the
+	// proxy's own ports. Default 15000, 15001, 15006, 15008, 15020, 15090.
+	ReservedPorts []uint16
+}
+
+// Timeouts bound every wait so no peer can hold a connection forever.
+type Timeouts struct {
+	// Sniff is how long to wait for a client's first bytes before treating the
+	// connection as a server-first L4 protocol. Default 200ms.
+	Sniff time.Duration
+	// ReadHeader bounds reading one request head. Default 10s.
+	ReadHeader time.Duration
+	// Idle bounds the wait for the next request on a kept-alive connection and any
+	// silence while a body streams. Default 90s.
+	Idle time.Duration
+	// Dial bounds connecting to the app. Default 5s.
+	Dial time.Duration
+	// Response bounds the wait for the app's response head. Default 60s.
+	Response time.Duration
+	// StreamIdle bounds silence on an opaque (L4) or upgraded connection.
+	// Default 1h.
+	StreamIdle time.Duration
+}
+
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.HTTP = o.HTTP.WithDefaults()
+	o.Timeouts.setDefaults()
+	if o.MaxConcurrentStreams == 0 {
+		o.MaxConcurrentStreams = 100
+	}
+	if o.MaxIdleUpstream == 0 {
+		o.MaxIdleUpstream = 64
+	}
+	if o.ReservedPorts == nil {
+		o.ReservedPorts = []uint16{15000, 15001, 15006, 15008, 15020, 15090}
+	}
+}
+
+func (t *Timeouts) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&t.Sniff, 200*time.Millisecond)
+	def(&t.ReadHeader, 10*time.Second)
+	def(&t.Idle, 90*time.Second)
+	def(&t.Dial, 5*time.Second)
+	def(&t.Response, 60*time.Second)
+	def(&t.StreamIdle, time.Hour)
+}

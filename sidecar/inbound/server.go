@@ -1,0 +1,158 @@
+package inbound
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+
+	"golang.org/x/net/http2"
+
+	"github.com/rampart-mesh/rampart/rego"
+)
+
+// Server is the inbound proxy. One Server can serve any number of listeners.
+type Server struct {
+	opts Options
+	pool *upstreamPool
+	h2   *http2.Server
+	h2up *h2Upstream
+}
+
+// New checks opts and returns a Server.
+func New(opts Options) (*Server, error) {
+	if opts.Authorizer == nil {
+		return nil, errors.New("inbound: no Authorizer")
+	}
+	opts.setDefaults()
+	s := &Server{opts: opts}
+	s.pool = newUpstreamPool(opts.MaxIdleUpstream, opts.Timeouts)
+	s.h2 = &http2.Server{
+		MaxConcurrentStreams:         opts.MaxConcurrentStreams,
+		IdleTimeout:                  opts.Timeouts.Idle,
+		MaxUploadBufferPerConnection: 1 << 20,
+	}
+	s.h2up = newH2Upstream(opts.Timeouts)
+	return s, nil
+}
+
+// Close drops idle upstream connections.
+func (s *Server) Close() {
+	s.pool.closeIdle()
+	s.h2up.closeIdle()
+}
+
+// ServePlaintext accepts connections on ln until ctx ends (15006 role). In Strict
+// mode every connection is closed unread; in Permissive mode it is authorized as an
+// unauthenticated peer.
+func (s *Server) ServePlaintext(ctx context.Context, ln net.Listener) error {
+	return s.accept(ctx, ln, func(c net.Conn) {
+		if s.opts.Mode != Permissive {
+			c.Close()
+			return
+		}
+		ci := &connInfo{scheme: "http"}
+		ci.source.Address = c.RemoteAddr().String()
+		ci.dest = s.localPeer(c.LocalAddr().String())
+		port := portOf(c.LocalAddr().String())
+		if s.reserved(port) && s.opts.Upstream == "" {
+			c.Close()
+			return
+		}
+		ci.upstream = s.upstreamFor(port)
+		s.serveConn(ctx, c, ci)
+	})
+}
+
+// accept runs handle for every connection of ln in its own goroutine until ctx ends,
+// then closes ln and waits for the handlers.
+func (s *Server) accept(ctx context.Context, ln net.Listener, handle func(net.Conn)) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	open := map[net.Conn]bool{}
+	stop := context.AfterFunc(ctx, func() {
+		ln.Close()
+		mu.Lock()
+		for c := range open {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	defer stop()
+	defer wg.Wait()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("accept %s: %w", ln.Addr(), err)
+		}
+		mu.Lock()
+		open[c] = true
+		mu.Unlock()
+		wg.Go(func() {
+			defer func() {
+				c.Close()
+				mu.Lock()
+				delete(open, c)
+				mu.Unlock()
+			}()
+			handle(c)
+		})
+	}
+}
+
+// serveConn sniffs one connection (plaintext or tunnelled) and serves it.
+func (s *Server) serveConn(ctx context.Context, c net.Conn, ci *connInfo) {
+	defer c.Close()
+	cr := &clientReader{c: c}
+	br := bufio.NewReaderSize(cr, 16<<10)
+	switch sniff(c, br, s.opts.Timeouts.Sniff) {
+	case protoHTTP1:
+		s.serveHTTP1(ctx, c, cr, br, ci)
+	case protoH2C:
+		s.serveH2C(ctx, &bufferedConn{Conn: c, r: br}, ci)
+	case protoOpaque:
+		s.serveOpaque(ctx, c, br, ci)
+	}
+}
+
+func (s *Server) localPeer(addr string) (p rego.Peer) {
+	p.Address = addr
+	p.Principal = s.opts.LocalID
+	p.Labels = s.opts.LocalLabels
+	return p
+}
+
+func (s *Server) upstreamFor(port uint16) string {
+	if s.opts.Upstream != "" {
+		return s.opts.Upstream
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port)))
+}
+
+func (s *Server) reserved(port uint16) bool {
+	for _, p := range s.opts.ReservedPorts {
+		if p == port {
+			return true
+		}
+	}
+	return false
+}
+
+func portOf(addr string) uint16 {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return 0
+	}
+	return ap.Port()
+}

@@ -1,0 +1,142 @@
+package inbound
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+)
+
+// streamConn is one HBONE CONNECT stream as a net.Conn. Reads go through a pump
+// goroutine so read deadlines can expire without breaking the stream (the HTTP/2
+// server's own read deadline would reset it), which protocol sniffing relies on.
+type streamConn struct {
+	w      http.ResponseWriter
+	rc     *http.ResponseController
+	body   io.ReadCloser
+	remote net.Addr
+	local  net.Addr
+
+	chunks  chan []byte
+	pending []byte
+	readErr error // set before chunks is closed
+
+	mu       sync.Mutex
+	deadline time.Time
+	closed   chan struct{}
+	once     sync.Once
+}
+
+func newStreamConn(w http.ResponseWriter, r *http.Request, remote net.Addr) *streamConn {
+	c := &streamConn{
+		w: w, rc: http.NewResponseController(w), body: r.Body, remote: remote,
+		local:  tunnelAddr(r.Host),
+		chunks: make(chan []byte), closed: make(chan struct{}),
+	}
+	go c.pump()
+	return c
+}
+
+func (c *streamConn) pump() {
+	defer close(c.chunks)
+	for {
+		buf := make([]byte, 32<<10)
+		n, err := c.body.Read(buf)
+		if n > 0 {
+			select {
+			case c.chunks <- buf[:n]:
+			case <-c.closed:
+				return
+			}
+		}
+		if err != nil {
+			c.readErr = err
+			return
+		}
+	}
+}
+
+func (c *streamConn) Read(p []byte) (int, error) {
+	if len(c.pending) == 0 {
+		c.mu.Lock()
+		d := c.deadline
+		c.mu.Unlock()
+		var expired <-chan time.Time
+		if !d.IsZero() {
+			t := time.NewTimer(time.Until(d))
+			defer t.Stop()
+			expired = t.C
+		}
+		select {
+		case b, ok := <-c.chunks:
+			if !ok {
+				return 0, c.readErr
+			}
+			c.pending = b
+		case <-expired:
+			return 0, os.ErrDeadlineExceeded
+		case <-c.closed:
+			return 0, net.ErrClosed
+		}
+	}
+	n := copy(p, c.pending)
+	c.pending = c.pending[n:]
+	return n, nil
+}
+
+func (c *streamConn) Write(p []byte) (int, error) {
+	select {
+	case <-c.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	n, err := c.w.Write(p)
+	if err == nil {
+		err = c.flush()
+	}
+	return n, err
+}
+
+func (c *streamConn) flush() error { return c.rc.Flush() }
+
+// Close ends reading; the stream itself ends when the handler returns.
+func (c *streamConn) Close() error {
+	c.once.Do(func() {
+		close(c.closed)
+		c.body.Close()
+	})
+	return nil
+}
+
+func (c *streamConn) LocalAddr() net.Addr  { return c.local }
+func (c *streamConn) RemoteAddr() net.Addr { return c.remote }
+
+func (c *streamConn) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	return c.SetWriteDeadline(t)
+}
+
+func (c *streamConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	c.mu.Unlock()
+	return nil
+}
+
+// SetWriteDeadline bounds writes when the HTTP/2 server supports it; flow control
+// otherwise still ends with the connection's idle timeout.
+func (c *streamConn) SetWriteDeadline(t time.Time) error {
+	c.rc.SetWriteDeadline(t)
+	return nil
+}
+
+// tunnelAddr is the CONNECT authority as a net.Addr.
+func tunnelAddr(authority string) net.Addr {
+	a, err := net.ResolveTCPAddr("tcp", authority)
+	if err != nil {
+		return &net.TCPAddr{}
+	}
+	return a
+}

@@ -1,0 +1,101 @@
+package inbound
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// upConn is one kept-alive HTTP/1.1 connection to the app.
+type upConn struct {
+	net.Conn
+	br    *bufio.Reader
+	bw    *bufio.Writer
+	addr  string
+	since time.Time // when it went idle
+}
+
+// upstreamPool keeps idle HTTP/1.1 connections to the app per address, so each
+// request does not pay a connect.
+type upstreamPool struct {
+	mu       sync.Mutex
+	idle     map[string][]*upConn
+	maxIdle  int
+	timeouts Timeouts
+	dialer   net.Dialer
+}
+
+func newUpstreamPool(maxIdle int, t Timeouts) *upstreamPool {
+	return &upstreamPool{idle: map[string][]*upConn{}, maxIdle: maxIdle, timeouts: t,
+		dialer: net.Dialer{Timeout: t.Dial, KeepAlive: 30 * time.Second}}
+}
+
+func (p *upstreamPool) dial(ctx context.Context, addr string) (net.Conn, error) {
+	c, err := p.dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial upstream %s: %w", addr, err)
+	}
+	return c, nil
+}
+
+// get returns an idle connection (reused=true) or a new one.
+func (p *upstreamPool) get(ctx context.Context, addr string) (*upConn, bool, error) {
+	if c := p.takeIdle(addr); c != nil {
+		return c, true, nil
+	}
+	c, err := p.dial(ctx, addr)
+	if err != nil {
+		return nil, false, err
+	}
+	// Reads and writes refresh their deadlines: the app may stream for long, but
+	// may not stall for longer than the Response (reads) or Idle (writes) timeout.
+	return &upConn{
+		Conn: c, addr: addr,
+		br: bufio.NewReaderSize(deadlineReader{c, c, p.timeouts.Response}, 16<<10),
+		bw: bufio.NewWriterSize(deadlineWriter{c, p.timeouts.Idle}, 16<<10),
+	}, false, nil
+}
+
+func (p *upstreamPool) takeIdle(addr string) *upConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	list := p.idle[addr]
+	for len(list) > 0 {
+		c := list[len(list)-1]
+		list = list[:len(list)-1]
+		if time.Since(c.since) < p.timeouts.Idle {
+			p.idle[addr] = list
+			return c
+		}
+		c.Close()
+	}
+	p.idle[addr] = list
+	return nil
+}
+
+// put returns a connection whose response was read to the end.
+func (p *upstreamPool) put(c *upConn) {
+	c.SetDeadline(time.Time{})
+	c.since = time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle[c.addr]) >= p.maxIdle {
+		c.Close()
+		return
+	}
+	p.idle[c.addr] = append(p.idle[c.addr], c)
+}
+
+func (p *upstreamPool) closeIdle() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for addr, list := range p.idle {
+		for _, c := range list {
+			c.Close()
+		}
+		delete(p.idle, addr)
+	}
+}
