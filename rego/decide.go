@@ -8,7 +8,6 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/metrics"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
 
@@ -29,20 +28,22 @@ func (e *Engine) Decide(ctx context.Context, in *Input) Decision {
 		err    = ErrNoBundle
 	)
 	if rev != nil {
-		result, err = e.eval(ctx, rev, in)
+		result, err = e.eval(ctx, rev, in, start)
 	}
 	d := e.interpret(rev, result, err)
 	d.ID = e.nextID()
 	took := time.Since(start)
 	e.metrics.decided(d, err, took)
 	if e.log != nil {
-		e.log.write(e.opts.now(), e.opts.decision, in, result, err, d, rev, took)
+		e.log.write(e.opts.now(), e.logPath, in, result, err, d, rev, took)
 	}
 	return d
 }
 
-// eval runs the prepared query once, bounded by the engine timeout and ctx.
-func (e *Engine) eval(ctx context.Context, rev *revision, in *Input) (ast.Value, error) {
+// eval runs the compiled decision query once, bounded by the engine timeout and ctx.
+// It drives topdown directly: the rego package's per-call setup (eval context,
+// result set, JSON conversion) costs more than this policy's evaluation.
+func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Time) (ast.Value, error) {
 	cancel := topdown.NewCancel()
 	timer := time.AfterFunc(e.opts.timeout, cancel.Cancel)
 	defer timer.Stop()
@@ -50,13 +51,24 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input) (ast.Value,
 		stop := context.AfterFunc(ctx, cancel.Cancel)
 		defer stop()
 	}
-	rs, err := rev.pq.Eval(ctx,
-		rego.EvalParsedInput(in.value(rev.need)),
-		rego.EvalTransaction(rev.txn),
-		rego.EvalMetrics(metrics.NoOp()),
-		rego.EvalExternalCancel(cancel),
-		rego.EvalGenerateJSON(keepAST),
-	)
+	q := topdown.NewQuery(rev.query).
+		WithQueryCompiler(rev.qc).
+		WithCompiler(rev.compiler).
+		WithStore(rev.store).
+		WithTransaction(rev.txn).
+		WithInput(ast.NewTerm(in.value(rev.need))).
+		WithMetrics(metrics.NoOp()).
+		WithCancel(cancel).
+		WithIndexing(true).
+		WithEarlyExit(true).
+		WithTime(now)
+	var result ast.Value
+	err := q.Iter(ctx, func(qr topdown.QueryResult) error {
+		if t := qr[decisionVar]; t != nil {
+			result = t.Value
+		}
+		return nil
+	})
 	switch {
 	case err != nil && isCancel(err) && ctx.Err() != nil:
 		return nil, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
@@ -64,16 +76,11 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input) (ast.Value,
 		return nil, fmt.Errorf("%w after %v", ErrTimeout, e.opts.timeout)
 	case err != nil:
 		return nil, fmt.Errorf("evaluation error: %w", err)
-	case len(rs) == 0 || len(rs[0].Expressions) == 0:
+	case result == nil:
 		return nil, ErrUndefined
 	}
-	v, _ := rs[0].Expressions[0].Value.(ast.Value)
-	return v, nil
+	return result, nil
 }
-
-// keepAST hands back the result as an ast.Value: converting it to Go values only to
-// read one boolean would cost allocations on every decision.
-func keepAST(t *ast.Term, _ *rego.EvalContext) (any, error) { return t.Value, nil }
 
 func isCancel(err error) bool {
 	var te *topdown.Error

@@ -53,7 +53,7 @@ func (l *decisionLogger) write(now time.Time, path string, in *Input, result ast
 	masked, erased := l.masked(in)
 	e := logEntry{
 		DecisionID: d.ID,
-		Path:       path,
+		Path:       path, // OPA writes the rule path without "data.", slash separated
 		Input:      toJSON(masked.AST()),
 		Erased:     erased,
 		Timestamp:  now.UTC(),

@@ -19,6 +19,7 @@ type Engine struct {
 	opts     options
 	query    ast.Body
 	decision ast.Ref
+	logPath  string // decision path as OPA's decision log writes it: rampart/authz/allow
 
 	cur atomic.Pointer[revision]
 
@@ -55,6 +56,7 @@ func New(opts ...Option) (*Engine, error) {
 		opts:     o,
 		query:    ast.NewBody(ast.NewExpr(ast.NewTerm(ref))),
 		decision: ref,
+		logPath:  refPath(ref),
 		bundles:  map[string]*bundle.Bundle{},
 		metrics:  m,
 		idPrefix: randomPrefix(),

@@ -31,61 +31,75 @@ var (
 // PEER is {"principal", "labels", "address": {"socketAddress": {"address", "portValue"}}},
 // the shape Envoy gives OPA-Envoy, so its policies run unchanged.
 func (in *Input) value(n *need) ast.Value {
-	obj := ast.NewObject()
 	if in == nil || n == nil {
-		return obj
+		return ast.NewObject()
 	}
+	var kv pairs
 	if a := n.child("attributes"); a != nil {
-		obj.Insert(kAttributes, ast.NewTerm(in.attributes(a)))
+		kv.add(kAttributes, in.attributes(a))
 	}
-	if in.Request == nil {
-		return obj
+	if in.Request != nil {
+		if n.child("parsed_path") != nil {
+			kv.add(kParsedPath, parsedPath(in.Request.Path))
+		}
+		if n.child("parsed_query") != nil {
+			kv.add(kParsedQuery, parsedQuery(in.Request.Path))
+		}
 	}
-	if p := n.child("parsed_path"); p != nil {
-		obj.Insert(kParsedPath, ast.NewTerm(parsedPath(in.Request.Path)))
-	}
-	if q := n.child("parsed_query"); q != nil {
-		obj.Insert(kParsedQuery, ast.NewTerm(parsedQuery(in.Request.Path)))
-	}
-	return obj
+	return kv.object()
 }
 
 // AST returns the whole input as an ast.Value; what the decision log records.
 func (in *Input) AST() ast.Value { return in.value(everything()) }
 
+// pairs collects an object's members on the stack so the object is built in one
+// call with its final size (inserting one by one grows its map and key slice).
+type pairs struct {
+	kv [6][2]*ast.Term
+	n  int
+}
+
+func (p *pairs) add(k *ast.Term, v ast.Value) { p.addTerm(k, ast.NewTerm(v)) }
+
+func (p *pairs) addTerm(k, v *ast.Term) {
+	p.kv[p.n] = [2]*ast.Term{k, v}
+	p.n++
+}
+
+func (p *pairs) object() ast.Value { return ast.NewObject(p.kv[:p.n]...) }
+
 func (in *Input) attributes(n *need) ast.Value {
-	obj := ast.NewObject()
+	var kv pairs
 	if s := n.child("source"); s != nil {
-		obj.Insert(kSource, ast.NewTerm(in.Source.value(s)))
+		kv.add(kSource, in.Source.value(s))
 	}
 	if d := n.child("destination"); d != nil {
-		obj.Insert(kDestination, ast.NewTerm(in.Destination.value(d)))
+		kv.add(kDestination, in.Destination.value(d))
 	}
 	if r := n.child("request"); r != nil && in.Request != nil {
 		if h := r.child("http"); h != nil {
-			http := ast.NewObject([2]*ast.Term{kHttp, ast.NewTerm(in.Request.value(h))})
-			obj.Insert(kRequest, ast.NewTerm(http))
+			kv.add(kRequest, ast.NewObject([2]*ast.Term{kHttp, ast.NewTerm(in.Request.value(h))}))
 		}
 	}
-	return obj
+	return kv.object()
 }
 
 func (p *Peer) value(n *need) ast.Value {
-	obj := ast.NewObject()
+	var kv pairs
 	if n.child("principal") != nil {
-		obj.Insert(kPrincipal, ast.StringTerm(p.Principal))
+		kv.addTerm(kPrincipal, ast.StringTerm(p.Principal))
 	}
 	if l := n.child("labels"); l != nil {
-		obj.Insert(kLabels, ast.NewTerm(stringMap(p.Labels, l)))
+		kv.add(kLabels, stringMap(p.Labels, l))
 	}
 	if n.child("address") != nil && p.Address != "" {
-		obj.Insert(kAddress, ast.NewTerm(socketAddress(p.Address)))
+		kv.add(kAddress, socketAddress(p.Address))
 	}
-	return obj
+	return kv.object()
 }
 
 func (r *Request) value(n *need) ast.Value {
-	obj := ast.NewObject()
+	var kv pairs
 	for _, f := range [...]struct {
 		name string
 		key  *ast.Term
@@ -95,26 +109,29 @@ func (r *Request) value(n *need) ast.Value {
 		{"scheme", kScheme, r.Scheme}, {"protocol", kProtocol, r.Protocol},
 	} {
 		if n.child(f.name) != nil {
-			obj.Insert(f.key, ast.StringTerm(f.val))
+			kv.addTerm(f.key, ast.StringTerm(f.val))
 		}
 	}
 	if h := n.child("headers"); h != nil {
-		obj.Insert(kHeaders, ast.NewTerm(stringMap(r.Headers, h)))
+		kv.add(kHeaders, stringMap(r.Headers, h))
 	}
-	return obj
+	return kv.object()
 }
 
 // stringMap converts labels or headers, keeping only the keys n names.
 func stringMap(m map[string]string, n *need) ast.Value {
-	obj := ast.NewObjectWithCapacity(len(m))
 	if !n.all {
+		var kv pairs
 		for k := range n.kids {
-			if v, ok := m[k]; ok {
-				obj.Insert(ast.StringTerm(k), ast.StringTerm(v))
+			if v, ok := m[k]; ok && kv.n < len(kv.kv) {
+				kv.addTerm(ast.StringTerm(k), ast.StringTerm(v))
 			}
 		}
-		return obj
+		if kv.n < len(kv.kv) {
+			return kv.object()
+		}
 	}
+	obj := ast.NewObjectWithCapacity(len(m))
 	for k, v := range m {
 		obj.Insert(ast.StringTerm(k), ast.StringTerm(v))
 	}

@@ -18,7 +18,9 @@ import (
 // revision is one prepared, immutable policy state: the compiled bundles, their data,
 // and the decision query prepared against them. It is swapped in whole.
 type revision struct {
-	pq        rego.PreparedEvalQuery
+	pq        rego.PreparedEvalQuery // kept for explain/trace, which want the rego API
+	query     ast.Body               // decision = <decision path>, compiled once
+	qc        ast.QueryCompiler
 	txn       storage.Transaction // read transaction held for the revision's lifetime
 	need      *need               // input paths the policy reads
 	revision  string              // revision of the bundle owning the decision path
@@ -59,8 +61,13 @@ func (e *Engine) prepare(ctx context.Context, bundles map[string]*bundle.Bundle)
 	if err != nil {
 		return nil, fmt.Errorf("open read transaction: %w", err)
 	}
+	qc := compiler.QueryCompiler()
+	query, err := qc.Compile(ast.NewBody(ast.Equality.Expr(ast.NewTerm(decisionVar), ast.NewTerm(e.decision))))
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", e.opts.decision, err)
+	}
 	r := &revision{
-		pq: pq, txn: rtxn, need: inputNeeds(compiler.Modules),
+		pq: pq, query: query, qc: qc, txn: rtxn, need: inputNeeds(compiler.Modules),
 		revisions: map[string]string{}, compiler: compiler, store: store,
 	}
 	owner := ownerOf(bundles, e.decision)
@@ -72,6 +79,9 @@ func (e *Engine) prepare(ctx context.Context, bundles map[string]*bundle.Bundle)
 	}
 	return r, nil
 }
+
+// decisionVar captures the decision's value in the compiled query.
+const decisionVar = ast.Var("rampart_decision")
 
 // ownerOf returns the name of the bundle whose roots contain the decision path.
 func ownerOf(bundles map[string]*bundle.Bundle, decision ast.Ref) string {

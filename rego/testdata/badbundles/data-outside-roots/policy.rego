@@ -1,0 +1,3 @@
+package rampart.authz
+
+allow := true

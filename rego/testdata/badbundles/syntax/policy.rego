@@ -1,0 +1,4 @@
+package rampart.authz
+
+allow if {
+	input.attributes.request.http.method == 
