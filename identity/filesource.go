@@ -17,7 +17,7 @@ import (
 type FileOptions struct {
 	// Dir holds svid.pem, svid.key and bundle.pem; the three fields below override
 	// single paths (relative ones are taken as they are, not joined with Dir).
-	Dir                          string
+	Dir                           string
 	CertFile, KeyFile, BundleFile string
 	// Metrics, when set, records SVID expiry and rotations.
 	Metrics *Metrics
@@ -183,4 +183,3 @@ func uniqueDirs(paths ...string) []string {
 	}
 	return out
 }
-

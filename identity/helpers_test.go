@@ -28,9 +28,9 @@ var (
 type whoami struct {
 	ln      net.Listener
 	observe *identity.Metrics
-	mu   sync.Mutex
-	errs []error
-	wg   sync.WaitGroup
+	mu      sync.Mutex
+	errs    []error
+	wg      sync.WaitGroup
 }
 
 func startWhoami(t *testing.T, cfg *tls.Config) *whoami {

@@ -33,11 +33,19 @@ type craftedCA struct {
 
 func newCraftedCA(t *testing.T, td spiffeid.TrustDomain) craftedCA {
 	t.Helper()
+	if *update {
+		return newCraftedCAValid(t, td, genNotBefore, genNotAfter)
+	}
+	return newCraftedCAValid(t, td, time.Now().Add(-time.Hour), time.Now().Add(48*time.Hour))
+}
+
+func newCraftedCAValid(t *testing.T, td spiffeid.TrustDomain, notBefore, notAfter time.Time) craftedCA {
+	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "crafted"},
 		URIs:      []*url.URL{td.ID().URL()},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(48 * time.Hour),
+		NotBefore: notBefore, NotAfter: notAfter,
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
@@ -76,9 +84,13 @@ func (c craftedCA) sign(t *testing.T, edit func(*x509.Certificate)) tls.Certific
 
 func writePEM(t *testing.T, path, typ string, der []byte) {
 	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(path, pemOf(typ, der), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func pemOf(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }
 
 // svidCert turns an SVID into what a hand-made client config presents. It takes the
@@ -129,7 +141,9 @@ func TestHandshakeMatrixServerRefuses(t *testing.T) {
 			return rawClient(trusted.sign(t, func(c *x509.Certificate) { c.URIs = nil; c.DNSNames = []string{"tiefighter.default.svc"} }))
 		}, "not_spiffe", identity.ErrNotSPIFFE},
 		{"https URI SAN", func(t *testing.T) *tls.Config {
-			return rawClient(trusted.sign(t, func(c *x509.Certificate) { c.URIs = []*url.URL{{Scheme: "https", Host: "test.rampart", Path: "/ns/default/sa/x"}} }))
+			return rawClient(trusted.sign(t, func(c *x509.Certificate) {
+				c.URIs = []*url.URL{{Scheme: "https", Host: "test.rampart", Path: "/ns/default/sa/x"}}
+			}))
 		}, "not_spiffe", identity.ErrNotSPIFFE},
 		{"two URI SANs", func(t *testing.T) *tls.Config {
 			return rawClient(trusted.sign(t, func(c *x509.Certificate) { c.URIs = append(c.URIs, serverID.URL()) }))
