@@ -1,0 +1,119 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/rampart-mesh/rampart/sidecar"
+	"github.com/rampart-mesh/rampart/sidecar/inbound"
+)
+
+// config holds the raw flag values before they become sidecar.Options.
+type config struct {
+	bundle, decision, decisionLog            string
+	plaintext, hbone, upstream, mode, labels string
+	workloads                                string
+	caDir, workloadAPI, trustDomain, ns, sa  string
+	slashes                                  string
+}
+
+// parseFlags reads args, each flag falling back to its RAMPART_* variable.
+func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error) {
+	fs := flag.NewFlagSet("rampart-proxy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	str := func(p *string, name, env, def, usage string) {
+		if v, ok := os.LookupEnv(env); ok {
+			def = v
+		}
+		fs.StringVar(p, name, def, usage+" ($"+env+")")
+	}
+	str(&c.bundle, "bundle", "RAMPART_BUNDLE", "", "OPA bundle directory or .tar.gz")
+	str(&c.decision, "decision", "RAMPART_DECISION", "", "decision rule (default data.rampart.authz.allow)")
+	str(&c.decisionLog, "decision-log", "RAMPART_DECISION_LOG", "", `decision log file, "-" for stdout`)
+	str(&c.plaintext, "listen-plaintext", "RAMPART_LISTEN_PLAINTEXT", "", "plaintext inbound listener (15006 in a pod)")
+	str(&c.hbone, "listen-hbone", "RAMPART_LISTEN_HBONE", "", "HBONE mTLS inbound listener (15008 in a pod)")
+	str(&c.upstream, "upstream", "RAMPART_UPSTREAM", "", "forward allowed traffic here instead of 127.0.0.1:<port>")
+	str(&c.mode, "mode", "RAMPART_MODE", "", "plaintext mode STRICT|PERMISSIVE (default STRICT with --listen-hbone, else PERMISSIVE)")
+	str(&c.labels, "labels", "RAMPART_LABELS", "", "this pod's labels, k=v,k=v")
+	str(&c.workloads, "workloads", "RAMPART_WORKLOADS", "", "JSON/YAML file: peer address → namespace, serviceAccount, labels")
+	str(&c.caDir, "ca-dir", "RAMPART_CA_DIR", "", "built-in CA directory to issue this proxy's SVID from")
+	str(&c.workloadAPI, "workload-api", "RAMPART_WORKLOAD_API", "", "SPIFFE Workload API address")
+	str(&c.trustDomain, "trust-domain", "RAMPART_TRUST_DOMAIN", "cluster.local", "SPIFFE trust domain")
+	str(&c.ns, "namespace", "RAMPART_NAMESPACE", "default", "this pod's namespace")
+	str(&c.sa, "service-account", "RAMPART_SERVICE_ACCOUNT", "default", "this pod's service account")
+	str(&c.slashes, "slashes", "RAMPART_SLASHES", "reject", "%2F, %5C and \\ in paths: reject|keep|decode")
+	if err := fs.Parse(args); err != nil {
+		return sidecar.Options{}, nil, err
+	}
+	if fs.NArg() > 0 {
+		return sidecar.Options{}, nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return c.options()
+}
+
+func (c *config) options() (sidecar.Options, func(), error) {
+	var o sidecar.Options
+	noop := func() {}
+	o.Policy.Bundle, o.Policy.Decision = c.bundle, c.decision
+	o.Identity = sidecar.IdentityOptions{CADir: c.caDir, WorkloadAPI: c.workloadAPI,
+		TrustDomain: c.trustDomain, Namespace: c.ns, ServiceAccount: c.sa}
+	o.Inbound.PlaintextAddr, o.Inbound.HBONEAddr = c.plaintext, c.hbone
+	o.Inbound.Upstream, o.Inbound.WorkloadsFile = c.upstream, c.workloads
+	var err error
+	if o.Inbound.Mode, err = parseMode(c.mode, c.hbone != ""); err != nil {
+		return o, noop, err
+	}
+	if o.Inbound.Labels, err = parseLabels(c.labels); err != nil {
+		return o, noop, err
+	}
+	if o.Inbound.Tuning.HTTP.Slashes, err = sidecar.ParseSlashRule(c.slashes); err != nil {
+		return o, noop, err
+	}
+	switch c.decisionLog {
+	case "":
+	case "-":
+		o.Policy.DecisionLog = os.Stdout
+	default:
+		f, err := os.OpenFile(c.decisionLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return o, noop, fmt.Errorf("decision log: %w", err)
+		}
+		o.Policy.DecisionLog = f
+		return o, func() { f.Close() }, nil
+	}
+	return o, noop, nil
+}
+
+func parseMode(s string, hbone bool) (inbound.Mode, error) {
+	switch strings.ToUpper(s) {
+	case "":
+		if hbone {
+			return inbound.Strict, nil
+		}
+		return inbound.Permissive, nil
+	case "STRICT":
+		return inbound.Strict, nil
+	case "PERMISSIVE":
+		return inbound.Permissive, nil
+	}
+	return 0, fmt.Errorf("--mode %q: want STRICT or PERMISSIVE", s)
+}
+
+func parseLabels(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for kv := range strings.SplitSeq(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--labels: %q is not k=v", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

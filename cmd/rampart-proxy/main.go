@@ -1,0 +1,45 @@
+// Command rampart-proxy is the Rampart sidecar. Every flag falls back to an
+// environment variable (shown in -help), so the injector can configure it either way.
+//
+// Inbound-only use without Kubernetes (authorizes plaintext HTTP as an
+// unauthenticated peer and forwards allowed requests):
+//
+//	rampart-proxy --bundle policies/starwars --listen-plaintext :8080 --upstream 127.0.0.1:80
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rampart-mesh/rampart/sidecar"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rampart-proxy:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	opts, closeLog, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	opts.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	return sidecar.Run(ctx, opts)
+}

@@ -1,0 +1,108 @@
+package sidecar
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rampart-mesh/rampart/identity"
+	"github.com/rampart-mesh/rampart/sidecar/httpx"
+	"github.com/rampart-mesh/rampart/sidecar/inbound"
+)
+
+// Options configure one proxy process. Each listener or concern has its own
+// sub-struct; a zero field means its documented default (setDefaults).
+type Options struct {
+	// Logger receives the proxy's logs. Default: slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the proxy's Prometheus collectors. Default: none kept.
+	Registerer prometheus.Registerer
+	// Policy says where decisions come from.
+	Policy PolicyOptions
+	// Identity says where this proxy's SVID comes from. Without one, no mTLS
+	// listener runs.
+	Identity IdentityOptions
+	// Inbound configures the server side (15006 plaintext, 15008 HBONE).
+	Inbound InboundOptions
+}
+
+// PolicyOptions select the authorizer.
+type PolicyOptions struct {
+	// Bundle is an OPA bundle directory or .tar.gz file. Required unless
+	// Authorizer is set. Without a loadable bundle every request is denied.
+	Bundle string
+	// Decision is the rule to evaluate. Default rego.DefaultDecision
+	// ("data.rampart.authz.allow").
+	Decision string
+	// DecisionLog receives one JSON line per decision. Default: none.
+	DecisionLog io.Writer
+	// DryRun logs denies but lets them through (never engine failures).
+	DryRun bool
+	// Authorizer, when set, replaces the bundle engine (tests, embedding).
+	Authorizer inbound.Authorizer
+}
+
+// IdentityOptions select the SVID source: Source, else the built-in CA in CADir,
+// else the SPIFFE Workload API at WorkloadAPI, else none.
+type IdentityOptions struct {
+	// Source is a ready SVID and bundle source (tests, embedding).
+	Source identity.Source
+	// CADir holds the built-in CA (identity.InitCA); the proxy issues itself a
+	// rotating SVID for Namespace/ServiceAccount from it.
+	CADir string
+	// WorkloadAPI is the SPIRE agent's Workload API address.
+	WorkloadAPI string
+	// TrustDomain of this mesh. Default "cluster.local".
+	TrustDomain string
+	// Namespace and ServiceAccount name this workload (with CADir).
+	Namespace, ServiceAccount string
+}
+
+// InboundOptions configure the inbound listeners.
+type InboundOptions struct {
+	// PlaintextAddr is the plaintext listener (":15006" in a pod); "" = off.
+	PlaintextAddr string
+	// HBONEAddr is the mTLS tunnel listener (":15008" in a pod); "" = off. Needs an
+	// identity.
+	HBONEAddr string
+	// Mode of the plaintext listener: inbound.Strict refuses, inbound.Permissive
+	// authorizes as unauthenticated.
+	Mode inbound.Mode
+	// Upstream forwards every allowed connection to this address instead of
+	// 127.0.0.1:<destination port> (rampart-proxy --upstream).
+	Upstream string
+	// Labels are this pod's labels (destination.labels).
+	Labels map[string]string
+	// WorkloadsFile maps peer pod addresses to namespace, service account and
+	// labels (source.labels); see inbound.LoadWorkloads. Workloads, when set, wins.
+	WorkloadsFile string
+	Workloads     inbound.WorkloadResolver
+	// Tuning holds limits and timeouts (inbound.Options: HTTP, Timeouts,
+	// MaxConcurrentStreams, MaxIdleUpstream, ReservedPorts); the other fields of
+	// it are filled by Run.
+	Tuning inbound.Options
+}
+
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Identity.TrustDomain == "" {
+		o.Identity.TrustDomain = "cluster.local"
+	}
+}
+
+// ParseSlashRule reads "reject", "keep" or "decode" (see httpx.SlashRule).
+func ParseSlashRule(s string) (httpx.SlashRule, error) {
+	switch s {
+	case "", "reject":
+		return httpx.RejectSlashes, nil
+	case "keep":
+		return httpx.KeepSlashesEncoded, nil
+	case "decode":
+		return httpx.DecodeSlashes, nil
+	}
+	return 0, fmt.Errorf("slash rule %q: want reject, keep or decode", s)
+}

@@ -1,0 +1,198 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"github.com/rampart-mesh/rampart/identity"
+	"github.com/rampart-mesh/rampart/rego"
+	"github.com/rampart-mesh/rampart/sidecar/inbound"
+)
+
+// Run starts the configured listeners and serves until ctx ends. It returns nil
+// after a clean shutdown and the first error that stopped a listener otherwise.
+func Run(ctx context.Context, opts Options) error {
+	opts.setDefaults()
+	authz, err := authorizer(ctx, &opts)
+	if err != nil {
+		return err
+	}
+	src, closeSrc, err := svidSource(ctx, &opts)
+	if err != nil {
+		return err
+	}
+	defer closeSrc()
+	in, err := newInbound(&opts, authz, src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	var servers []serveFunc
+	if a := opts.Inbound.PlaintextAddr; a != "" {
+		servers = append(servers, serveFunc{"plaintext " + a, a, in.ServePlaintext})
+	}
+	if a := opts.Inbound.HBONEAddr; a != "" {
+		if src == nil {
+			return errors.New("sidecar: HBONE listener needs an identity (CA dir or Workload API)")
+		}
+		servers = append(servers, serveFunc{"hbone " + a, a, in.ServeHBONE})
+	}
+	if len(servers) == 0 {
+		return errors.New("sidecar: no listener configured")
+	}
+	return serveAll(ctx, opts, servers)
+}
+
+// serveFunc is one listener and what serves it.
+type serveFunc struct {
+	name, addr string
+	serve      func(context.Context, net.Listener) error
+}
+
+// serveAll listens on every address first (so a taken port fails fast), then
+// serves all until ctx ends or one fails, which stops the others.
+func serveAll(ctx context.Context, opts Options, servers []serveFunc) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	lns := make([]net.Listener, 0, len(servers))
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for _, s := range servers {
+		ln, err := listen(ctx, s.addr)
+		if err != nil {
+			return err
+		}
+		lns = append(lns, ln)
+		opts.Logger.Info("listening", "listener", s.name, "addr", ln.Addr().String())
+	}
+	errc := make(chan error, len(servers))
+	for i, s := range servers {
+		go func() { errc <- wrap(s.name, s.serve(ctx, lns[i])) }()
+	}
+	var first error
+	for range servers {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
+}
+
+func wrap(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("sidecar: %s: %w", name, err)
+}
+
+// listen opens a TCP listener without MPTCP: the eBPF sockhash accelerator refuses
+// MPTCP sockets, and nothing here gains from it.
+func listen(ctx context.Context, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sidecar: listen %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// authorizer returns the configured Authorizer or a rego engine with the bundle
+// loaded. A bundle that does not load is an error at start: better not to run
+// than to run denying everything silently.
+func authorizer(ctx context.Context, opts *Options) (inbound.Authorizer, error) {
+	p := opts.Policy
+	if p.Authorizer != nil {
+		return p.Authorizer, nil
+	}
+	if p.Bundle == "" {
+		return nil, errors.New("sidecar: no policy bundle")
+	}
+	ropts := []rego.Option{rego.WithLogger(opts.Logger), rego.WithDryRun(p.DryRun)}
+	if p.Decision != "" {
+		ropts = append(ropts, rego.WithDecision(p.Decision))
+	}
+	if p.DecisionLog != nil {
+		ropts = append(ropts, rego.WithDecisionLog(p.DecisionLog))
+	}
+	if opts.Registerer != nil {
+		ropts = append(ropts, rego.WithMetrics(opts.Registerer))
+	}
+	e, err := rego.New(ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("sidecar: policy engine: %w", err)
+	}
+	if err := loadBundle(ctx, e, p.Bundle); err != nil {
+		return nil, fmt.Errorf("sidecar: load bundle %s: %w", p.Bundle, err)
+	}
+	return e, nil
+}
+
+func loadBundle(ctx context.Context, e *rego.Engine, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return e.LoadDir(ctx, "main", path)
+	}
+	if strings.HasSuffix(path, ".tar.gz") || strings.HasSuffix(path, ".tgz") {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return e.LoadTarball(ctx, "main", f)
+	}
+	return e.LoadFile(ctx, "main", path)
+}
+
+// svidSource builds the identity source, or returns nil when none is configured.
+func svidSource(ctx context.Context, opts *Options) (identity.Source, func(), error) {
+	id := opts.Identity
+	noop := func() {}
+	switch {
+	case id.Source != nil:
+		return id.Source, noop, nil
+	case id.CADir != "":
+		return caSource(id)
+	case id.WorkloadAPI != "":
+		src, err := identity.NewWorkloadSource(ctx, identity.WorkloadOptions{Socket: id.WorkloadAPI, Logger: opts.Logger})
+		if err != nil {
+			return nil, noop, fmt.Errorf("sidecar: workload API: %w", err)
+		}
+		return src, func() { src.Close() }, nil
+	}
+	return nil, noop, nil
+}
+
+func caSource(id IdentityOptions) (identity.Source, func(), error) {
+	noop := func() {}
+	ca, err := identity.LoadCA(id.CADir)
+	if err != nil {
+		return nil, noop, fmt.Errorf("sidecar: %w", err)
+	}
+	td, err := spiffeid.TrustDomainFromString(id.TrustDomain)
+	if err != nil {
+		return nil, noop, fmt.Errorf("sidecar: trust domain: %w", err)
+	}
+	wid, err := identity.NewWorkloadID(td, id.Namespace, id.ServiceAccount)
+	if err != nil {
+		return nil, noop, fmt.Errorf("sidecar: workload id: %w", err)
+	}
+	src, err := identity.NewRotatingSource(ca, wid, identity.RotatingOptions{})
+	if err != nil {
+		return nil, noop, fmt.Errorf("sidecar: svid: %w", err)
+	}
+	return src, func() { src.Close() }, nil
+}
