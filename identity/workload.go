@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
@@ -21,6 +22,10 @@ type WorkloadOptions struct {
 	// Socket is the Workload API address: "unix:///run/spire/agent.sock", a plain
 	// absolute path, or "tcp://127.0.0.1:port". Empty means $SPIFFE_ENDPOINT_SOCKET.
 	Socket string
+	// ID, when set, picks the SVID with this SPIFFE ID out of several the agent may
+	// hold for the workload (one per matching registration entry), and the source
+	// waits for it; otherwise the agent's first SVID is used.
+	ID spiffeid.ID
 	// Timeout bounds the wait for the first SVID (30s when 0); the agent answers
 	// "no identity issued" until a registration entry reaches it.
 	Timeout time.Duration
@@ -33,11 +38,14 @@ type WorkloadOptions struct {
 // WorkloadSource serves the SVID and bundles that the SPIRE agent streams over the
 // Workload API. When the agent goes away it keeps the last SVID it received.
 type WorkloadSource struct {
-	*workloadapi.X509Source
+	src     *workloadapi.X509Source
 	metrics *Metrics
 	logger  *slog.Logger
 	done    chan struct{}
 	stop    context.CancelFunc
+
+	mu      sync.Mutex
+	changed chan struct{}
 }
 
 // NewWorkloadSource connects to the Workload API and waits for the first SVID.
@@ -54,12 +62,19 @@ func NewWorkloadSource(ctx context.Context, opts WorkloadOptions) (*WorkloadSour
 	}
 	wait, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	src, err := workloadapi.NewX509Source(wait, workloadapi.WithClientOptions(workloadapi.WithAddr(addr)))
+	src, err := workloadapi.NewX509Source(wait, workloadapi.WithClientOptions(workloadapi.WithAddr(addr)),
+		workloadapi.WithDefaultX509SVIDPicker(picker(opts.ID)))
+	if err == nil {
+		err = waitForSVID(wait, src)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("workload API at %s: no SVID within %s: %w", addr, opts.Timeout, err)
+		if src != nil {
+			src.Close()
+		}
+		return nil, fmt.Errorf("workload API at %s: no SVID %s within %s: %w", addr, opts.ID, opts.Timeout, err)
 	}
 	watchCtx, stop := context.WithCancel(context.Background())
-	s := &WorkloadSource{X509Source: src, metrics: opts.Metrics, logger: opts.Logger, done: make(chan struct{}), stop: stop}
+	s := &WorkloadSource{src: src, metrics: opts.Metrics, logger: opts.Logger, done: make(chan struct{}), stop: stop, changed: make(chan struct{})}
 	go s.watch(watchCtx)
 	return s, nil
 }
@@ -68,7 +83,30 @@ func NewWorkloadSource(ctx context.Context, opts WorkloadOptions) (*WorkloadSour
 func (s *WorkloadSource) Close() error {
 	s.stop()
 	<-s.done
-	return s.X509Source.Close()
+	return s.src.Close()
+}
+
+// GetX509SVID returns the current SVID (the last one received if the agent is gone).
+func (s *WorkloadSource) GetX509SVID() (*x509svid.SVID, error) {
+	svid, err := s.src.GetX509SVID()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoSVID, err)
+	}
+	return svid, nil
+}
+
+// Changed returns a channel closed at the next update from the agent.
+func (s *WorkloadSource) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+func (s *WorkloadSource) notify() {
+	s.mu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
 }
 
 // watch records every SVID the agent pushes; a push with the same leaf (a bundle
@@ -85,7 +123,35 @@ func (s *WorkloadSource) watch(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.Updated():
+		case <-s.src.Updated():
+			s.notify()
+		}
+	}
+}
+
+func picker(id spiffeid.ID) func([]*x509svid.SVID) *x509svid.SVID {
+	return func(svids []*x509svid.SVID) *x509svid.SVID {
+		for _, s := range svids {
+			if id.IsZero() || s.ID == id {
+				return s
+			}
+		}
+		return nil // not (yet) issued: GetX509SVID fails closed
+	}
+}
+
+// waitForSVID waits until the picker finds its SVID: entries reach the agent one
+// sync at a time, so the first update may lack the one we want.
+func waitForSVID(ctx context.Context, src *workloadapi.X509Source) error {
+	for {
+		updated := src.Updated()
+		if _, err := src.GetX509SVID(); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-updated:
 		}
 	}
 }
@@ -93,7 +159,7 @@ func (s *WorkloadSource) watch(ctx context.Context) {
 // GetX509BundleForTrustDomain marks a missing bundle as ErrWrongTrustDomain so
 // refusals are classified the same as with the built-in sources.
 func (s *WorkloadSource) GetX509BundleForTrustDomain(td spiffeid.TrustDomain) (*x509bundle.Bundle, error) {
-	b, err := s.X509Source.GetX509BundleForTrustDomain(td)
+	b, err := s.src.GetX509BundleForTrustDomain(td)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWrongTrustDomain, err)
 	}
