@@ -28,7 +28,7 @@ func (e *Engine) Decide(ctx context.Context, in *Input) Decision {
 		err    = ErrNoBundle
 	)
 	if rev != nil {
-		result, err = e.eval(ctx, rev, in, start)
+		result, err = e.eval(ctx, rev, in, start, nil)
 	}
 	d := e.interpret(rev, result, err)
 	d.ID = e.nextID()
@@ -43,14 +43,15 @@ func (e *Engine) Decide(ctx context.Context, in *Input) Decision {
 // eval runs the compiled decision query once, bounded by the engine timeout and ctx.
 // It drives topdown directly: the rego package's per-call setup (eval context,
 // result set, JSON conversion) costs more than this policy's evaluation.
-func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Time) (ast.Value, error) {
+func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Time, tracer topdown.QueryTracer) (ast.Value, error) {
+	// The caller's ctx is checked once up front rather than watched (watching costs an
+	// allocation and a lock per decision); the engine timeout bounds the evaluation.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
 	cancel := topdown.NewCancel()
 	timer := time.AfterFunc(e.opts.timeout, cancel.Cancel)
 	defer timer.Stop()
-	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, cancel.Cancel)
-		defer stop()
-	}
 	q := topdown.NewQuery(rev.query).
 		WithQueryCompiler(rev.qc).
 		WithCompiler(rev.compiler).
@@ -59,9 +60,12 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Ti
 		WithInput(ast.NewTerm(in.value(rev.need))).
 		WithMetrics(metrics.NoOp()).
 		WithCancel(cancel).
-		WithIndexing(true).
+		WithIndexing(tracer == nil). // a traced run evaluates every body, to explain each
 		WithEarlyExit(true).
 		WithTime(now)
+	if tracer != nil {
+		q = q.WithQueryTracer(tracer)
+	}
 	var result ast.Value
 	err := q.Iter(ctx, func(qr topdown.QueryResult) error {
 		if t := qr[decisionVar]; t != nil {
@@ -70,8 +74,6 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Ti
 		return nil
 	})
 	switch {
-	case err != nil && isCancel(err) && ctx.Err() != nil:
-		return nil, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
 	case err != nil && isCancel(err):
 		return nil, fmt.Errorf("%w after %v", ErrTimeout, e.opts.timeout)
 	case err != nil:

@@ -1,18 +1,87 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rampart-mesh/rampart/policies"
+	"github.com/rampart-mesh/rampart/rego"
 )
 
-// placeholder: replaced by the issue that builds this command.
+// newPolicyCmd groups the commands that work on Rego policies and bundles offline.
 func newPolicyCmd() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "policy",
 		Short: "test, evaluate, explain, build and benchmark Rego policies",
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("policy: not built yet")
-		},
 	}
+	cmd.AddCommand(newPolicyTestCmd(), newPolicyEvalCmd(), newPolicyExplainCmd(),
+		newPolicyBuildCmd(), newPolicyBenchCmd())
+	return cmd
+}
+
+// bundleFlags are shared by the commands that decide: which bundle, which rule.
+type bundleFlags struct {
+	bundle   string
+	input    string
+	decision string
+}
+
+func (f *bundleFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.bundle, "bundle", "", "bundle directory, .tar.gz, or the name of a shipped bundle (starwars, networkpolicy, lib)")
+	cmd.Flags().StringVar(&f.input, "input", "-", "request input JSON file (source, destination, request), - for stdin")
+	cmd.Flags().StringVar(&f.decision, "decision", rego.DefaultDecision, "decision rule to evaluate")
+	_ = cmd.MarkFlagRequired("bundle")
+}
+
+// engine loads the bundle into a fresh engine.
+func (f *bundleFlags) engine(ctx context.Context, opts ...rego.Option) (*rego.Engine, error) {
+	e, err := rego.New(append([]rego.Option{rego.WithDecision(f.decision)}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	return e, loadBundle(ctx, e, f.bundle)
+}
+
+// loadBundle accepts a directory, a .tar.gz file, or a shipped bundle's name.
+func loadBundle(ctx context.Context, e *rego.Engine, path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && st.IsDir():
+		return e.LoadDir(ctx, "main", path)
+	case err == nil:
+		return e.LoadFile(ctx, "main", path)
+	case !strings.ContainsAny(path, "/."):
+		fsys, ferr := policies.Bundle(path)
+		if ferr != nil {
+			return ferr
+		}
+		return e.LoadFS(ctx, "main", fsys)
+	}
+	return err
+}
+
+// readInput reads a rego.Input as JSON from a file or stdin ("-").
+func readInput(path string, stdin io.Reader) (*rego.Input, error) {
+	r := stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	var in rego.Input
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields() // a misspelt field would silently change the decision
+	if err := dec.Decode(&in); err != nil {
+		return nil, fmt.Errorf("input %s: %w", path, err)
+	}
+	return &in, nil
 }

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rampart-mesh/rampart/rego"
+)
+
+// decisionJSON is what `rampart policy eval` prints.
+type decisionJSON struct {
+	Allowed    bool              `json:"allowed"`
+	HTTPStatus int               `json:"http_status,omitempty"`
+	Body       string            `json:"body,omitempty"`
+	Headers    map[string]string `json:"headers,omitempty"`
+	Reason     string            `json:"reason,omitempty"`
+	Revision   string            `json:"revision"`
+	DryRun     bool              `json:"dry_run,omitempty"`
+	DecisionID string            `json:"decision_id"`
+	Duration   string            `json:"duration"`
+}
+
+func toJSON(d rego.Decision, took time.Duration) decisionJSON {
+	return decisionJSON{
+		Allowed: d.Allowed, HTTPStatus: d.HTTPStatus, Body: d.Body, Headers: d.Headers,
+		Reason: d.Reason, Revision: d.Revision, DryRun: d.DryRun, DecisionID: d.ID,
+		Duration: took.String(),
+	}
+}
+
+func newPolicyEvalCmd() *cobra.Command {
+	var f bundleFlags
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "eval --bundle PATH --input FILE|-",
+		Short: "decide one request with a bundle and print the decision as JSON",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			in, err := readInput(f.input, cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			e, err := f.engine(cmd.Context(), rego.WithDryRun(dryRun))
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			d := e.Decide(cmd.Context(), in)
+			out := json.NewEncoder(cmd.OutOrStdout())
+			out.SetIndent("", "  ")
+			return out.Encode(toJSON(d, time.Since(start)))
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "let policy denies through (still reported)")
+	return cmd
+}
