@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path"
 	"strings"
 	"sync"
@@ -178,4 +179,20 @@ func exchangeRaw(t testing.TB, addr string, raw []byte) ([]int, string) {
 		}
 	}
 	return statuses, string(all)
+}
+
+// readTable returns the non-comment lines of a tab-separated file.
+func readTable(t testing.TB, file string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	for l := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
+		if !strings.HasPrefix(l, "#") {
+			out = append(out, strings.Split(l, "\t"))
+		}
+	}
+	return out
 }

@@ -1,0 +1,99 @@
+package inbound_test
+
+import (
+	"bytes"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/rampart-mesh/rampart/sidecar/inbound"
+)
+
+// TestH2CCases sends each line of testdata/h2.txt as raw HTTP/2 frames to the
+// plaintext listener and checks the status and what the app saw.
+func TestH2CCases(t *testing.T) {
+	a := startApp(t)
+	addr := startProxy(t, inbound.Options{Authorizer: engine(t, "testdata/policy"), Mode: inbound.Permissive, Upstream: a.addr})
+	for _, l := range readTable(t, "testdata/h2.txt") {
+		name := strings.Join(l[:4], " ")
+		t.Run(name, func(t *testing.T) {
+			hdrs := [][2]string{{":method", l[0]}, {":authority", l[2]}}
+			if l[0] != "CONNECT" {
+				hdrs = append(hdrs, [2]string{":scheme", "http"}, [2]string{":path", l[1]})
+			}
+			if k, v, ok := strings.Cut(l[3], "="); ok {
+				hdrs = append(hdrs, [2]string{k, v})
+			}
+			got := h2Status(t, addr, hdrs)
+			if got != l[4] {
+				t.Errorf("status %s, want %s", got, l[4])
+			}
+			seen := a.take()
+			for _, s := range seen {
+				if !allowedByTestPolicy(s) {
+					t.Errorf("BYPASS: app saw %s %s", s.Method, s.URI)
+				}
+				if s.XFCC != "" || s.Proto != "HTTP/2.0" {
+					t.Errorf("app saw XFCC %q over %s, want none over HTTP/2.0", s.XFCC, s.Proto)
+				}
+			}
+			if got := joinSeen(seen); got != l[5] {
+				t.Errorf("app saw %q, want %q", got, l[5])
+			}
+		})
+	}
+}
+
+// h2Status sends one HEADERS frame (END_STREAM) on a fresh h2c connection and
+// returns the response :status, or "reset" when the stream or connection was
+// refused.
+func h2Status(t *testing.T, addr string, hdrs [][2]string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte(http2.ClientPreface))
+	fr := http2.NewFramer(c, c)
+	fr.WriteSettings()
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for _, h := range hdrs {
+		enc.WriteField(hpack.HeaderField{Name: h[0], Value: h[1]})
+	}
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
+	dec := hpack.NewDecoder(4096, nil)
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return "reset"
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				fr.WriteSettingsAck()
+			}
+		case *http2.HeadersFrame:
+			fields, err := dec.DecodeFull(f.HeaderBlockFragment())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, hf := range fields {
+				if hf.Name == ":status" {
+					if _, err := strconv.Atoi(hf.Value); err == nil {
+						return hf.Value
+					}
+				}
+			}
+		case *http2.RSTStreamFrame, *http2.GoAwayFrame:
+			return "reset"
+		}
+	}
+}
