@@ -8,5 +8,6 @@ func subcommands() []*cobra.Command {
 		newPolicyCmd(),                  // policy.go
 		newCACmd(),                      // ca.go
 		newInstallCmd(), newInjectCmd(), // install.go, inject.go
+		newDemoCmd(), // demo.go
 	}
 }

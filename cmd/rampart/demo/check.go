@@ -1,0 +1,67 @@
+package demo
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rampart-mesh/rampart/redirect"
+)
+
+// MissingError lists what this machine lacks to run the demo, one item per thing,
+// each saying how to get it.
+type MissingError struct{ Missing []string }
+
+func (e *MissingError) Error() string {
+	return "demo: this machine cannot run the demo:\n  - " + strings.Join(e.Missing, "\n  - ")
+}
+
+// Check reports everything the demo needs and the machine lacks: root, a cgroup v2
+// mount, bpffs, the kernel's eBPF capture features, and the ip and nsenter tools.
+func Check() error {
+	var miss []string
+	if os.Geteuid() != 0 {
+		miss = append(miss, "root: network namespaces, cgroups and eBPF need it (run with sudo)")
+	}
+	if _, err := cgroup2Mount(); err != nil {
+		miss = append(miss, "a cgroup v2 mount (none in /proc/mounts; mount -t cgroup2 none /sys/fs/cgroup/unified)")
+	}
+	if os.Geteuid() == 0 {
+		if err := redirect.EnsureBPFFS(redirect.BPFFSRoot); err != nil {
+			miss = append(miss, fmt.Sprintf("bpffs at %s: %v", redirect.BPFFSRoot, err))
+		}
+		if err := redirect.CheckKernel(); err != nil {
+			miss = append(miss, fmt.Sprintf("kernel eBPF support: %v", err))
+		}
+	}
+	for _, tool := range []string{"ip", "nsenter"} {
+		if p := lookTool(tool); !fileExists(p) {
+			miss = append(miss, tool+" (Debian: apt-get install iproute2 util-linux)")
+		}
+	}
+	if len(miss) > 0 {
+		return &MissingError{Missing: miss}
+	}
+	return nil
+}
+
+// cgroup2Mount finds the cgroup v2 mount in /proc/mounts.
+func cgroup2Mount() (string, error) {
+	f, err := os.Open("/proc/mounts")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if fields := strings.Fields(s.Text()); len(fields) > 2 && fields[2] == "cgroup2" {
+			return fields[1], nil
+		}
+	}
+	return "", errors.New("demo: no cgroup2 mount in /proc/mounts")
+}
+
+func sleep(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) }

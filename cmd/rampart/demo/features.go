@@ -1,0 +1,101 @@
+package demo
+
+import (
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+
+	"github.com/rampart-mesh/rampart/redirect"
+)
+
+// optionalFlag is a proxy feature the harness uses when the proxy binary offers
+// it. The proxy is built by other parts of the project at their own pace; the
+// harness asks the binary (-help) instead of assuming, and Features says which
+// parts of the scenario are possible.
+type optionalFlag struct {
+	feature string   // what it gives the scenario
+	names   []string // accepted flag names, first found wins
+	flag    string   // the name found
+	port    uint16   // a port the proxy listens on once running (0: none)
+	value   func(p *Pod) string
+}
+
+func optionalFlags() []optionalFlag {
+	return []optionalFlag{
+		{feature: "outbound capture (15001)", names: []string{"listen-outbound", "listen-capture", "outbound"},
+			port: redirect.OutboundPort, value: func(*Pod) string { return fmt.Sprintf("127.0.0.1:%d", redirect.OutboundPort) }},
+		{feature: "service registry", names: []string{"registry", "registry-file", "discovery"},
+			value: func(p *Pod) string { return p.env.Path(registryFile) }},
+		{feature: "admin port (15020)", names: []string{"listen-admin", "admin"},
+			port: redirect.AdminPort, value: func(*Pod) string { return fmt.Sprintf(":%d", redirect.AdminPort) }},
+	}
+}
+
+// proxyFeatures is what the proxy binary supports.
+type proxyFeatures struct {
+	flags    map[string]bool
+	optional []optionalFlag // supported optional flags
+	missing  []string       // features of optionalFlags the binary lacks
+	ports    []uint16       // ports to wait for at start
+}
+
+func (f proxyFeatures) has(flag string) bool { return f.flags[flag] }
+
+var helpFlag = regexp.MustCompile(`(?m)^\s+-{1,2}([a-z][a-z0-9-]*)`)
+
+func detectFeatures(binary string) (proxyFeatures, error) {
+	out, _ := exec.Command(binary, "-help").CombinedOutput() // exit status varies
+	f := proxyFeatures{flags: map[string]bool{},
+		ports: []uint16{redirect.InboundPort, redirect.TunnelPort}}
+	for _, m := range helpFlag.FindAllStringSubmatch(string(out), -1) {
+		f.flags[m[1]] = true
+	}
+	if !f.flags["bundle"] || !f.flags["listen-hbone"] {
+		return f, fmt.Errorf("demo: %s does not look like rampart-proxy (-help: %.200s)", binary, out)
+	}
+	for _, o := range optionalFlags() {
+		for _, n := range o.names {
+			if f.flags[n] {
+				o.flag = n
+				break
+			}
+		}
+		if o.flag == "" {
+			f.missing = append(f.missing, o.feature)
+			continue
+		}
+		f.optional = append(f.optional, o)
+		if o.port != 0 {
+			f.ports = append(f.ports, o.port)
+		}
+	}
+	if !f.flags["bundle-url"] {
+		f.missing = append(f.missing, "bundle polling (--bundle-url)")
+	}
+	return f, nil
+}
+
+// proxyFeatures returns the proxy binary's features, detected once per Env.
+func (e *Env) proxyFeatures() proxyFeatures {
+	e.featOnce.Do(func() { e.feat, e.featErr = detectFeatures(e.opts.ProxyBinary) })
+	return e.feat
+}
+
+// ProxyMissing lists the scenario features the proxy binary does not offer (yet),
+// or an error when the binary is not a rampart-proxy at all.
+func (e *Env) ProxyMissing() ([]string, error) {
+	f := e.proxyFeatures()
+	return f.missing, e.featErr
+}
+
+// ProxyHas reports whether the proxy offers a feature of ProxyMissing's list,
+// matched by a word of it ("outbound", "registry", "admin", "bundle polling").
+func (e *Env) ProxyHas(word string) bool {
+	for _, m := range e.proxyFeatures().missing {
+		if strings.Contains(m, word) {
+			return false
+		}
+	}
+	return e.featErr == nil
+}

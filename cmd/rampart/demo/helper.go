@@ -1,0 +1,61 @@
+package demo
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// HelperEnv carries a helper command into a re-executed test binary (see
+// MaybeHelper); `rampart demo helper` passes it as arguments instead.
+const HelperEnv = "RAMPART_DEMO_HELPER"
+
+// Helper runs one helper command inside a pod: "deathstar" (the app) or "client"
+// (requests read from stdin). It returns when the command is done.
+func Helper(args []string) error {
+	if len(args) == 0 {
+		return errors.New("demo helper: no command")
+	}
+	switch args[0] {
+	case "deathstar":
+		return serveDeathstar(args[1:])
+	case "client":
+		return runClient(os.Stdin, os.Stdout)
+	}
+	return fmt.Errorf("demo helper: unknown command %q", args[0])
+}
+
+// MaybeHelper runs the helper command this process was started for, if
+// HelperEnv is set, and exits. Test binaries call it first in TestMain.
+func MaybeHelper() {
+	spec, ok := os.LookupEnv(HelperEnv)
+	if !ok {
+		return
+	}
+	if err := Helper(strings.Split(spec, "\x1f")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// HelperCommand returns the argv and extra environment that run helper (a
+// command and its arguments) in a fresh copy of this program.
+type HelperCommand func(helper ...string) (argv, env []string)
+
+// CLIHelper re-executes a rampart binary as `rampart demo helper ...`.
+func CLIHelper(exe string) HelperCommand {
+	return func(helper ...string) ([]string, []string) {
+		return append([]string{exe, "demo", "helper"}, helper...), nil
+	}
+}
+
+// TestHelper re-executes the running test binary, which must call MaybeHelper
+// first in TestMain; -test.run=^$ keeps it from running tests if it does not.
+func TestHelper() HelperCommand {
+	exe := os.Args[0]
+	return func(helper ...string) ([]string, []string) {
+		return []string{exe, "-test.run=^$"}, []string{HelperEnv + "=" + strings.Join(helper, "\x1f")}
+	}
+}

@@ -1,0 +1,62 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// RunOptions configure Run.
+type RunOptions struct {
+	Out         io.Writer     // the report; required
+	ProxyBinary string        // rampart-proxy; required
+	Helper      HelperCommand // how to re-execute this program; required
+	Mode        Mode          // deathstar proxies' plaintext mode; default Strict
+	Logger      *slog.Logger  // progress; default discarded
+}
+
+// Run is `rampart demo`: it builds the Star Wars scenario, runs the tour, prints
+// the table, some decision-log lines and the proxies' counters, and tears
+// everything down (also when ctx is cancelled, e.g. by Ctrl-C).
+func Run(ctx context.Context, o RunOptions) (err error) {
+	t0 := time.Now()
+	env, err := NewEnv(EnvOptions{Tag: "rpdemo", Helper: o.Helper, ProxyBinary: o.ProxyBinary, Logger: o.Logger})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		t := time.Now()
+		if cerr := env.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		fmt.Fprintf(o.Out, "\nTorn down in %v: namespaces, links, cgroups, pins and processes removed.\n", since(t))
+	}()
+	if missing, ferr := env.ProxyMissing(); ferr != nil {
+		return ferr
+	} else if len(missing) > 0 {
+		fmt.Fprintf(o.Out, "Note: this rampart-proxy lacks %v; those parts are skipped.\n", missing)
+	}
+	sw, err := StartStarWars(env, StarWarsOptions{Mode: o.Mode})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "Star Wars on real namespaces, set up in %v: %d pods on a bridge, %d meshed "+
+		"(rampart-proxy as uid 1337, eBPF capture, SPIFFE mTLS), deathstar VIP %s in front of %d replicas.\n\n",
+		since(t0), 5, 4, DeathstarVIP, len(sw.Deathstar))
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	steps, err := sw.Tour()
+	if err != nil {
+		return err
+	}
+	PrintSteps(o.Out, steps)
+	if err := sw.PrintDecisions(o.Out, 3); err != nil {
+		return err
+	}
+	return sw.PrintCounters(ctx, o.Out)
+}
+
+func since(t time.Time) time.Duration { return time.Since(t).Round(10 * time.Millisecond) }
