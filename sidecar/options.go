@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -26,6 +27,13 @@ type Options struct {
 	Identity IdentityOptions
 	// Inbound configures the server side (15006 plaintext, 15008 HBONE).
 	Inbound InboundOptions
+	// Outbound configures the client side (15001 capture, explicit routes).
+	Outbound OutboundOptions
+	// Admin configures the admin listener (15020).
+	Admin AdminOptions
+	// DrainTimeout bounds how long open connections may finish after shutdown
+	// starts (SIGTERM). Default 5s.
+	DrainTimeout time.Duration
 }
 
 // PolicyOptions select the authorizer.
@@ -91,6 +99,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Identity.TrustDomain == "" {
 		o.Identity.TrustDomain = "cluster.local"
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 5 * time.Second
 	}
 }
 

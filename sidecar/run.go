@@ -28,6 +28,13 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer closeSrc()
+	res, err := resolver(ctx, &opts)
+	if err != nil {
+		return err
+	}
+	if res != nil && opts.Inbound.Workloads == nil && opts.Inbound.WorkloadsFile == "" {
+		opts.Inbound.Workloads = resolverWorkloads{res}
+	}
 	in, err := newInbound(&opts, authz, src)
 	if err != nil {
 		return err
@@ -43,6 +50,15 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		servers = append(servers, serveFunc{"hbone " + a, a, in.ServeHBONE})
 	}
+	outs, err := newOutbound(&opts, res, src)
+	if err != nil {
+		return err
+	}
+	adm, err := newAdmin(&opts, authz, src)
+	if err != nil {
+		return err
+	}
+	servers = append(append(servers, outs...), adm...)
 	if len(servers) == 0 {
 		return errors.New("sidecar: no listener configured")
 	}

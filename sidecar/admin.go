@@ -1,0 +1,62 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rampart-mesh/rampart/identity"
+	"github.com/rampart-mesh/rampart/sidecar/admin"
+)
+
+// readyChecker is what the admin server asks the policy side: the rego engine
+// reports whether a bundle is loaded.
+type readyChecker interface{ Ready() bool }
+
+// newAdmin builds the admin listener: ready once an SVID (when an identity is
+// configured) and a policy are loaded.
+func newAdmin(opts *Options, authz any, src identity.Source) ([]serveFunc, error) {
+	a := opts.Admin
+	if a.Addr == "" {
+		return nil, nil
+	}
+	gatherer, _ := opts.Registerer.(prometheus.Gatherer)
+	checks := []admin.Check{{Name: "policy", Check: func() error {
+		if rc, ok := authz.(readyChecker); ok && !rc.Ready() {
+			return errors.New("no policy bundle loaded")
+		}
+		return nil
+	}}}
+	if src != nil {
+		checks = append(checks, admin.Check{Name: "svid", Check: func() error {
+			_, err := src.GetX509SVID()
+			return err
+		}})
+	}
+	s, err := admin.New(admin.Options{Listen: a.Addr, Gatherer: gatherer, Ready: checks,
+		Config: debugConfig(opts), AppProbes: a.AppProbes, Logger: opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("sidecar: %w", err)
+	}
+	return []serveFunc{{"admin " + a.Addr, a.Addr, func(ctx context.Context, ln net.Listener) error {
+		return s.Serve(ctx, ln)
+	}}}, nil
+}
+
+// debugConfig is the part of Options shown at /debug/config: addresses, routes
+// and sources, never key material.
+func debugConfig(o *Options) map[string]any {
+	return map[string]any{
+		"trustDomain": o.Identity.TrustDomain, "namespace": o.Identity.Namespace,
+		"serviceAccount": o.Identity.ServiceAccount, "bundle": o.Policy.Bundle,
+		"decision": o.Policy.Decision, "dryRun": o.Policy.DryRun,
+		"inbound": map[string]any{"plaintext": o.Inbound.PlaintextAddr, "hbone": o.Inbound.HBONEAddr,
+			"mode": o.Inbound.Mode, "upstream": o.Inbound.Upstream},
+		"outbound": map[string]any{"capture": o.Outbound.CaptureAddr, "routes": o.Outbound.Routes,
+			"registry": o.Outbound.RegistryFile},
+		"admin": o.Admin.Addr,
+	}
+}
