@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"syscall"
@@ -180,5 +181,29 @@ func TestThousandConnections(t *testing.T) {
 	p := tp.A.Start(t, tp.A.AppCgroup, "dialmany", "1000", tp.B.IP4.String(), "20000")
 	if l := p.Line(); !strings.HasPrefix(l, "ok=1000 ") {
 		t.Fatalf("1000 concurrent connections: %s", l)
+	}
+}
+
+// TestInboundFailsClosed: with capture attached but no inbound listener registered
+// (the proxy has not started, or exited), plaintext into the pod is refused instead
+// of reaching the app; the tunnel port still reaches its listener.
+func TestInboundFailsClosed(t *testing.T) {
+	tp := newTopology(t)
+	h, err := redirect.Attach(redirect.Options{
+		Name: "pod-b", PinRoot: tp.pinRoot, CgroupPath: tp.B.Cgroup, NetNSPath: tp.B.NetNS,
+		PodIPs: []netip.Addr{tp.B.IP4}, ProxyCgroupID: cgroupID(t, tp.B.ProxyCgroup),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	if r, s := tp.dial(t, "C app", tp.B.IP4.String()+":80"); r.Err == "" {
+		t.Errorf("plaintext to B:80 without a listener answered by %q", s.Listener)
+	}
+	if _, s := tp.dial(t, "C app", tp.B.IP4.String()+":15008"); s.Listener != ":15008" {
+		t.Errorf("B:15008 answered by %q", s.Listener)
+	}
+	if st, err := h.Stats(); err != nil || st.InboundNoListener < 1 || st.InboundSteered != 0 {
+		t.Errorf("stats %+v %v", st, err)
 	}
 }
