@@ -48,7 +48,7 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	steps, err := sw.Tour()
+	steps, err := sw.Tour(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"fmt"
 	"strings"
 )
@@ -11,6 +12,7 @@ type Step struct {
 	Method   string
 	Path     string
 	Target   string // "deathstar (VIP)" or a pod IP
+	Unmeshed bool   // the caller has no proxy: its request is plaintext
 	Result   Result
 	Decision *Decision // the deathstar proxy's decision, nil when none was made
 }
@@ -31,8 +33,10 @@ func (s Step) Outcome() string {
 // Why is the decision's reason, or why no decision was made.
 func (s Step) Why() string {
 	switch {
-	case s.Decision == nil && s.Result.Failed():
+	case s.Decision == nil && s.Result.Failed() && s.Unmeshed:
 		return "no decision: plaintext refused in STRICT mode"
+	case s.Decision == nil && s.Result.Failed():
+		return "no decision: the connection failed"
 	case s.Decision == nil:
 		return "no decision logged"
 	case s.Decision.Allowed && s.Decision.Reason == "":
@@ -61,7 +65,8 @@ func (sw *StarWars) Do(c *Client, method, url, target string) (Step, error) {
 	if err != nil {
 		return Step{}, err
 	}
-	st := Step{Caller: c.Pod.Name, Method: method, Path: pathOf(url), Target: target, Result: r}
+	st := Step{Caller: c.Pod.Name, Method: method, Path: pathOf(url), Target: target, Result: r,
+		Unmeshed: c.Pod.Proxy() == nil}
 	// The proxy logs before it answers, so the line is there once the answer is.
 	after, err := sw.Decisions()
 	if err != nil {
@@ -96,8 +101,9 @@ func pathOf(url string) string {
 	return "/"
 }
 
-// Tour runs the demo's requests in order and returns the steps.
-func (sw *StarWars) Tour() ([]Step, error) {
+// Tour runs the demo's requests in order and returns the steps; it stops early
+// when ctx ends.
+func (sw *StarWars) Tour(ctx context.Context) ([]Step, error) {
 	landing, exhaust := "/v1/request-landing", "/v1/exhaust-port"
 	plan := []struct {
 		c            *Client
@@ -112,6 +118,9 @@ func (sw *StarWars) Tour() ([]Step, error) {
 	}
 	var steps []Step
 	for _, p := range plan {
+		if err := ctx.Err(); err != nil {
+			return steps, err
+		}
 		url, target := sw.ServiceURL(p.path), "deathstar VIP "+DeathstarVIP.String()
 		if p.pod {
 			url, target = sw.PodURL(p.path), "pod "+sw.Deathstar[0].IP.String()

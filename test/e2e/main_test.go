@@ -1,0 +1,111 @@
+package e2e_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+)
+
+// proxyBinary and rampartBinary are built once for the whole package (the proxy
+// may come from $RAMPART_PROXY instead), in a folder uid 1337 can execute from.
+var proxyBinary, rampartBinary string
+
+func TestMain(m *testing.M) {
+	demo.MaybeHelper() // re-executed as an app inside a pod: run it and exit
+	code := 1
+	dir, err := os.MkdirTemp("", "rpe2e-bin")
+	if err == nil {
+		proxyBinary, err = buildProxy(dir)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func buildProxy(dir string) (string, error) {
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return "", err
+	}
+	rampartBinary = filepath.Join(dir, "rampart")
+	pkgs := []string{"./cmd/rampart", "./cmd/rampart-proxy"}
+	proxy := os.Getenv("RAMPART_PROXY")
+	if proxy != "" {
+		pkgs = pkgs[:1]
+	} else {
+		proxy = filepath.Join(dir, "rampart-proxy")
+	}
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	cmd := exec.Command("go", append([]string{"build", "-o", dir + "/"}, pkgs...)...)
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build %v: %v: %s", pkgs, err, b)
+	}
+	return proxy, nil
+}
+
+// need skips the test with reason, or fails it under CI=true, where nothing may
+// be skipped silently.
+func need(t *testing.T, reason string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(reason)
+	}
+	t.Skip(reason)
+}
+
+// newEnv returns a fresh Env (torn down at the test's end), after checking that
+// the machine can run it.
+func newEnv(t *testing.T) *demo.Env {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		need(t, "needs root: network namespaces, cgroups, eBPF")
+	}
+	if err := demo.Check(); err != nil {
+		need(t, err.Error())
+	}
+	env, err := demo.NewEnv(demo.EnvOptions{Tag: "rpe2e", Helper: demo.TestHelper(), ProxyBinary: proxyBinary})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := env.Close(); err != nil {
+			t.Errorf("teardown: %v", err)
+		}
+	})
+	return env
+}
+
+// needProxy skips (fails under CI) when rampart-proxy lacks a feature the test
+// exercises: "outbound", "registry", "admin", "bundle polling".
+func needProxy(t *testing.T, env *demo.Env, features ...string) {
+	t.Helper()
+	for _, f := range features {
+		if !env.ProxyHas(f) {
+			missing, _ := env.ProxyMissing()
+			need(t, fmt.Sprintf("rampart-proxy lacks %s (missing: %v)", f, missing))
+		}
+	}
+}
+
+// starWars builds the scenario in a fresh Env.
+func starWars(t *testing.T, mode demo.Mode) *demo.StarWars {
+	t.Helper()
+	env := newEnv(t)
+	sw, err := demo.StartStarWars(env, demo.StarWarsOptions{Mode: mode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sw
+}
