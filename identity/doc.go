@@ -20,10 +20,14 @@
 //   - NewRotatingSource: issues an SVID for one ID from a CA and re-issues it at
 //     half-life (demo, tests, single machine).
 //   - NewFileSource: reads svid.pem/svid.key/bundle.pem (as written by
-//     `rampart ca issue`) and reloads them when they change, keeping the last good set
-//     when a change is bad.
+//     WriteSVIDFiles and `rampart ca issue`, checked by ParseSVID) and reloads them
+//     when they change, keeping the last good set when a change is bad (LastError).
 //   - NewWorkloadSource: the SPIRE agent's Workload API (socket from
-//     SPIFFE_ENDPOINT_SOCKET or an option).
+//     SPIFFE_ENDPOINT_SOCKET or WorkloadOptions.Socket, optionally picking one ID);
+//     it keeps the last SVID when the agent goes away.
+//
+// The built-in sources and WorkloadSource offer Changed, a channel closed at the next
+// update, and Close.
 //
 // # mTLS
 //
@@ -35,9 +39,13 @@
 // the current bundle and authorizer. After the handshake, PeerID returns the peer's
 // SPIFFE ID. Refusals wrap sentinel errors (ErrExpired, ErrUntrusted, ...), and Reason
 // turns any handshake error into the label used by the handshake failure metric.
+// Servers bound session tickets by their SVID's expiry, so a client with a
+// ClientSessionCache never resumes with a server certificate that has expired.
 //
 // # Metrics
 //
 // NewMetrics registers SVID expiry, rotations and handshake failures by reason with a
-// prometheus.Registerer; pass the *Metrics in the option structs.
+// prometheus.Registerer; pass the *Metrics in the option structs. The TLS callbacks
+// count the failures they see; call Metrics.ObserveHandshake with the error of
+// tls.Conn.HandshakeContext to count the rest (no client certificate, a peer's alert).
 package identity

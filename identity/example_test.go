@@ -3,6 +3,7 @@ package identity_test
 import (
 	"crypto/tls"
 	"fmt"
+	"time"
 
 	"github.com/rampart-mesh/rampart/identity"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
@@ -63,4 +64,19 @@ func ExampleParseWorkloadID() {
 	// Output:
 	// default xwing <nil>
 	// true
+}
+
+// The built-in CA issues short-lived ECDSA P-256 SVIDs whose only SAN is the SPIFFE ID.
+func ExampleCA_Issue() {
+	td := spiffeid.RequireTrustDomainFromString("cluster.local")
+	ca, _ := identity.NewCA(td, 0)
+	id, _ := identity.NewWorkloadID(td, "default", "tiefighter")
+	svid, _ := ca.Issue(id, 10*time.Minute)
+	leaf := svid.Certificates[0]
+	fmt.Println(leaf.URIs[0], len(leaf.DNSNames), leaf.PublicKeyAlgorithm, leaf.IsCA)
+	_, err := ca.Issue(spiffeid.RequireFromString("spiffe://other.test/ns/default/sa/x"), time.Minute)
+	fmt.Println(err)
+	// Output:
+	// spiffe://cluster.local/ns/default/sa/tiefighter 0 ECDSA false
+	// issue spiffe://other.test/ns/default/sa/x: wrong trust domain: CA issues for "cluster.local" only
 }

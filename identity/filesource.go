@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -144,29 +145,40 @@ func (s *FileSource) reload() error {
 	return nil
 }
 
-// loadSVIDFiles reads and cross-checks an SVID, its key and its bundle.
+// loadSVIDFiles reads an SVID, its key and its bundle and checks them with ParseSVID.
 func loadSVIDFiles(certFile, keyFile, bundleFile string) (*x509svid.SVID, *x509bundle.Bundle, error) {
-	certPEM, err := os.ReadFile(certFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read SVID certificate: %w", err)
+	var data [3][]byte
+	for i, f := range [3]struct{ what, path string }{{"SVID certificate", certFile}, {"SVID key", keyFile}, {"bundle", bundleFile}} {
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", f.what, err)
+		}
+		data[i] = b
 	}
-	keyPEM, err := os.ReadFile(keyFile)
+	svid, bundle, err := ParseSVID(data[0], data[1], data[2])
 	if err != nil {
-		return nil, nil, fmt.Errorf("read SVID key: %w", err)
+		return nil, nil, fmt.Errorf("%s, %s, %s: %w", certFile, keyFile, bundleFile, err)
 	}
+	return svid, bundle, nil
+}
+
+// ParseSVID parses a PEM certificate chain, its PKCS#8 key and a PEM trust bundle and
+// checks they form a usable set: a valid X509-SVID whose key matches, a bundle with
+// at least one root, and a chain that verifies against it now.
+func ParseSVID(certPEM, keyPEM, bundlePEM []byte) (*x509svid.SVID, *x509bundle.Bundle, error) {
 	svid, err := x509svid.Parse(certPEM, keyPEM)
 	if err != nil {
-		return nil, nil, fmt.Errorf("SVID %s with key %s: %w", certFile, keyFile, err)
+		return nil, nil, fmt.Errorf("SVID: %w", err)
 	}
-	bundle, err := x509bundle.Load(svid.ID.TrustDomain(), bundleFile)
+	bundle, err := x509bundle.Parse(svid.ID.TrustDomain(), bundlePEM)
 	if err != nil {
-		return nil, nil, fmt.Errorf("bundle %s: %w", bundleFile, err)
+		return nil, nil, fmt.Errorf("bundle: %w", err)
 	}
 	if bundle.Empty() {
-		return nil, nil, fmt.Errorf("bundle %s: no root certificates", bundleFile)
+		return nil, nil, errors.New("bundle: no root certificates")
 	}
 	if _, _, err := x509svid.Verify(svid.Certificates, bundle); err != nil {
-		return nil, nil, fmt.Errorf("SVID %s does not verify against bundle %s: %w", certFile, bundleFile, err)
+		return nil, nil, fmt.Errorf("SVID does not verify against bundle: %w", err)
 	}
 	return svid, bundle, nil
 }
