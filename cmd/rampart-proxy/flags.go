@@ -18,6 +18,7 @@ type config struct {
 	workloads                                string
 	caDir, workloadAPI, trustDomain, ns, sa  string
 	slashes                                  string
+	out                                      outConfig
 }
 
 // parseFlags reads args, each flag falling back to its RAMPART_* variable.
@@ -41,11 +42,12 @@ func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error
 	str(&c.labels, "labels", "RAMPART_LABELS", "", "this pod's labels, k=v,k=v")
 	str(&c.workloads, "workloads", "RAMPART_WORKLOADS", "", "JSON/YAML file: peer address → namespace, serviceAccount, labels")
 	str(&c.caDir, "ca-dir", "RAMPART_CA_DIR", "", "built-in CA directory to issue this proxy's SVID from")
-	str(&c.workloadAPI, "workload-api", "RAMPART_WORKLOAD_API", "", "SPIFFE Workload API address")
-	str(&c.trustDomain, "trust-domain", "RAMPART_TRUST_DOMAIN", "cluster.local", "SPIFFE trust domain")
-	str(&c.ns, "namespace", "RAMPART_NAMESPACE", "default", "this pod's namespace")
-	str(&c.sa, "service-account", "RAMPART_SERVICE_ACCOUNT", "default", "this pod's service account")
+	str(&c.workloadAPI, "workload-api", "RAMPART_WORKLOAD_API", envOr("", "SPIFFE_ENDPOINT_SOCKET"), "SPIFFE Workload API address (or $SPIFFE_ENDPOINT_SOCKET)")
+	str(&c.trustDomain, "trust-domain", "RAMPART_TRUST_DOMAIN", envOr("cluster.local", "TRUST_DOMAIN"), "SPIFFE trust domain (or $TRUST_DOMAIN)")
+	str(&c.ns, "namespace", "RAMPART_NAMESPACE", envOr("default", "POD_NAMESPACE"), "this pod's namespace (or $POD_NAMESPACE)")
+	str(&c.sa, "service-account", "RAMPART_SERVICE_ACCOUNT", envOr("default", "SERVICE_ACCOUNT"), "this pod's service account (or $SERVICE_ACCOUNT)")
 	str(&c.slashes, "slashes", "RAMPART_SLASHES", "reject", "%2F, %5C and \\ in paths: reject|keep|decode")
+	c.out.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return sidecar.Options{}, nil, err
 	}
@@ -63,6 +65,9 @@ func (c *config) options() (sidecar.Options, func(), error) {
 		TrustDomain: c.trustDomain, Namespace: c.ns, ServiceAccount: c.sa}
 	o.Inbound.PlaintextAddr, o.Inbound.HBONEAddr = c.plaintext, c.hbone
 	o.Inbound.Upstream, o.Inbound.WorkloadsFile = c.upstream, c.workloads
+	if err := c.out.apply(&o); err != nil {
+		return o, noop, err
+	}
 	var err error
 	if o.Inbound.Mode, err = parseMode(c.mode, c.hbone != ""); err != nil {
 		return o, noop, err

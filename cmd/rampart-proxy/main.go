@@ -18,6 +18,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/rampart-mesh/rampart/sidecar"
 )
 
@@ -41,5 +44,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer closeLog()
 	opts.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	reg := prometheus.NewRegistry() // served at the admin port, never the global one
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts.Registerer = reg
 	return sidecar.Run(ctx, opts)
 }
