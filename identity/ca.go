@@ -100,7 +100,9 @@ func (ca *CA) Issue(id spiffeid.ID, ttl time.Duration) (*x509svid.SVID, error) {
 		return nil, fmt.Errorf("issue %s: lifetime %s outside (0, %s]", id, ttl, MaxSVIDTTL)
 	}
 	now := time.Now()
-	notAfter := now.Add(ttl)
+	// Certificates carry whole seconds and Go truncates: round up so an SVID never
+	// lives shorter than asked (that matters for TTLs of a few seconds).
+	notAfter := now.Add(ttl).Add(time.Second - 1).Truncate(time.Second)
 	if notAfter.After(ca.cert.NotAfter) {
 		return nil, fmt.Errorf("issue %s: lifetime %s outlives the CA (expires %s)", id, ttl, ca.cert.NotAfter.UTC().Format(time.RFC3339))
 	}

@@ -20,9 +20,13 @@ type RotatingOptions struct {
 	Logger *slog.Logger
 }
 
-// retryAfterFailure is how soon a failed re-issue is retried; the old SVID stays in
-// use meanwhile.
-const retryAfterFailure = time.Second
+const (
+	// retryAfterFailure is how soon a failed re-issue is retried; the old SVID stays
+	// in use meanwhile.
+	retryAfterFailure = time.Second
+	// minRotation keeps a sub-second TTL from turning into a busy loop.
+	minRotation = 100 * time.Millisecond
+)
 
 // RotatingSource is an in-process Source backed by a CA: it issues an SVID for one ID
 // and re-issues it at half of its lifetime until closed. The demo and tests use it.
@@ -70,7 +74,7 @@ func (s *RotatingSource) issue() (time.Duration, error) {
 		return 0, err
 	}
 	s.set(svid, s.ca.Bundle())
-	return svid.Certificates[0].NotAfter.Sub(start) / 2, nil
+	return max(svid.Certificates[0].NotAfter.Sub(start)/2, minRotation), nil
 }
 
 func (s *RotatingSource) run(ctx context.Context, wait time.Duration) {
