@@ -15,6 +15,7 @@ func newInbound(opts *Options, authz inbound.Authorizer, src identity.Source) (*
 	t := io.Tuning
 	t.Authorizer = authz
 	t.Logger = opts.Logger
+	t.Registerer = opts.Registerer
 	t.Mode = io.Mode
 	t.Upstream = io.Upstream
 	t.LocalLabels = io.Labels

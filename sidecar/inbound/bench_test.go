@@ -103,8 +103,8 @@ func report(b *testing.B, direct, proxied []time.Duration) {
 	b.ReportMetric(float64(dp99.Microseconds()), "direct-p99-µs")
 	b.ReportMetric(float64(pp50.Microseconds()), "proxied-p50-µs")
 	b.ReportMetric(float64(pp99.Microseconds()), "proxied-p99-µs")
-	b.ReportMetric(float64((pp50-dp50).Microseconds()), "added-p50-µs")
-	b.ReportMetric(float64((pp99-dp99).Microseconds()), "added-p99-µs")
+	b.ReportMetric(float64((pp50 - dp50).Microseconds()), "added-p50-µs")
+	b.ReportMetric(float64((pp99 - dp99).Microseconds()), "added-p99-µs")
 	b.ReportMetric(float64(pp50)/float64(dp50), "p50-ratio")
 	b.ReportMetric(float64(pp99)/float64(dp99), "p99-ratio")
 }

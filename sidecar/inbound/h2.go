@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -42,10 +43,12 @@ func (s *Server) h2Handler(ci *connInfo) http.Handler {
 			var he *httpx.Error
 			errors.As(err, &he)
 			s.opts.Logger.Info("request refused", "source", ci.source.Principal, "status", he.Status, "reason", he.Reason)
+			s.m.refuse("h2", he.Status)
 			writeH2Denial(w, errorDenial(he.Status))
 			return
 		}
 		d := s.opts.Authorizer.Decide(r.Context(), ci.httpInput(req.method, req.target(), req.host, "HTTP/2", flatten(req.header)))
+		s.m.decision("h2", d.Allowed)
 		if !d.Allowed {
 			s.opts.Logger.Info("request denied", "source", ci.source.Principal, "method", req.method, "path", req.target(), "reason", d.Reason, "decision_id", d.ID)
 			writeH2Denial(w, denialFor(d))
@@ -54,7 +57,7 @@ func (s *Server) h2Handler(ci *connInfo) http.Handler {
 		if max := s.opts.HTTP.MaxBodyBytes; max >= 0 {
 			r.Body = http.MaxBytesReader(w, r.Body, max)
 		}
-		s.h2up.proxy(w, r, req, ci, s.opts.Logger)
+		s.h2up.proxy(w, r, req, ci, s.opts.Logger, s.m)
 	})
 }
 
@@ -151,9 +154,7 @@ func newH2Upstream(t Timeouts) *h2Upstream {
 
 func (u *h2Upstream) closeIdle() { u.t.CloseIdleConnections() }
 
-func (u *h2Upstream) proxy(w http.ResponseWriter, r *http.Request, req *h2Request, ci *connInfo, log interface {
-	Info(string, ...any)
-}) {
+func (u *h2Upstream) proxy(w http.ResponseWriter, r *http.Request, req *h2Request, ci *connInfo, log *slog.Logger, m *metrics) {
 	header := req.header.Clone()
 	if v := ci.xfcc(); v != "" {
 		header.Set("X-Forwarded-Client-Cert", v)
@@ -172,6 +173,8 @@ func (u *h2Upstream) proxy(w http.ResponseWriter, r *http.Request, req *h2Reques
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
 				status = http.StatusRequestEntityTooLarge
+			} else {
+				m.upstreamError("h2")
 			}
 			writeH2Denial(w, errorDenial(status))
 		},

@@ -51,6 +51,7 @@ func (s *Server) tunnelHandler(principal string, remote net.Addr) http.Handler {
 		ci, status, err := s.tunnelTarget(r, source)
 		if err != nil {
 			s.opts.Logger.Info("tunnel refused", "source", principal, "authority", r.Host, "err", err)
+			s.m.refuse("hbone", status)
 			writeH2Denial(w, errorDenial(status))
 			return
 		}

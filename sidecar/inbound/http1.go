@@ -42,6 +42,7 @@ func (s *Server) refuse(bw *bufio.Writer, err error, ci *connInfo) {
 		return // EOF, timeout or reset: nobody to answer
 	}
 	s.opts.Logger.Info("request refused", "source", ci.source.Principal, "status", he.Status, "reason", he.Reason)
+	s.m.refuse("http1", he.Status)
 	errorDenial(he.Status).write(bw, true)
 }
 
@@ -54,6 +55,7 @@ func (s *Server) exchange(ctx context.Context, c net.Conn, cr *clientReader, br 
 		headers["upgrade"] = req.Upgrade // forwarded, so policy sees it
 	}
 	d := s.opts.Authorizer.Decide(ctx, ci.httpInput(req.Method, req.Target(), req.Host, req.Proto, headers))
+	s.m.decision("http1", d.Allowed)
 	if !d.Allowed {
 		s.opts.Logger.Info("request denied", "source", ci.source.Principal, "method", req.Method, "path", req.Target(), "reason", d.Reason, "decision_id", d.ID)
 		// An unread body would be parsed as the next request: close instead.
@@ -74,10 +76,20 @@ func (s *Server) exchange(ctx context.Context, c net.Conn, cr *clientReader, br 
 			status = he.Status
 		}
 		s.opts.Logger.Info("forward failed", "upstream", ci.upstream, "status", status, "err", err)
+		if status == http.StatusServiceUnavailable {
+			s.m.upstreamError("http1")
+		}
 		errorDenial(status).write(bw, true)
 		return false
 	}
-	if resp.StatusCode == http.StatusSwitchingProtocols && req.Upgrade != "" {
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		if req.Upgrade == "" {
+			// The app switched protocols nobody asked for: what it and the client
+			// send next would not be HTTP the proxy can authorize.
+			up.Close()
+			errorDenial(http.StatusBadGateway).write(bw, true)
+			return false
+		}
 		s.upgraded(c, br, bw, up, resp)
 		return false
 	}

@@ -10,6 +10,7 @@ import (
 // copies bytes. A denied connection is closed without a byte reaching the app.
 func (s *Server) serveOpaque(ctx context.Context, c net.Conn, br *bufio.Reader, ci *connInfo) {
 	d := s.opts.Authorizer.Decide(ctx, ci.l4Input())
+	s.m.decision("tcp", d.Allowed)
 	if !d.Allowed {
 		s.opts.Logger.Info("l4 denied", "source", ci.source.Principal, "dest", ci.dest.Address, "reason", d.Reason, "decision_id", d.ID)
 		return
@@ -17,6 +18,7 @@ func (s *Server) serveOpaque(ctx context.Context, c net.Conn, br *bufio.Reader, 
 	up, err := s.pool.dial(ctx, ci.upstream)
 	if err != nil {
 		s.opts.Logger.Warn("l4 upstream", "upstream", ci.upstream, "err", err)
+		s.m.upstreamError("tcp")
 		return
 	}
 	splice(c, br, up, s.opts.Timeouts.StreamIdle)

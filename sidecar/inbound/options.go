@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rampart-mesh/rampart/sidecar/httpx"
 )
 
@@ -27,6 +29,8 @@ type Options struct {
 	// Logger receives connection errors and one line per refused request.
 	// Default: discarded.
 	Logger *slog.Logger
+	// Registerer receives the inbound counters. Default: none kept.
+	Registerer prometheus.Registerer
 	// Mode of the plaintext listener. Default Strict.
 	Mode Mode
 	// Upstream, when set, is the one address ("host:port") every allowed connection

@@ -21,6 +21,7 @@ type Server struct {
 	pool *upstreamPool
 	h2   *http2.Server
 	h2up *h2Upstream
+	m    *metrics
 }
 
 // New checks opts and returns a Server.
@@ -29,7 +30,11 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("inbound: no Authorizer")
 	}
 	opts.setDefaults()
-	s := &Server{opts: opts}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, m: m}
 	s.pool = newUpstreamPool(opts.MaxIdleUpstream, opts.Timeouts)
 	s.h2 = &http2.Server{
 		MaxConcurrentStreams:         opts.MaxConcurrentStreams,

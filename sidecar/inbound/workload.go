@@ -36,15 +36,25 @@ func LoadWorkloads(path string) (FileWorkloads, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read workloads: %w", err)
 	}
+	w, err := ParseWorkloads(b)
+	if err != nil {
+		return nil, fmt.Errorf("workloads %s: %w", path, err)
+	}
+	return w, nil
+}
+
+// ParseWorkloads parses the JSON or YAML form of FileWorkloads. Unknown fields and
+// keys that are not IP addresses are errors.
+func ParseWorkloads(b []byte) (FileWorkloads, error) {
 	var raw map[string]Workload
 	if err := yaml.UnmarshalStrict(b, &raw); err != nil {
-		return nil, fmt.Errorf("parse workloads %s: %w", path, err)
+		return nil, fmt.Errorf("parse workloads: %w", err)
 	}
 	out := make(FileWorkloads, len(raw))
 	for k, w := range raw {
 		a, err := netip.ParseAddr(k)
 		if err != nil {
-			return nil, fmt.Errorf("parse workloads %s: %w", path, err)
+			return nil, fmt.Errorf("parse workloads: %w", err)
 		}
 		out[a.Unmap()] = w
 	}

@@ -1,0 +1,64 @@
+package inbound
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the inbound counters; a nil *metrics counts nothing.
+type metrics struct {
+	decisions *prometheus.CounterVec // protocol, decision
+	refused   *prometheus.CounterVec // protocol, status
+	upstream  *prometheus.CounterVec // protocol
+}
+
+func newMetrics(r prometheus.Registerer) (*metrics, error) {
+	if r == nil {
+		return nil, nil
+	}
+	m := &metrics{
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_inbound_decisions_total",
+			Help: "Authorization decisions on inbound requests (http1, h2) and connections (tcp).",
+		}, []string{"protocol", "decision"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_inbound_refused_total",
+			Help: "Inbound requests refused before policy (malformed, limits, tunnel target).",
+		}, []string{"protocol", "status"}),
+		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_inbound_upstream_errors_total",
+			Help: "Allowed requests or connections the app could not be reached for.",
+		}, []string{"protocol"}),
+	}
+	for _, c := range []prometheus.Collector{m.decisions, m.refused, m.upstream} {
+		if err := r.Register(c); err != nil {
+			return nil, fmt.Errorf("inbound: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) decision(protocol string, allowed bool) {
+	if m == nil {
+		return
+	}
+	d := "deny"
+	if allowed {
+		d = "allow"
+	}
+	m.decisions.WithLabelValues(protocol, d).Inc()
+}
+
+func (m *metrics) refuse(protocol string, status int) {
+	if m != nil {
+		m.refused.WithLabelValues(protocol, strconv.Itoa(status)).Inc()
+	}
+}
+
+func (m *metrics) upstreamError(protocol string) {
+	if m != nil {
+		m.upstream.WithLabelValues(protocol).Inc()
+	}
+}
