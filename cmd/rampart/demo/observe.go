@@ -26,12 +26,17 @@ type Decision struct {
 	Allowed   bool
 	Reason    string
 	Revisions map[string]string // bundle name -> revision used
+	Time      time.Time         // when it was made
 	Raw       string            // the line as written
 }
 
+// Revision returns the revisions the decision used, joined with ",".
+func (d Decision) Revision() string { return revisions(d.Revisions) }
+
 // logLine is the part of rego's decision-log line (OPA's fields) read here.
 type logLine struct {
-	DecisionID string `json:"decision_id"`
+	DecisionID string    `json:"decision_id"`
+	Timestamp  time.Time `json:"timestamp"`
 	Input      struct {
 		Attributes struct {
 			Source struct {
@@ -64,7 +69,7 @@ func ParseDecision(line string) (Decision, error) {
 	a := l.Input.Attributes
 	d := Decision{ID: l.DecisionID, Source: a.Source.Principal, Labels: a.Source.Labels,
 		Method: a.Request.HTTP.Method, Path: a.Request.HTTP.Path, Allowed: l.Rampart.Allowed,
-		Reason: l.Rampart.Reason, Revisions: map[string]string{}, Raw: line}
+		Reason: l.Rampart.Reason, Revisions: map[string]string{}, Time: l.Timestamp, Raw: line}
 	for name, b := range l.Bundles {
 		d.Revisions[name] = b.Revision
 	}

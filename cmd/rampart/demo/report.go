@@ -32,7 +32,7 @@ func (sw *StarWars) PrintDecisions(w io.Writer, n int) error {
 	fmt.Fprintf(w, "\nDecision log (last %d lines of the deathstar proxies, abridged):\n", len(all))
 	for _, d := range all {
 		fmt.Fprintf(w, "  {source: %q, labels: %s, %s %s, allowed: %v, reason: %q, revision: %q}\n",
-			d.Source, joinLabels(d.Labels), d.Method, d.Path, d.Allowed, d.Reason, revisions(d.Revisions))
+			d.Source, joinLabels(d.Labels), d.Method, d.Path, d.Allowed, d.Reason, d.Revision())
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 		return err
 	}
 	PrintSteps(o.Out, steps)
-	if err := sw.PrintDecisions(o.Out, 3); err != nil {
+	if err := sw.PrintDecisions(o.Out, 4); err != nil {
 		return err
 	}
 	return sw.PrintCounters(ctx, o.Out)

@@ -3,6 +3,7 @@ package demo
 import (
 	"fmt"
 	"net/netip"
+	"sort"
 
 	"github.com/rampart-mesh/rampart/policies"
 )
@@ -170,7 +171,8 @@ func (sw *StarWars) Seen(method, path string) int {
 	return n
 }
 
-// Decisions returns the decisions logged so far by every deathstar proxy.
+// Decisions returns the decisions logged so far by every deathstar proxy, oldest
+// first.
 func (sw *StarWars) Decisions() ([]Decision, error) {
 	var all []Decision
 	for _, p := range sw.Deathstar {
@@ -180,5 +182,6 @@ func (sw *StarWars) Decisions() ([]Decision, error) {
 		}
 		all = append(all, d...)
 	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
 	return all, nil
 }
