@@ -56,7 +56,7 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func readCase(t *testing.T, file string) decideCase {
+func readCase(t testing.TB, file string) decideCase {
 	t.Helper()
 	raw, err := os.ReadFile(file)
 	if err != nil {

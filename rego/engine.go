@@ -17,7 +17,6 @@ import (
 // with one atomic store, so every decision sees exactly one revision.
 type Engine struct {
 	opts     options
-	query    ast.Body
 	decision ast.Ref
 	logPath  string // decision path as OPA's decision log writes it: rampart/authz/allow
 
@@ -54,7 +53,6 @@ func New(opts ...Option) (*Engine, error) {
 	}
 	e := &Engine{
 		opts:     o,
-		query:    ast.NewBody(ast.NewExpr(ast.NewTerm(ref))),
 		decision: ref,
 		logPath:  refPath(ref),
 		bundles:  map[string]*bundle.Bundle{},

@@ -10,7 +10,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/metrics"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 )
@@ -18,8 +17,7 @@ import (
 // revision is one prepared, immutable policy state: the compiled bundles, their data,
 // and the decision query prepared against them. It is swapped in whole.
 type revision struct {
-	pq        rego.PreparedEvalQuery // kept for explain/trace, which want the rego API
-	query     ast.Body               // decision = <decision path>, compiled once
+	query     ast.Body // decision = <decision path>, compiled once
 	qc        ast.QueryCompiler
 	txn       storage.Transaction // read transaction held for the revision's lifetime
 	need      *need               // input paths the policy reads
@@ -32,7 +30,7 @@ type revision struct {
 
 // prepare activates bundles into a fresh store and compiler (OPA's own activation,
 // which also refuses overlapping roots and data outside a bundle's roots) and prepares
-// the decision query once.
+// the decision query once (compiled against this compiler, evaluated per request).
 func (e *Engine) prepare(ctx context.Context, bundles map[string]*bundle.Bundle) (*revision, error) {
 	store := inmem.NewWithOpts(inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
 	compiler := ast.NewCompiler()
@@ -51,10 +49,6 @@ func (e *Engine) prepare(ctx context.Context, bundles map[string]*bundle.Bundle)
 	if err := store.Commit(ctx, txn); err != nil {
 		return nil, fmt.Errorf("commit store: %w", err)
 	}
-	pq, err := rego.New(rego.ParsedQuery(e.query), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("prepare %s: %w", e.opts.decision, err)
-	}
 	// The store is never written again, so one read transaction can serve every
 	// evaluation of this revision without taking the store's lock per request.
 	rtxn, err := store.NewTransaction(ctx)
@@ -67,7 +61,7 @@ func (e *Engine) prepare(ctx context.Context, bundles map[string]*bundle.Bundle)
 		return nil, fmt.Errorf("compile %s: %w", e.opts.decision, err)
 	}
 	r := &revision{
-		pq: pq, query: query, qc: qc, txn: rtxn, need: inputNeeds(compiler.Modules),
+		query: query, qc: qc, txn: rtxn, need: inputNeeds(compiler.Modules),
 		revisions: map[string]string{}, compiler: compiler, store: store,
 	}
 	owner := ownerOf(bundles, e.decision)
