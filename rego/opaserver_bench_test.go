@@ -114,4 +114,3 @@ func startOPAServer(b *testing.B, bundleDir string) string {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
