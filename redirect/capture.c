@@ -175,17 +175,22 @@ static __always_inline void local_key(struct bpf_sock_ops *s, struct addr *k)
 	k->ip[0] = family == AF_INET ? ip4 : d;
 }
 
-static __always_inline void record(struct bpf_sock_ops *s)
+// record stores a redirected connection's original destination under the app
+// socket's address. A connection made straight to the outbound port (loopback is not
+// redirected) removes any record left under its address by an earlier connection,
+// so that it cannot borrow that connection's destination.
+static __always_inline void record(struct bpf_sock_ops *s, struct config *c)
 {
 	struct bpf_sock *sk = s->sk;
 	if (!sk)
 		return;
-	struct addr *o = bpf_sk_storage_get(&sock_dst, sk, 0, 0);
-	if (!o)
-		return;
 	struct addr k = {};
 	local_key(s, &k);
-	bpf_map_update_elem(&orig_dst, &k, o, BPF_ANY);
+	struct addr *o = bpf_sk_storage_get(&sock_dst, sk, 0, 0);
+	if (o)
+		bpf_map_update_elem(&orig_dst, &k, o, BPF_ANY);
+	else if (bpf_ntohl(s->remote_port) == c->outbound_port)
+		bpf_map_delete_elem(&orig_dst, &k);
 }
 
 // pair_add puts one end of an app<->proxy connection into the sk_msg sockhash.
@@ -213,7 +218,7 @@ int rampart_sockops(struct bpf_sock_ops *s)
 		return 1;
 	switch (s->op) {
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-		record(s);
+		record(s, c);
 		pair_add(s, c);
 		break;
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:

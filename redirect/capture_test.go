@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rampart-mesh/rampart/redirect"
+	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
 )
 
 type captureCase struct {
@@ -205,5 +206,28 @@ func TestInboundFailsClosed(t *testing.T) {
 	}
 	if st, err := h.Stats(); err != nil || st.InboundNoListener < 1 || st.InboundSteered != 0 {
 		t.Errorf("stats %+v %v", st, err)
+	}
+}
+
+// TestDirectDialCannotBorrowOrigDst: an app connects to B:80 from port 40123, then
+// straight to its proxy's 127.0.0.1:15001 from the same port. The proxy must not be
+// told B:80 for the second connection.
+func TestDirectDialCannotBorrowOrigDst(t *testing.T) {
+	tp := newTopology(t)
+	h, err := redirect.Attach(tp.optionsA(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	to := tp.B.IP4.String() + ":80"
+	for i, c := range []struct{ dial, orig string }{{to, to}, {"127.0.0.1:15001", "-"}} {
+		p := tp.A.Start(t, tp.A.AppCgroup, "dialfrom", "40123", c.dial)
+		r, err := netpod.ParseResult(p.Line())
+		if err != nil || r.Err != "" {
+			t.Fatalf("dial %d: %v %s", i, err, r.Err)
+		}
+		if s, _ := netpod.ParseServed(r.Line); s.Listener != "127.0.0.1:15001" || s.OrigDst != c.orig {
+			t.Errorf("dial %s: answered by %q, SO_ORIGINAL_DST %q, want %q", c.dial, s.Listener, s.OrigDst, c.orig)
+		}
 	}
 }

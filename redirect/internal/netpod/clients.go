@@ -34,8 +34,32 @@ func dialAs(args []string) error {
 	return nil
 }
 
+// dialFrom dials from source port args[0] (SO_REUSEADDR), as an app that picks its
+// own port would.
+func dialFrom(args []string) error {
+	port, err := strconv.Atoi(args[0])
+	if err != nil {
+		return err
+	}
+	d := net.Dialer{Timeout: 3 * time.Second, LocalAddr: &net.TCPAddr{Port: port}, Control: reuseAddr}
+	printJSON(dialWith(d, args[1]))
+	return nil
+}
+
+func reuseAddr(_, _ string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+	})
+	return errors.Join(err, serr)
+}
+
 func dialOnce(addr string) Result {
-	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
+	return dialWith(net.Dialer{Timeout: 3 * time.Second}, addr)
+}
+
+func dialWith(d net.Dialer, addr string) Result {
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		return Result{Err: err.Error()}
 	}

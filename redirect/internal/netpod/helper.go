@@ -19,7 +19,7 @@ func MaybeHelper(extra map[string]Command) {
 	}
 	args := strings.Split(spec, "\x1f")
 	cmds := map[string]Command{
-		"serve": serve, "dial": dial, "dialas": dialAs, "dialmany": dialMany, "udpecho": udpEcho,
+		"serve": serve, "dial": dial, "dialas": dialAs, "dialfrom": dialFrom, "dialmany": dialMany, "udpecho": udpEcho,
 		"udp": udpDial, "bench": benchDial, "echo": echoServe, "benchecho": benchEcho,
 	}
 	for k, v := range extra {
