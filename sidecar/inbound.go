@@ -19,6 +19,7 @@ func newInbound(opts *Options, authz inbound.Authorizer, src identity.Source) (*
 	t.Mode = io.Mode
 	t.Upstream = io.Upstream
 	t.LocalLabels = io.Labels
+	t.PodIPs = io.PodIPs
 	t.Workloads = io.Workloads
 	if t.Workloads == nil && io.WorkloadsFile != "" {
 		w, err := inbound.LoadWorkloads(io.WorkloadsFile)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,6 +84,9 @@ type InboundOptions struct {
 	Upstream string
 	// Labels are this pod's labels (destination.labels).
 	Labels map[string]string
+	// PodIPs are this pod's addresses; when set, tunnels to other addresses are
+	// refused (see inbound.Options.PodIPs).
+	PodIPs []netip.Addr
 	// WorkloadsFile maps peer pod addresses to namespace, service account and
 	// labels (source.labels); see inbound.LoadWorkloads. Workloads, when set, wins.
 	WorkloadsFile string

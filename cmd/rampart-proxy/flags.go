@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -15,7 +16,7 @@ import (
 type config struct {
 	bundle, decision, decisionLog            string
 	plaintext, hbone, upstream, mode, labels string
-	workloads                                string
+	workloads, podIPs                        string
 	caDir, workloadAPI, trustDomain, ns, sa  string
 	slashes                                  string
 	out                                      outConfig
@@ -40,6 +41,7 @@ func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error
 	str(&c.upstream, "upstream", "RAMPART_UPSTREAM", "", "forward allowed traffic here instead of 127.0.0.1:<port>")
 	str(&c.mode, "mode", "RAMPART_MODE", "", "plaintext mode STRICT|PERMISSIVE (default STRICT with --listen-hbone, else PERMISSIVE)")
 	str(&c.labels, "labels", "RAMPART_LABELS", "", "this pod's labels, k=v,k=v")
+	str(&c.podIPs, "pod-ips", "RAMPART_POD_IPS", "", "this pod's addresses, comma-separated; tunnels to others are refused")
 	str(&c.workloads, "workloads", "RAMPART_WORKLOADS", "", "JSON/YAML file: peer address → namespace, serviceAccount, labels")
 	str(&c.caDir, "ca-dir", "RAMPART_CA_DIR", "", "built-in CA directory to issue this proxy's SVID from")
 	str(&c.workloadAPI, "workload-api", "RAMPART_WORKLOAD_API", envOr("", "SPIFFE_ENDPOINT_SOCKET"), "SPIFFE Workload API address (or $SPIFFE_ENDPOINT_SOCKET)")
@@ -70,6 +72,9 @@ func (c *config) options() (sidecar.Options, func(), error) {
 	}
 	var err error
 	if o.Inbound.Mode, err = parseMode(c.mode, c.hbone != ""); err != nil {
+		return o, noop, err
+	}
+	if o.Inbound.PodIPs, err = parseAddrs(c.podIPs); err != nil {
 		return o, noop, err
 	}
 	if o.Inbound.Labels, err = parseLabels(c.labels); err != nil {
@@ -119,6 +124,21 @@ func parseLabels(s string) (map[string]string, error) {
 			return nil, fmt.Errorf("--labels: %q is not k=v", kv)
 		}
 		out[k] = v
+	}
+	return out, nil
+}
+
+func parseAddrs(s string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for a := range strings.SplitSeq(s, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			return nil, fmt.Errorf("--pod-ips: %w", err)
+		}
+		out = append(out, ip)
 	}
 	return out, nil
 }

@@ -20,7 +20,7 @@ import (
 // serveH2C serves an HTTP/2 prior-knowledge connection; every stream is authorized
 // on its own.
 func (s *Server) serveH2C(ctx context.Context, c net.Conn, ci *connInfo) {
-	s.h2.ServeConn(c, &http2.ServeConnOpts{Context: ctx, Handler: s.h2Handler(ci)})
+	s.h2.ServeConn(c, &http2.ServeConnOpts{Context: ctx, Handler: s.h2Handler(ci), BaseConfig: s.h2base})
 }
 
 // h2Request is one HTTP/2 request after normalization.
@@ -40,7 +40,7 @@ func (s *Server) h2Handler(ci *connInfo) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := s.normalizeH2(r)
 		if err != nil {
-			var he *httpx.Error
+			he := &httpx.Error{Status: http.StatusBadRequest, Reason: err.Error()}
 			errors.As(err, &he)
 			s.opts.Logger.Info("request refused", "source", ci.source.Principal, "status", he.Status, "reason", he.Reason)
 			s.m.refuse("h2", he.Status)

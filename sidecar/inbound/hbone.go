@@ -37,7 +37,7 @@ func (s *Server) ServeHBONE(ctx context.Context, ln net.Listener) error {
 			s.opts.Logger.Info("hbone peer refused", "peer", c.RemoteAddr(), "err", err)
 			return
 		}
-		s.h2.ServeConn(tc, &http2.ServeConnOpts{Context: ctx, Handler: s.tunnelHandler(peer.String(), c.RemoteAddr())})
+		s.h2.ServeConn(tc, &http2.ServeConnOpts{Context: ctx, Handler: s.tunnelHandler(peer.String(), c.RemoteAddr()), BaseConfig: s.h2base})
 	})
 }
 
@@ -73,6 +73,9 @@ func (s *Server) tunnelTarget(r *http.Request, source rego.Peer) (*connInfo, int
 	ap, err := netip.ParseAddrPort(r.Host)
 	if err != nil || ap.Port() == 0 {
 		return nil, http.StatusBadRequest, fmt.Errorf("authority %q is not ip:port", r.Host)
+	}
+	if !s.local(ap.Addr()) {
+		return nil, http.StatusForbidden, fmt.Errorf("%s is not this pod", ap.Addr())
 	}
 	if s.reserved(ap.Port()) {
 		return nil, http.StatusForbidden, fmt.Errorf("port %d belongs to the proxy", ap.Port())

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"testing"
 	"time"
@@ -262,7 +263,9 @@ func TestHBONEPipeliningAndKeepAlive(t *testing.T) {
 }
 
 func TestHBONERefusals(t *testing.T) {
-	m := newMesh(t, "../../policies/starwars", nil)
+	m := newMesh(t, "../../policies/starwars", func(o *inbound.Options) {
+		o.PodIPs = []netip.Addr{netip.MustParseAddr("198.18.0.10")}
+	})
 	tie := m.ship(t, "tiefighter", "127.0.0.2")
 	for _, c := range []struct {
 		authority string
@@ -270,6 +273,7 @@ func TestHBONERefusals(t *testing.T) {
 	}{
 		{"198.18.0.10:15020", http.StatusForbidden}, // the proxy's own admin port
 		{"198.18.0.10:15008", http.StatusForbidden},
+		{"198.18.0.11:" + m.port, http.StatusForbidden}, // not this pod
 		{"deathstar:80", http.StatusBadRequest},
 	} {
 		if conn, status := tie.tunnel(c.authority); conn != nil || status != c.status {
@@ -308,5 +312,34 @@ func TestHBONERefusesUntrustedPeer(t *testing.T) {
 	}
 	if len(m.app.take()) != 0 {
 		t.Error("app saw a request")
+	}
+}
+
+// TestOpaqueInTunnel: a server-first TCP protocol through HBONE is authorized once
+// at L4 (the sniff timeout expires inside the tunnel without breaking it).
+func TestOpaqueInTunnel(t *testing.T) {
+	up, accepted := echoServer(t)
+	_, port, _ := net.SplitHostPort(up)
+	for _, open := range []bool{true, false} {
+		m := newMesh(t, "testdata/policy", func(o *inbound.Options) {
+			if open {
+				o.LocalLabels = map[string]string{"l4": "open"}
+			}
+		})
+		before := accepted.Load()
+		c, _ := m.ship(t, "tiefighter", "127.0.0.2").tunnel("198.18.0.10:" + port)
+		br := bufio.NewReader(c)
+		l, _ := br.ReadString('\n')
+		if open {
+			io.WriteString(c, "ehlo\n")
+			echo, _ := br.ReadString('\n')
+			if l != "220 deathstar ready\n" || echo != "EHLO\n" {
+				t.Errorf("allowed: got %q %q", l, echo)
+			}
+			continue
+		}
+		if l != "" || accepted.Load() != before {
+			t.Errorf("denied: got %q, app accepted %d", l, accepted.Load()-before)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package inbound
 import (
 	"crypto/tls"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +43,10 @@ type Options struct {
 	LocalID string
 	// LocalLabels are this pod's labels: destination.labels.
 	LocalLabels map[string]string
+	// PodIPs are this pod's addresses. When set, a tunnel to any other address is
+	// refused (403), so destination.address is never chosen by the peer.
+	// Default: any address (the proxy dials 127.0.0.1 regardless).
+	PodIPs []netip.Addr
 	// Workloads resolves peer addresses to pods for source.labels. Default: none
 	// (no source labels).
 	Workloads WorkloadResolver

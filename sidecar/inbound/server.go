@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"strconv"
 	"sync"
 
@@ -20,8 +22,10 @@ type Server struct {
 	opts Options
 	pool *upstreamPool
 	h2   *http2.Server
-	h2up *h2Upstream
-	m    *metrics
+	// h2base carries the header limit into the HTTP/2 server (431 past it).
+	h2base *http.Server
+	h2up   *h2Upstream
+	m      *metrics
 }
 
 // New checks opts and returns a Server.
@@ -41,6 +45,7 @@ func New(opts Options) (*Server, error) {
 		IdleTimeout:                  opts.Timeouts.Idle,
 		MaxUploadBufferPerConnection: 1 << 20,
 	}
+	s.h2base = &http.Server{MaxHeaderBytes: opts.HTTP.MaxHeaderBytes}
 	s.h2up = newH2Upstream(opts.Timeouts)
 	return s, nil
 }
@@ -106,6 +111,11 @@ func (s *Server) accept(ctx context.Context, ln net.Listener, handle func(net.Co
 		mu.Unlock()
 		wg.Go(func() {
 			defer func() {
+				// A bug in one connection must not take the proxy (and every
+				// other connection) down.
+				if r := recover(); r != nil {
+					s.opts.Logger.Error("connection handler panicked", "panic", r, "stack", string(debug.Stack()))
+				}
 				c.Close()
 				mu.Lock()
 				delete(open, c)
@@ -143,6 +153,20 @@ func (s *Server) upstreamFor(port uint16) string {
 		return s.opts.Upstream
 	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port)))
+}
+
+// local reports whether a tunnel may target addr: any address when PodIPs is
+// empty, else only the pod's own (destination.address is then not client-chosen).
+func (s *Server) local(addr netip.Addr) bool {
+	if len(s.opts.PodIPs) == 0 {
+		return true
+	}
+	for _, a := range s.opts.PodIPs {
+		if a.Unmap() == addr.Unmap() {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) reserved(port uint16) bool {
