@@ -326,18 +326,29 @@ int rampart_getsockopt(struct bpf_sockopt *ctx)
 	return 1;
 }
 
-static __always_inline int is_pod_ip(struct bpf_sk_lookup *ctx)
+static __always_inline int pod_ip(__u32 family, __u32 ip4, __u32 *ip6)
 {
-	struct lpm6 k = { .prefixlen = ctx->family };
-	if (ctx->family == AF_INET) {
-		k.ip[0] = ctx->local_ip4;
+	struct lpm6 k = { .prefixlen = family };
+	if (family == AF_INET) {
+		k.ip[0] = ip4;
 	} else {
-		k.ip[0] = ctx->local_ip6[0];
-		k.ip[1] = ctx->local_ip6[1];
-		k.ip[2] = ctx->local_ip6[2];
-		k.ip[3] = ctx->local_ip6[3];
+		k.ip[0] = ip6[0];
+		k.ip[1] = ip6[1];
+		k.ip[2] = ip6[2];
+		k.ip[3] = ip6[3];
 	}
 	return bpf_map_lookup_elem(&pod_ips, &k) != 0;
+}
+
+// steer_inbound: TCP to a pod IP from outside the pod. A connection from the pod's
+// own IP was not redirected outbound, so it comes from the proxy (forwarding to the
+// app on the pod IP) or to an excluded port: steering it back would loop.
+static __always_inline int steer_inbound(struct bpf_sk_lookup *ctx)
+{
+	__u32 family = ctx->family;
+	__u32 local6[4] = { ctx->local_ip6[0], ctx->local_ip6[1], ctx->local_ip6[2], ctx->local_ip6[3] };
+	__u32 remote6[4] = { ctx->remote_ip6[0], ctx->remote_ip6[1], ctx->remote_ip6[2], ctx->remote_ip6[3] };
+	return pod_ip(family, ctx->local_ip4, local6) && !pod_ip(family, ctx->remote_ip4, remote6);
 }
 
 SEC("sk_lookup")
@@ -351,7 +362,7 @@ int rampart_sk_lookup(struct bpf_sk_lookup *ctx)
 	__u16 port = ctx->local_port;
 	if (port == c->tunnel_port || port == c->inbound_port)
 		return SK_PASS;
-	if (bpf_map_lookup_elem(&excluded_in_ports, &port) || !is_pod_ip(ctx))
+	if (bpf_map_lookup_elem(&excluded_in_ports, &port) || !steer_inbound(ctx))
 		return SK_PASS;
 	__u32 zero = 0;
 	struct bpf_sock *sk = bpf_map_lookup_elem(&inbound_listener, &zero);

@@ -14,8 +14,8 @@
 //     for connections not redirected outbound the answer is the local address, as
 //     netfilter's is.
 //   - cgroup/getpeername4, getpeername6: the app sees its original peer.
-//   - sk_lookup on the pod's network namespace: TCP to a pod IP on any port but 15008,
-//     15020 and excluded ports goes to the proxy's 15006 listener
+//   - sk_lookup on the pod's network namespace: TCP from outside the pod to a pod IP on
+//     any port but 15008, 15020 and excluded ports goes to the proxy's 15006 listener
 //     (Handle.SetInboundListener, or FindListener as the node agent does); with no
 //     listener registered such connections are dropped (fail closed).
 //   - sk_msg (Options.Accelerate, off by default): app<->proxy bytes skip loopback TCP.
