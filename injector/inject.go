@@ -77,7 +77,7 @@ func injectObject(obj map[string]any, cfg Config) error {
 		return fmt.Errorf("no pod template at .%v", path)
 	}
 	err = injectPodMap(tmpl, cfg, func(p *corev1.Pod) any {
-		return corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}
+		return &corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}
 	})
 	if err != nil {
 		return err

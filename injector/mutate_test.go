@@ -98,7 +98,7 @@ func assertInjected(t *testing.T, pod *corev1.Pod) {
 	}
 }
 
-func readPod(t *testing.T, path string) *corev1.Pod {
+func readPod(t testing.TB, path string) *corev1.Pod {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// kubeVersion names the folder test/tools/kube/build.sh fills.
+const kubeVersion = "kube-v1.37.0"
+
+// kubeAssets returns the folder holding kube-apiserver, etcd and kubectl, or skips
+// the test (fails it under CI=true) when they have not been built.
+func kubeAssets(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("RAMPART_TOOLS_DIR")
+	if dir == "" {
+		gomod, err := exec.Command("go", "env", "GOMOD").Output()
+		if err != nil {
+			t.Fatalf("go env GOMOD: %v", err)
+		}
+		dir = filepath.Join(filepath.Dir(strings.TrimSpace(string(gomod))), ".cache", "bin")
+	}
+	dir = filepath.Join(dir, kubeVersion)
+	for _, bin := range []string{"kube-apiserver", "etcd", "kubectl"} {
+		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
+			reason := "no " + bin + " in " + dir + ": run test/tools/kube/build.sh .cache/bin (or make tools)"
+			if os.Getenv("CI") == "true" {
+				t.Fatal(reason)
+			}
+			t.Skip(reason)
+		}
+	}
+	return dir
+}
+
+// startKube runs a real kube-apiserver and etcd (controller-runtime's envtest) for
+// the test and stops them at its end.
+func startKube(t *testing.T) *rest.Config {
+	t.Helper()
+	env := &envtest.Environment{BinaryAssetsDirectory: kubeAssets(t)}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("start kube-apiserver and etcd: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Errorf("stop kube-apiserver: %v", err)
+		}
+	})
+	return cfg
+}
