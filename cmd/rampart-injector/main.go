@@ -12,6 +12,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/rampart-mesh/rampart/injector"
 )
 
@@ -47,5 +50,7 @@ func parseFlags(args []string) (injector.ServerOptions, error) {
 		level = slog.LevelDebug
 	}
 	opts.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// controller-runtime's certwatcher logs through its own global logger.
+	ctrllog.SetLogger(logr.FromSlogHandler(opts.Logger.Handler()))
 	return opts, nil
 }
