@@ -51,6 +51,7 @@ func TestTwoProxiesStarWars(t *testing.T) {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	wg.Go(func() {
 		err := sidecar.Run(ctx, sidecar.Options{
+			Logger:   quiet,
 			Policy:   sidecar.PolicyOptions{Bundle: "../policies/starwars"},
 			Identity: sidecar.IdentityOptions{Source: dsSrc},
 			Inbound:  sidecar.InboundOptions{HBONEAddr: hbone, Labels: map[string]string{"app": "deathstar"}, WorkloadsFile: wl},
@@ -59,6 +60,7 @@ func TestTwoProxiesStarWars(t *testing.T) {
 			t.Errorf("deathstar proxy: %v", err)
 		}
 	})
+	waitListening(t, hbone)
 	ship := func(sa string) string {
 		src, _ := svid(sa)
 		listen := freeAddr(t)
@@ -128,4 +130,17 @@ func cutLast(s, sep string) (string, string, bool) {
 		}
 	}
 	return s, "", false
+}
+
+// waitListening waits until something accepts on addr (Run listens asynchronously).
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	for range 200 {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s", addr)
 }

@@ -3,6 +3,7 @@ package sidecar_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/rampart-mesh/rampart/sidecar"
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
 )
+
+var quiet = slog.New(slog.DiscardHandler)
 
 // freeAddr returns a loopback address that was free a moment ago.
 func freeAddr(t *testing.T) string {
@@ -69,6 +72,7 @@ func TestRunPlaintextUpstream(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- sidecar.Run(ctx, sidecar.Options{
+			Logger:  quiet,
 			Policy:  sidecar.PolicyOptions{Bundle: "testdata/landing"},
 			Inbound: sidecar.InboundOptions{PlaintextAddr: addr, Upstream: app, Mode: inbound.Permissive},
 		})
@@ -105,6 +109,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
+			opts.Logger = quiet
 			if err := sidecar.Run(ctx, opts); err == nil {
 				t.Error("Run returned nil, want an error")
 			}
