@@ -27,6 +27,9 @@ func optionalFlags() []optionalFlag {
 			port: redirect.OutboundPort, value: func(*Pod) string { return fmt.Sprintf("127.0.0.1:%d", redirect.OutboundPort) }},
 		{feature: "service registry", names: []string{"registry", "registry-file", "discovery"},
 			value: func(p *Pod) string { return p.env.Path(registryFile) }},
+		{feature: "pod addresses (tunnels to others refused)", names: []string{"pod-ips", "pod-ip"},
+			value: func(p *Pod) string { return p.IP.String() }},
+		{feature: "pod name", names: []string{"pod-name"}, value: func(p *Pod) string { return p.Name }},
 		{feature: "admin port (15020)", names: []string{"listen-admin", "admin"},
 			port: redirect.AdminPort, value: func(*Pod) string { return fmt.Sprintf(":%d", redirect.AdminPort) }},
 	}
