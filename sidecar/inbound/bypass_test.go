@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
 )
@@ -85,4 +86,27 @@ func checkExtras(t *testing.T, want map[string]string, seen []seen, all string) 
 			}
 		}
 	}
+}
+
+// FuzzBypass feeds arbitrary bytes, seeded with the corpus, through a real proxy
+// and policy to the recording app: whatever the bytes, the app never sees a request
+// the policy would not allow.
+func FuzzBypass(f *testing.F) {
+	for _, c := range loadCases(f, "testdata/bypass") {
+		f.Add(c.raw)
+	}
+	a := startApp(f)
+	addr := startProxy(f, inbound.Options{
+		Authorizer: engine(f, "testdata/policy"), Mode: inbound.Permissive, Upstream: a.addr,
+		LocalLabels: map[string]string{"app": "deathstar"},
+		Timeouts:    inbound.Timeouts{ReadHeader: time.Second, Idle: time.Second, Sniff: 50 * time.Millisecond},
+	})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		exchangeRaw(t, addr, raw)
+		for _, s := range a.take() {
+			if !allowedByTestPolicy(s) {
+				t.Fatalf("BYPASS: app saw %s %s (routed to %s, host %q)", s.Method, s.URI, s.routedTo(), s.Host)
+			}
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar/httpx"
@@ -66,14 +67,19 @@ func (s *Server) exchange(ctx context.Context, c net.Conn, cr *clientReader, br 
 		bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
 		bw.Flush()
 	}
-	cr.idle = s.opts.Timeouts.Idle
+	cr.idle, cr.err = s.opts.Timeouts.Idle, nil
 	up, resp, err := s.roundTrip(ctx, cr, br, req, ci)
 	cr.idle = 0
 	if err != nil {
 		status := http.StatusServiceUnavailable
 		var he *httpx.Error
-		if errors.As(err, &he) {
+		switch {
+		case errors.As(err, &he):
 			status = he.Status
+		case errors.Is(cr.err, os.ErrDeadlineExceeded):
+			status = http.StatusRequestTimeout // the client stalled its body
+		case cr.err != nil:
+			return false // the client went away mid-body: nobody to answer
 		}
 		s.opts.Logger.Info("forward failed", "upstream", ci.upstream, "status", status, "err", err)
 		if status == http.StatusServiceUnavailable {
@@ -150,11 +156,16 @@ func stripProxySet(req *httpx.Request) {
 type clientReader struct {
 	c    net.Conn
 	idle time.Duration
+	err  error // the last read error, to tell a stalled client from a failed app
 }
 
 func (r *clientReader) Read(p []byte) (int, error) {
 	if r.idle > 0 {
 		r.c.SetReadDeadline(time.Now().Add(r.idle))
 	}
-	return r.c.Read(p)
+	n, err := r.c.Read(p)
+	if err != nil {
+		r.err = err
+	}
+	return n, err
 }

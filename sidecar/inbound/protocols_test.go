@@ -191,16 +191,20 @@ func TestSlowClientsTimeOut(t *testing.T) {
 		Authorizer: engine(t, "testdata/policy"), Mode: inbound.Permissive, Upstream: a.addr,
 		Timeouts: inbound.Timeouts{ReadHeader: 300 * time.Millisecond, Idle: 300 * time.Millisecond},
 	})
-	for name, raw := range map[string]string{
-		"unfinished head": "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\n",
-		"idle keep-alive": "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\n\r\n",
-		"stalled body":    "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 10\r\n\r\nabc",
+	for _, tc := range []struct{ name, raw, want string }{
+		{"unfinished head", "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\n", ""},
+		{"idle keep-alive", "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\n\r\n", "HTTP/1.1 200 OK"},
+		{"stalled body", "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 10\r\n\r\nabc", "HTTP/1.1 408 Request Timeout"},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			c := dial(t, addr)
-			io.WriteString(c, raw)
-			if _, err := io.ReadAll(c); err != nil {
+			io.WriteString(c, tc.raw)
+			b, err := io.ReadAll(c)
+			if err != nil {
 				t.Errorf("want the proxy to close the connection, got %v", err)
+			}
+			if !strings.HasPrefix(string(b), tc.want) {
+				t.Errorf("got %.40q, want it to start with %q", b, tc.want)
 			}
 		})
 	}

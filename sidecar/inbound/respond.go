@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/rampart-mesh/rampart/rego"
 )
@@ -144,10 +145,16 @@ func writeResponse(bw *bufio.Writer, resp *http.Response, method, proto string, 
 	return keep, bw.Flush()
 }
 
+// copyBufs recycles copy buffers: a 32 KiB allocation per response showed up in
+// the benchmark profile. A sync.Pool is safe shared state, not configuration.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // copyFlushing copies src to bw, flushing whenever src has nothing more ready, so
 // streamed responses (server-sent events, long polls) are not held back.
 func copyFlushing(bw *bufio.Writer, src io.Reader, chunk func([]byte) error) error {
-	buf := make([]byte, 32<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
