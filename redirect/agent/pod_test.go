@@ -69,8 +69,9 @@ func FuzzSpecOf(f *testing.F) {
 	for _, s := range []string{"8081, 9090", "80,http", "0", "10.0.0.0/8,fd00::/8", "10.0.0.0/33", ""} {
 		f.Add(s, s)
 	}
+	base := readPod(f, "injected_strict.json")
 	f.Fuzz(func(t *testing.T, ports, cidrs string) {
-		p := readPod(t, "injected_strict.json")
+		p := base.DeepCopy()
 		p.Annotations["rampart.io/exclude-outbound-ports"] = ports
 		p.Annotations["rampart.io/exclude-outbound-cidrs"] = cidrs
 		s, err := agent.SpecOf(p)
