@@ -1,6 +1,8 @@
 package inbound_test
 
 import (
+	"maps"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,20 +16,32 @@ import (
 // the statuses the client gets, exactly which requests the app saw, and that no
 // request the app saw would be routed anywhere the policy did not allow.
 func TestBypassCorpus(t *testing.T) {
-	a := startApp(t)
-	addr := startProxy(t, inbound.Options{
-		Authorizer:  engine(t, "testdata/policy"),
-		Mode:        inbound.Permissive,
-		Upstream:    a.addr,
-		LocalLabels: map[string]string{"app": "deathstar"},
-	})
 	cases := loadCases(t, "testdata/bypass")
 	if len(cases) < 60 {
 		t.Fatalf("corpus has %d cases, want at least 60", len(cases))
 	}
+	labels := map[string]string{"app": "deathstar"}
+	t.Run("plaintext", func(t *testing.T) {
+		a := startApp(t)
+		addr := startProxy(t, inbound.Options{Authorizer: engine(t, "testdata/policy"), Mode: inbound.Permissive, Upstream: a.addr, LocalLabels: labels})
+		runCorpus(t, cases, a, func() net.Conn { return dial(t, addr) }, "")
+	})
+	// The same bytes inside HBONE streams from an authenticated tiefighter: the
+	// tunnel changes the transport, not a single decision.
+	t.Run("hbone", func(t *testing.T) {
+		m := newMesh(t, "testdata/policy", func(o *inbound.Options) { o.LocalLabels = labels })
+		tie := m.ship(t, "tiefighter", "127.0.0.2")
+		xfcc := "By=spiffe://cluster.local/ns/default/sa/deathstar;URI=spiffe://cluster.local/ns/default/sa/tiefighter"
+		runCorpus(t, cases, m.app, tie.app, xfcc)
+	})
+}
+
+// runCorpus sends every case on a fresh connection from dial; xfcc is what the app
+// must see in x-forwarded-client-cert wherever a case checks it.
+func runCorpus(t *testing.T, cases []rawCase, a *app, dial func() net.Conn, xfcc string) {
 	for _, c := range cases {
 		t.Run(strings.TrimSuffix(c.name, ".txt"), func(t *testing.T) {
-			statuses, all := exchangeRaw(t, addr, c.raw)
+			statuses, all := exchangeConn(t, dial(), c.raw)
 			seen := a.take()
 			for _, s := range seen {
 				if !allowedByTestPolicy(s) {
@@ -40,7 +54,11 @@ func TestBypassCorpus(t *testing.T) {
 			if got := joinSeen(seen); got != c.want["upstream"] {
 				t.Errorf("app saw %q, want %q", got, c.want["upstream"])
 			}
-			checkExtras(t, c.want, seen, all)
+			want := maps.Clone(c.want)
+			if _, ok := want["xfcc"]; ok {
+				want["xfcc"] = xfcc
+			}
+			checkExtras(t, want, seen, all)
 		})
 	}
 }

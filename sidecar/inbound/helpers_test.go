@@ -162,12 +162,18 @@ func exchangeRaw(t testing.TB, addr string, raw []byte) ([]int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return exchangeConn(t, c, raw)
+}
+
+// exchangeConn is exchangeRaw on an open connection (TCP or tunnel stream).
+func exchangeConn(t testing.TB, c net.Conn, raw []byte) ([]int, string) {
+	t.Helper()
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Write(raw); err != nil {
 		t.Fatal(err)
 	}
-	c.(*net.TCPConn).CloseWrite()
+	c.(interface{ CloseWrite() error }).CloseWrite()
 	all, _ := io.ReadAll(c)
 	br := bufio.NewReader(strings.NewReader(string(all)))
 	var statuses []int
