@@ -77,18 +77,17 @@ func TestBundleSwap(t *testing.T) {
 	needProxy(t, sw.Env, "outbound", "registry", "bundle polling")
 	tr := startTraffic(sw)
 	time.Sleep(300 * time.Millisecond) // some traffic under the first revision
-	swaps := []struct {
-		dir    string
-		status int
-	}{{sw.ExhaustBundle, 200}, {sw.StarWarsBundle, 403}}
-	for _, s := range swaps {
-		at := time.Now()
+	swaps := []swap{{dir: sw.ExhaustBundle, rev: demo.ExhaustRevision, status: 200},
+		{dir: sw.StarWarsBundle, rev: demo.StarWarsRevision, status: 403}}
+	for i := range swaps {
+		s := &swaps[i]
+		s.at = time.Now()
 		if err := sw.Bundles.Set(s.dir); err != nil {
 			t.Fatal(err)
 		}
-		took := tr.waitPUT(t, at, s.status, 30*time.Second).Sub(at)
-		t.Logf("swap to %s: PUT answered %d %v after the swap", s.dir, s.status, took.Round(time.Millisecond))
-		time.Sleep(300 * time.Millisecond) // traffic under this revision
+		took := tr.waitPUT(t, s.at, s.status, 30*time.Second).Sub(s.at)
+		t.Logf("swap to %s: first PUT answered %d %v after the swap", s.rev, s.status, took.Round(time.Millisecond))
+		time.Sleep(2 * demo.BundlePoll) // every replica polls, then traffic under this revision
 	}
 	close(tr.stop)
 	if err := <-tr.done; err != nil {
@@ -96,6 +95,40 @@ func TestBundleSwap(t *testing.T) {
 	}
 	checkSwapTraffic(t, tr.results)
 	checkSwapDecisions(t, sw)
+	checkSwapTimes(t, sw, swaps)
+}
+
+// swap is one bundle swap of TestBundleSwap.
+type swap struct {
+	dir, rev string
+	status   int
+	at       time.Time
+}
+
+// checkSwapTimes: each replica's first decision with a swapped-in revision came
+// within the poll interval (plus a poll's download and load) of the swap.
+func checkSwapTimes(t *testing.T, sw *demo.StarWars, swaps []swap) {
+	t.Helper()
+	poll, set := sw.Env.BundlePollInterval()
+	ds, err := sw.Decisions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range swaps {
+		for _, p := range sw.Deathstar {
+			first := time.Time{}
+			for _, d := range ds {
+				if d.Proxy == p.Name && d.Revision() == s.rev && d.Time.After(s.at) && first.IsZero() {
+					first = d.Time
+				}
+			}
+			took := first.Sub(s.at)
+			t.Logf("%s decided with %s %v after the swap", p.Name, s.rev, took.Round(time.Millisecond))
+			if first.IsZero() || (set && took > poll+time.Second) {
+				t.Errorf("%s: first decision with %s %v after the swap, want within the poll interval %v (+1s)", p.Name, s.rev, took, poll)
+			}
+		}
+	}
 }
 
 // checkSwapTraffic: every request got an answer; landings always succeeded.

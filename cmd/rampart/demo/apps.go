@@ -93,3 +93,14 @@ func (a *App) Seen(method, path string) int {
 	defer a.mu.Unlock()
 	return a.seen[method+" "+path]
 }
+
+// Total returns how many requests reached the app.
+func (a *App) Total() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, c := range a.seen {
+		n += c
+	}
+	return n
+}

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/rampart-mesh/rampart/redirect"
 )
@@ -41,6 +42,7 @@ type proxyFeatures struct {
 	optional []optionalFlag // supported optional flags
 	missing  []string       // features of optionalFlags the binary lacks
 	ports    []uint16       // ports to wait for at start
+	pollFlag string         // the flag setting the bundle poll interval, if any
 }
 
 func (f proxyFeatures) has(flag string) bool { return f.flags[flag] }
@@ -76,6 +78,11 @@ func detectFeatures(binary string) (proxyFeatures, error) {
 	if !f.flags["bundle-url"] {
 		f.missing = append(f.missing, "bundle polling (--bundle-url)")
 	}
+	for _, n := range []string{"bundle-poll-interval", "bundle-poll", "poll-interval"} {
+		if f.flags[n] && f.pollFlag == "" {
+			f.pollFlag = n
+		}
+	}
 	return f, nil
 }
 
@@ -101,4 +108,10 @@ func (e *Env) ProxyHas(word string) bool {
 		}
 	}
 	return e.featErr == nil
+}
+
+// BundlePollInterval returns the proxies' bundle poll interval (BundlePoll) and
+// true when the proxy binary lets the harness set it.
+func (e *Env) BundlePollInterval() (time.Duration, bool) {
+	return BundlePoll, e.proxyFeatures().pollFlag != ""
 }

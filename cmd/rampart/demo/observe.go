@@ -27,6 +27,7 @@ type Decision struct {
 	Reason    string
 	Revisions map[string]string // bundle name -> revision used
 	Time      time.Time         // when it was made
+	Proxy     string            // the pod whose proxy made it (set by StarWars.Decisions)
 	Raw       string            // the line as written
 }
 

@@ -28,6 +28,10 @@ type ProxyOptions struct {
 	Bundle string
 }
 
+// BundlePoll is how often proxies poll the bundle service (when the proxy lets
+// the interval be set): a swap takes effect within about this long.
+const BundlePoll = time.Second
+
 // Proxy is a pod's running rampart-proxy and its capture.
 type Proxy struct {
 	Opts        ProxyOptions
@@ -115,6 +119,9 @@ func (p *Pod) proxyArgs(px *Proxy) []string {
 	feat := e.proxyFeatures()
 	if strings.HasPrefix(px.Opts.Bundle, "http://") && feat.has("bundle-url") {
 		args = append(args, "--bundle-url", px.Opts.Bundle)
+		if feat.pollFlag != "" {
+			args = append(args, "--"+feat.pollFlag, BundlePoll.String())
+		}
 	} else {
 		args = append(args, "--bundle", px.Opts.Bundle)
 	}

@@ -19,22 +19,16 @@ func PrintSteps(w io.Writer, steps []Step) {
 	tw.Flush()
 }
 
-// PrintDecisions prints the last n decision-log lines of the deathstar proxies,
-// compacted to the fields that matter.
-func (sw *StarWars) PrintDecisions(w io.Writer, n int) error {
-	all, err := sw.Decisions()
-	if err != nil {
-		return err
+// PrintDecisions prints the decision-log lines of the steps' decisions, reduced
+// to the fields that matter (the proxies write OPA's decision-log format).
+func PrintDecisions(w io.Writer, steps []Step) {
+	fmt.Fprintln(w, "\nDecision log of the deathstar proxies for these requests (abridged):")
+	for _, s := range steps {
+		if d := s.Decision; d != nil {
+			fmt.Fprintf(w, "  %s: {source: %q, labels: {%s}, %s %s, allowed: %v, reason: %q, revision: %q}\n",
+				d.Proxy, d.Source, joinLabels(d.Labels), d.Method, d.Path, d.Allowed, d.Reason, d.Revision())
+		}
 	}
-	if len(all) > n {
-		all = all[len(all)-n:]
-	}
-	fmt.Fprintf(w, "\nDecision log (last %d lines of the deathstar proxies, abridged):\n", len(all))
-	for _, d := range all {
-		fmt.Fprintf(w, "  {source: %q, labels: %s, %s %s, allowed: %v, reason: %q, revision: %q}\n",
-			d.Source, joinLabels(d.Labels), d.Method, d.Path, d.Allowed, d.Reason, d.Revision())
-	}
-	return nil
 }
 
 func revisions(r map[string]string) string {
@@ -46,21 +40,32 @@ func revisions(r map[string]string) string {
 	return strings.Join(out, ",")
 }
 
-// PrintCounters prints each meshed pod's capture counters and, when its proxy has
-// an admin port, its request counters.
+// PrintCounters prints, per meshed pod, its eBPF capture counters, what its app
+// saw, and its proxy's decision and connection counters from /metrics.
 func (sw *StarWars) PrintCounters(ctx context.Context, w io.Writer) error {
-	fmt.Fprintln(w, "\nCounters:")
+	fmt.Fprintln(w, "\nCounters (eBPF capture maps, the apps, and each proxy's /metrics):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  POD\tCAPTURED CONNECTS\tSTEERED INBOUND\tPROXY METRICS")
+	fmt.Fprintln(tw, "  POD\tCAPTURED CONNECTS\tSTEERED INBOUND\tAPP SAW\tPROXY METRICS")
 	pods := append(append([]*Pod{}, sw.Deathstar...), sw.Tiefighter.Pod, sw.Xwing.Pod)
 	for _, p := range pods {
 		st, err := p.Proxy().CaptureStats()
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\n", p.Name, st.Redirected, st.InboundSteered, sw.metricsSummary(ctx, p))
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\n", p.Name, st.Redirected, st.InboundSteered,
+			sw.appSaw(p), sw.metricsSummary(ctx, p))
 	}
 	return tw.Flush()
+}
+
+// appSaw is how many requests the pod's deathstar app received, "-" for clients.
+func (sw *StarWars) appSaw(p *Pod) string {
+	for _, a := range sw.Apps {
+		if a.Pod == p {
+			return fmt.Sprint(a.Total())
+		}
+	}
+	return "-"
 }
 
 func (sw *StarWars) metricsSummary(ctx context.Context, p *Pod) string {
@@ -74,15 +79,18 @@ func (sw *StarWars) metricsSummary(ctx context.Context, p *Pod) string {
 	return summarize(m)
 }
 
-// summarize lists the proxy's request and decision counters, "name{labels}=value".
+// summarize picks the counters a reader of the demo cares about.
 func summarize(m Metrics) string {
 	var out []string
-	for k, v := range m {
-		if strings.HasSuffix(strings.SplitN(k, "{", 2)[0], "_total") && v > 0 &&
-			(strings.Contains(k, "request") || strings.Contains(k, "decision") || strings.Contains(k, "connection")) {
-			out = append(out, fmt.Sprintf("%s=%g", strings.TrimPrefix(k, "rampart_"), v))
-		}
+	allow, deny := m.Sum("rampart_policy_decisions_total", `result="allow"`), m.Sum("rampart_policy_decisions_total", `result="deny"`)
+	if allow+deny > 0 {
+		out = append(out, fmt.Sprintf("policy decisions allow=%g deny=%g", allow, deny))
 	}
-	sort.Strings(out)
-	return strings.Join(out, " ")
+	if n := m.Sum("rampart_connections_total", `direction="outbound"`, `kind="hbone"`, `result="ok"`); n > 0 {
+		out = append(out, fmt.Sprintf("outbound mTLS (HBONE) connections=%g", n))
+	}
+	if n := m.Sum("rampart_outbound_tls_handshakes_total", `result="ok"`); n > 0 {
+		out = append(out, fmt.Sprintf("handshakes=%g", n))
+	}
+	return strings.Join(out, ", ")
 }

@@ -33,10 +33,8 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 		}
 		fmt.Fprintf(o.Out, "\nTorn down in %v: namespaces, links, cgroups, pins and processes removed.\n", since(t))
 	}()
-	if missing, ferr := env.ProxyMissing(); ferr != nil {
-		return ferr
-	} else if len(missing) > 0 {
-		fmt.Fprintf(o.Out, "Note: this rampart-proxy lacks %v; those parts are skipped.\n", missing)
+	if _, err := env.ProxyMissing(); err != nil {
+		return err
 	}
 	sw, err := StartStarWars(env, StarWarsOptions{Mode: o.Mode})
 	if err != nil {
@@ -53,8 +51,13 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 		return err
 	}
 	PrintSteps(o.Out, steps)
-	if err := sw.PrintDecisions(o.Out, 4); err != nil {
-		return err
+	PrintDecisions(o.Out, steps)
+	if sw.Bundles != nil {
+		if err := sw.SwapTour(ctx, o.Out); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(o.Out, "\n(Live bundle swap skipped: this rampart-proxy has no --bundle-url.)")
 	}
 	return sw.PrintCounters(ctx, o.Out)
 }

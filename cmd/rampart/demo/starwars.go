@@ -176,11 +176,14 @@ func (sw *StarWars) Seen(method, path string) int {
 func (sw *StarWars) Decisions() ([]Decision, error) {
 	var all []Decision
 	for _, p := range sw.Deathstar {
-		d, err := p.Proxy().Decisions()
+		ds, err := p.Proxy().Decisions()
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, d...)
+		for _, d := range ds {
+			d.Proxy = p.Name
+			all = append(all, d)
+		}
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
 	return all, nil
