@@ -116,13 +116,15 @@ func (p *Pod) Metrics(ctx context.Context) (Metrics, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("demo: %s metrics: %s", p.Name, resp.Status)
 	}
-	return parseMetrics(resp.Body)
+	return ParseMetrics(resp.Body)
 }
 
-// Metrics are Prometheus samples by their full text name ("name{labels}").
+// Metrics are Prometheus samples by their full text name ("name{labels}"), as
+// ParseMetrics reads them from the text exposition format.
 type Metrics map[string]float64
 
-func parseMetrics(r io.Reader) (Metrics, error) {
+// ParseMetrics reads the Prometheus text format; comments are skipped.
+func ParseMetrics(r io.Reader) (Metrics, error) {
 	m := Metrics{}
 	s := bufio.NewScanner(r)
 	s.Buffer(make([]byte, 1<<20), 1<<20)
