@@ -57,11 +57,12 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Ti
 		WithCompiler(rev.compiler).
 		WithStore(rev.store).
 		WithTransaction(rev.txn).
-		WithInput(ast.NewTerm(in.value(rev.need))).
+		WithInput(ast.NewTerm(in.value(rev.need, rev.strs))).
 		WithMetrics(metrics.NoOp()).
 		WithCancel(cancel).
 		WithIndexing(tracer == nil). // a traced run evaluates every body, to explain each
 		WithEarlyExit(true).
+		WithVirtualCache(newFlatCache()).
 		WithTime(now)
 	if tracer != nil {
 		q = q.WithQueryTracer(tracer)

@@ -30,17 +30,17 @@ var (
 //
 // PEER is {"principal", "labels", "address": {"socketAddress": {"address", "portValue"}}},
 // the shape Envoy gives OPA-Envoy, so its policies run unchanged.
-func (in *Input) value(n *need) ast.Value {
+func (in *Input) value(n *need, st strTable) ast.Value {
 	if in == nil || n == nil {
 		return ast.NewObject()
 	}
 	var kv pairs
 	if a := n.child("attributes"); a != nil {
-		kv.add(kAttributes, in.attributes(a))
+		kv.add(kAttributes, in.attributes(a, st))
 	}
 	if in.Request != nil {
 		if n.child("parsed_path") != nil {
-			kv.add(kParsedPath, parsedPath(in.Request.Path))
+			kv.add(kParsedPath, parsedPath(in.Request.Path, st))
 		}
 		if n.child("parsed_query") != nil {
 			kv.add(kParsedQuery, parsedQuery(in.Request.Path))
@@ -50,7 +50,7 @@ func (in *Input) value(n *need) ast.Value {
 }
 
 // AST returns the whole input as an ast.Value; what the decision log records.
-func (in *Input) AST() ast.Value { return in.value(everything()) }
+func (in *Input) AST() ast.Value { return in.value(everything(), nil) }
 
 // pairs collects an object's members on the stack so the object is built in one
 // call with its final size (inserting one by one grows its map and key slice).
@@ -68,29 +68,29 @@ func (p *pairs) addTerm(k, v *ast.Term) {
 
 func (p *pairs) object() ast.Value { return ast.NewObject(p.kv[:p.n]...) }
 
-func (in *Input) attributes(n *need) ast.Value {
+func (in *Input) attributes(n *need, st strTable) ast.Value {
 	var kv pairs
 	if s := n.child("source"); s != nil {
-		kv.add(kSource, in.Source.value(s))
+		kv.add(kSource, in.Source.value(s, st))
 	}
 	if d := n.child("destination"); d != nil {
-		kv.add(kDestination, in.Destination.value(d))
+		kv.add(kDestination, in.Destination.value(d, st))
 	}
 	if r := n.child("request"); r != nil && in.Request != nil {
 		if h := r.child("http"); h != nil {
-			kv.add(kRequest, ast.NewObject([2]*ast.Term{kHttp, ast.NewTerm(in.Request.value(h))}))
+			kv.add(kRequest, ast.NewObject([2]*ast.Term{kHttp, ast.NewTerm(in.Request.value(h, st))}))
 		}
 	}
 	return kv.object()
 }
 
-func (p *Peer) value(n *need) ast.Value {
+func (p *Peer) value(n *need, st strTable) ast.Value {
 	var kv pairs
 	if n.child("principal") != nil {
-		kv.addTerm(kPrincipal, ast.StringTerm(p.Principal))
+		kv.addTerm(kPrincipal, st.term(p.Principal))
 	}
 	if l := n.child("labels"); l != nil {
-		kv.add(kLabels, stringMap(p.Labels, l))
+		kv.add(kLabels, stringMap(p.Labels, l, st))
 	}
 	if n.child("address") != nil && p.Address != "" {
 		kv.add(kAddress, socketAddress(p.Address))
@@ -98,7 +98,7 @@ func (p *Peer) value(n *need) ast.Value {
 	return kv.object()
 }
 
-func (r *Request) value(n *need) ast.Value {
+func (r *Request) value(n *need, st strTable) ast.Value {
 	var kv pairs
 	for _, f := range [...]struct {
 		name string
@@ -109,22 +109,22 @@ func (r *Request) value(n *need) ast.Value {
 		{"scheme", kScheme, r.Scheme}, {"protocol", kProtocol, r.Protocol},
 	} {
 		if n.child(f.name) != nil {
-			kv.addTerm(f.key, ast.StringTerm(f.val))
+			kv.addTerm(f.key, st.term(f.val))
 		}
 	}
 	if h := n.child("headers"); h != nil {
-		kv.add(kHeaders, stringMap(r.Headers, h))
+		kv.add(kHeaders, stringMap(r.Headers, h, st))
 	}
 	return kv.object()
 }
 
 // stringMap converts labels or headers, keeping only the keys n names.
-func stringMap(m map[string]string, n *need) ast.Value {
+func stringMap(m map[string]string, n *need, st strTable) ast.Value {
 	if !n.all {
 		var kv pairs
 		for k := range n.kids {
 			if v, ok := m[k]; ok && kv.n < len(kv.kv) {
-				kv.addTerm(ast.StringTerm(k), ast.StringTerm(v))
+				kv.addTerm(st.term(k), st.term(v))
 			}
 		}
 		if kv.n < len(kv.kv) {
@@ -133,7 +133,7 @@ func stringMap(m map[string]string, n *need) ast.Value {
 	}
 	obj := ast.NewObjectWithCapacity(len(m))
 	for k, v := range m {
-		obj.Insert(ast.StringTerm(k), ast.StringTerm(v))
+		obj.Insert(st.term(k), st.term(v))
 	}
 	return obj
 }
@@ -155,19 +155,25 @@ func socketAddress(addr string) ast.Value {
 
 // parsedPath splits the path (query removed) into unescaped segments the way
 // OPA-Envoy does: "/v1/request-landing" → ["v1", "request-landing"], "/" → [""].
-func parsedPath(p string) ast.Value {
+func parsedPath(p string, st strTable) ast.Value {
 	if i := strings.IndexByte(p, '?'); i >= 0 {
 		p = p[:i]
 	}
-	segs := strings.Split(strings.TrimLeft(p, "/"), "/")
-	terms := make([]*ast.Term, len(segs))
-	for i, s := range segs {
-		if u, err := url.PathUnescape(s); err == nil {
-			s = u
+	p = strings.TrimLeft(p, "/")
+	terms := make([]*ast.Term, 0, strings.Count(p, "/")+1)
+	for {
+		seg, rest, more := strings.Cut(p, "/")
+		if strings.IndexByte(seg, '%') >= 0 {
+			if u, err := url.PathUnescape(seg); err == nil {
+				seg = u
+			}
 		}
-		terms[i] = ast.StringTerm(s)
+		terms = append(terms, st.term(seg))
+		if !more {
+			return ast.NewArray(terms...)
+		}
+		p = rest
 	}
-	return ast.NewArray(terms...)
 }
 
 // parsedQuery decodes the query string into {key: [values...]} like OPA-Envoy.
