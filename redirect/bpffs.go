@@ -3,6 +3,7 @@ package redirect
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -14,6 +15,16 @@ const BPFFSRoot = "/sys/fs/bpf"
 // EnsureBPFFS mounts bpffs at mountpoint unless one is mounted there already; pins
 // need it and some machines do not mount it at boot.
 func EnsureBPFFS(mountpoint string) error {
+	// Processes starting together (test packages, an agent and its tests) would
+	// otherwise each mount one, and the later mount hides the earlier one's pins.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "rampart-bpffs.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("bpffs lock: %w", err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("bpffs lock: %w", err)
+	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(mountpoint, &st); err == nil && st.Type == unix.BPF_FS_MAGIC {
 		return nil
