@@ -34,6 +34,7 @@ type Reconciler struct {
 	metrics *metrics
 	mu      sync.Mutex
 	pods    map[string]*redirect.Handle // by pod UID
+	dirs    map[string]string           // pod cgroup folders found, by pod UID
 }
 
 // New returns a Reconciler that has adopted every pod pinned under PinRoot, so that
@@ -45,7 +46,7 @@ func New(opts Options) (*Reconciler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	r := &Reconciler{opts: opts, log: opts.Logger, pods: map[string]*redirect.Handle{}}
+	r := &Reconciler{opts: opts, log: opts.Logger, pods: map[string]*redirect.Handle{}, dirs: map[string]string{}}
 	r.metrics = newMetrics(r)
 	if opts.Registerer != nil {
 		if err := opts.Registerer.Register(r.metrics); err != nil {
@@ -85,7 +86,7 @@ func (r *Reconciler) Sync(p *corev1.Pod) error {
 	if !ok && (len(s.IPs) == 0 || s.ProxyContainerID == "") {
 		return nil // not running yet: a later update brings IPs and the proxy's container
 	}
-	podDir, err := FindPodCgroup(r.opts.CgroupRoot, s.UID)
+	podDir, err := r.podDir(s.UID)
 	if err != nil {
 		r.metrics.failures.Inc()
 		return fmt.Errorf("pod %s: %w", s.Name, err)
@@ -99,6 +100,18 @@ func (r *Reconciler) Sync(p *corev1.Pod) error {
 		r.log.Info("attached", "pod", s.Name, "uid", s.UID)
 	}
 	return errors.Join(r.refreshProxyCgroup(h, s, podDir), r.registerListener(h, podDir))
+}
+
+// podDir finds a pod's cgroup once; resyncs then cost no tree walk.
+func (r *Reconciler) podDir(uid string) (string, error) {
+	if dir, ok := r.dirs[uid]; ok {
+		return dir, nil
+	}
+	dir, err := FindPodCgroup(r.opts.CgroupRoot, uid)
+	if err == nil {
+		r.dirs[uid] = dir
+	}
+	return dir, err
 }
 
 func (r *Reconciler) attach(s PodSpec, podDir string) (*redirect.Handle, error) {
@@ -162,6 +175,7 @@ func (r *Reconciler) Remove(uid string) error {
 		return nil
 	}
 	delete(r.pods, uid)
+	delete(r.dirs, uid)
 	r.log.Info("detached", "uid", uid)
 	return h.Close()
 }
