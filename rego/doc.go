@@ -10,10 +10,17 @@
 //		rego.WithDecisionLog(w),                       // one JSON line per decision
 //		rego.WithMetrics(registry),                    // prometheus.Registerer
 //	)
-//	err = e.LoadDir(ctx, "main", "/etc/rampart/policy") // or LoadFS, LoadFile (.tar.gz),
-//	                                                    // LoadTarball, Poll (HTTP service)
+//	err = e.LoadDir(ctx, "main", "/etc/rampart/policy") // or LoadFS (embedded), LoadFile
+//	                                                    // (.tar.gz), LoadTarball (reader)
+//	go e.Poll(ctx, "main", rego.PollOptions{URL: u})   // or keep it in sync with an HTTP
+//	                                                    // bundle service (ETag, backoff)
 //	d := e.Decide(ctx, &rego.Input{...})               // never fails open
 //	if !d.Allowed { /* answer d.HTTPStatus, d.Body, d.Headers */ }
+//
+// Ready reports whether a bundle is loaded; Revision names the revision of the bundle
+// owning the decision path (Revisions lists all). Explain traces one decision for
+// people (`rampart policy explain`). Build writes a directory as a (signed) .tar.gz
+// with OPA's compiler; VerificationKey makes the config WithVerification wants.
 //
 // Several named bundles may be active at once (e.g. a policy and a library); each load
 // replaces the bundle of that name. Their roots must not overlap.
@@ -36,7 +43,8 @@
 // # Speed
 //
 // Decide builds the input directly as an OPA ast.Value holding only the input paths
-// the compiled policy can read, evaluates the query prepared once per revision with a
-// read transaction held for the revision's life, and takes no lock: loads swap a new
-// revision in with one atomic pointer store.
+// the compiled policy can read (string values equal to policy constants reuse shared
+// terms), evaluates the query compiled once per revision straight through topdown
+// with a read transaction held for the revision's life and a one-allocation rule
+// cache, and takes no lock: loads swap a new revision in with one atomic pointer store.
 package rego
