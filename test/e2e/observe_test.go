@@ -99,6 +99,8 @@ func snapshot(t *testing.T, sw *demo.StarWars) counters {
 		}
 		c["allow"] += m.Sum("rampart_policy_decisions_total", `result="allow"`)
 		c["deny"] += m.Sum("rampart_policy_decisions_total", `result="deny"`)
+		c["inbound allow"] += m.Sum("rampart_inbound_decisions_total", `decision="allow"`)
+		c["inbound deny"] += m.Sum("rampart_inbound_decisions_total", `decision="deny"`)
 	}
 	for _, cl := range []*demo.Client{sw.Tiefighter, sw.Xwing} {
 		m, err := cl.Pod.Metrics(ctx)
@@ -119,6 +121,7 @@ func checkCounters(t *testing.T, sw *demo.StarWars, before, after counters, want
 	t.Helper()
 	for key, w := range map[string]float64{
 		"allow": want["allow"], "deny": want["deny"],
+		"inbound allow": want["allow"], "inbound deny": want["deny"],
 		"tiefighter": want["tiefighter"], "xwing": want["xwing"],
 		"tiefighter captured": want["tiefighter"], "xwing captured": want["xwing"],
 	} {
