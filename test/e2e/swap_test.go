@@ -106,7 +106,9 @@ type swap struct {
 }
 
 // checkSwapTimes: each replica's first decision with a swapped-in revision came
-// within the poll interval (plus a poll's download and load) of the swap.
+// within the poll interval of the swap. OPA-style polling waits a random delay
+// between the interval and twice it, and the load itself takes time: the bound
+// is 2×interval + 1s.
 func checkSwapTimes(t *testing.T, sw *demo.StarWars, swaps []swap) {
 	t.Helper()
 	poll, set := sw.Env.BundlePollInterval()
@@ -124,8 +126,8 @@ func checkSwapTimes(t *testing.T, sw *demo.StarWars, swaps []swap) {
 			}
 			took := first.Sub(s.at)
 			t.Logf("%s decided with %s %v after the swap", p.Name, s.rev, took.Round(time.Millisecond))
-			if first.IsZero() || (set && took > poll+time.Second) {
-				t.Errorf("%s: first decision with %s %v after the swap, want within the poll interval %v (+1s)", p.Name, s.rev, took, poll)
+			if first.IsZero() || (set && took > 2*poll+time.Second) {
+				t.Errorf("%s: first decision with %s %v after the swap, want within 2×%v+1s", p.Name, s.rev, took, poll)
 			}
 		}
 	}

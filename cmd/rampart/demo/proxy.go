@@ -3,6 +3,7 @@ package demo
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"os"
 	"sort"
@@ -158,7 +159,33 @@ func (p *Pod) awaitProxy(px *Proxy) error {
 			}
 		}
 	}
+	if p.env.ProxyHas("admin") {
+		return p.awaitReady(px, deadline)
+	}
 	return nil
+}
+
+// awaitReady waits for the proxy's /healthz/ready (SVID and policy loaded), so
+// that no request of the scenario meets a proxy still fetching its bundle.
+func (p *Pod) awaitReady(px *Proxy, deadline time.Time) error {
+	c := &http.Client{Timeout: time.Second,
+		Transport: &http.Transport{DialContext: p.env.hubDialer(), DisableKeepAlives: true}}
+	url := fmt.Sprintf("http://%s:%d/healthz/ready", p.IP, redirect.AdminPort)
+	last := ""
+	for time.Now().Before(deadline) {
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("demo: %s proxy not ready (%s); its log: %s", p.Name, last, tail(px.proc.log))
 }
 
 // RestartProxy stops the pod's proxy and starts it again with opts (e.g. another
