@@ -120,12 +120,25 @@ func (e *Engine) read(name string, l bundle.DirectoryLoader, etag string) (*bund
 		return nil, &BundleError{Bundle: name, File: g.bad, Err: errUnsafePath}
 	}
 	if err != nil {
-		return nil, &BundleError{Bundle: name, File: errorFile(err), Err: err}
+		return nil, &BundleError{Bundle: name, File: readErrorFile(err), Err: err}
 	}
 	if !g.manifest {
 		return nil, &BundleError{Bundle: name, File: ".manifest", Err: errNoManifest}
 	}
 	return &b, nil
+}
+
+// readErrorFile names the file a read error is about: a module for parse errors,
+// .signatures.json for signature failures (OPA's digest errors name the file in
+// their message already).
+func readErrorFile(err error) string {
+	if f := errorFile(err); f != "" {
+		return f
+	}
+	if strings.Contains(err.Error(), "signature") {
+		return ".signatures.json"
+	}
+	return ""
 }
 
 // refuse records a failed load and returns err unchanged.

@@ -169,6 +169,10 @@ func TestSignedBundles(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Fatalf("load = %v, want error containing %q", err, c.wantErr)
 			}
+			var be *rego.BundleError
+			if !errors.As(err, &be) || (c.name != "tampered file" && be.File != ".signatures.json") {
+				t.Errorf("load error %#v does not name .signatures.json", err)
+			}
 			if c.key == "testdata/keys/public.pem" && e.Revision() != "starwars-v1" {
 				t.Errorf("revision %q after refused load, want last good starwars-v1", e.Revision())
 			}
