@@ -76,6 +76,9 @@ func checkTourCase(t *testing.T, sw *demo.StarWars, c tourCase) {
 	case !c.Refused && (r.Status != c.Status || r.Body != c.Body):
 		t.Errorf("got %d %q (err %q), want %d %q", r.Status, r.Body, r.Err, c.Status, c.Body)
 	}
+	if want := wantPeer(sw, c); !r.Failed() && r.Peer != want {
+		t.Errorf("the app's socket reports peer %q, want %q: capture must be invisible", r.Peer, want)
+	}
 	if got := sw.Seen(c.Method, c.Path) - seen; got != map[bool]int{true: 1}[c.Reaches] {
 		t.Errorf("deathstar saw the request %d times, want reaches=%v", got, c.Reaches)
 	}
@@ -117,4 +120,12 @@ func hasRevision(d *demo.Decision, rev string) bool {
 		}
 	}
 	return false
+}
+
+// wantPeer is the address the caller dialled: the VIP or deathstar-1's pod IP.
+func wantPeer(sw *demo.StarWars, c tourCase) string {
+	if c.Via == "pod" {
+		return sw.Deathstar[0].IP.String() + ":80"
+	}
+	return demo.DeathstarVIP.String() + ":80"
 }

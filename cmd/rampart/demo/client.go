@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"time"
 )
@@ -17,6 +18,7 @@ type Result struct {
 	Status int    `json:"status,omitempty"` // 0 when no response arrived
 	Body   string `json:"body,omitempty"`
 	By     string `json:"by,omitempty"`  // the deathstar replica that answered
+	Peer   string `json:"peer,omitempty"` // the peer address the app's socket reports
 	Err    string `json:"err,omitempty"` // connection error, when no response arrived
 }
 
@@ -52,6 +54,10 @@ func do(c *http.Client, method, url string) Result {
 		r.Err = err.Error()
 		return r
 	}
+	// getpeername on the app's own socket: under capture it still names the
+	// address the app dialled, not the proxy it really reached.
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { r.Peer = i.Conn.RemoteAddr().String() }}
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	resp, err := c.Do(req)
 	if err != nil {
 		r.Err = err.Error()
