@@ -49,9 +49,7 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Ti
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTimeout, err)
 	}
-	cancel := topdown.NewCancel()
-	timer := time.AfterFunc(e.opts.timeout, cancel.Cancel)
-	defer timer.Stop()
+	s := newScratch(now.Add(e.opts.timeout))
 	q := topdown.NewQuery(rev.query).
 		WithQueryCompiler(rev.qc).
 		WithCompiler(rev.compiler).
@@ -59,10 +57,10 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Ti
 		WithTransaction(rev.txn).
 		WithInput(ast.NewTerm(in.value(rev.need, rev.strs))).
 		WithMetrics(metrics.NoOp()).
-		WithCancel(cancel).
+		WithCancel(&s.dl).
 		WithIndexing(tracer == nil). // a traced run evaluates every body, to explain each
 		WithEarlyExit(true).
-		WithVirtualCache(newFlatCache()).
+		WithVirtualCache(&s.cache).
 		WithTime(now)
 	if tracer != nil {
 		q = q.WithQueryTracer(tracer)

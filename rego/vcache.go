@@ -20,11 +20,7 @@ type cacheEntry struct {
 
 const maxFlatEntries = 64
 
-func newFlatCache() *flatCache {
-	c := &flatCache{}
-	c.frames = append(c.inline[:0], c.first[:0])
-	return c
-}
+func (c *flatCache) init() { c.frames = append(c.inline[:0], c.first[:0]) }
 
 func (c *flatCache) Push() { c.frames = append(c.frames, nil) }
 
