@@ -65,13 +65,8 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Ti
 	if tracer != nil {
 		q = q.WithQueryTracer(tracer)
 	}
-	var result ast.Value
-	err := q.Iter(ctx, func(qr topdown.QueryResult) error {
-		if t := qr[decisionVar]; t != nil {
-			result = t.Value
-		}
-		return nil
-	})
+	err := q.Iter(ctx, s.collect)
+	result := s.result
 	switch {
 	case err != nil && isCancel(err):
 		return nil, fmt.Errorf("%w after %v", ErrTimeout, e.opts.timeout)

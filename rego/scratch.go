@@ -1,6 +1,11 @@
 package rego
 
-import "time"
+import (
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/topdown"
+)
 
 // deadline is a topdown.Cancel that cancels itself once a time has passed. Topdown
 // asks Cancelled() before every expression; reading the clock every 64th time bounds
@@ -28,12 +33,20 @@ func (d *deadline) Cancelled() bool {
 
 // scratch is the per-evaluation state handed to topdown, allocated once.
 type scratch struct {
-	cache flatCache
-	dl    deadline
+	cache   flatCache
+	dl      deadline
+	result  ast.Value                       // the decision's value, once found
+	collect func(topdown.QueryResult) error // made once, so Iter's callback costs nothing more
 }
 
 func newScratch(at time.Time) *scratch {
 	s := &scratch{dl: deadline{at: at}}
 	s.cache.init()
+	s.collect = func(qr topdown.QueryResult) error {
+		if t := qr[decisionVar]; t != nil {
+			s.result = t.Value
+		}
+		return nil
+	}
 	return s
 }
