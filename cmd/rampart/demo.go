@@ -23,6 +23,10 @@ func newDemoCmd() *cobra.Command {
 			"and removes everything it made. It needs root, cgroup v2 and eBPF.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			m := demo.Mode(strings.ToUpper(mode))
+			if m != demo.Strict && m != demo.Permissive {
+				return fmt.Errorf("--mode %q: want STRICT or PERMISSIVE", mode)
+			}
 			if err := demo.Check(); err != nil {
 				return err
 			}
@@ -36,7 +40,7 @@ func newDemoCmd() *cobra.Command {
 				}
 			}
 			return demo.Run(cmd.Context(), demo.RunOptions{Out: cmd.OutOrStdout(), ProxyBinary: proxy,
-				Helper: demo.CLIHelper(exe), Mode: demo.Mode(strings.ToUpper(mode))})
+				Helper: demo.CLIHelper(exe), Mode: m})
 		},
 	}
 	cmd.Flags().StringVar(&proxy, "proxy", "", "rampart-proxy binary (default: next to rampart, else on PATH)")

@@ -17,9 +17,9 @@ type Result struct {
 	URL    string `json:"url"`
 	Status int    `json:"status,omitempty"` // 0 when no response arrived
 	Body   string `json:"body,omitempty"`
-	By     string `json:"by,omitempty"`  // the deathstar replica that answered
+	By     string `json:"by,omitempty"`   // the deathstar replica that answered
 	Peer   string `json:"peer,omitempty"` // the peer address the app's socket reports
-	Err    string `json:"err,omitempty"` // connection error, when no response arrived
+	Err    string `json:"err,omitempty"`  // connection error, when no response arrived
 }
 
 // Failed reports whether the request got no HTTP response at all.

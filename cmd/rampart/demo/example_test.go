@@ -25,7 +25,8 @@ func ExamplePrintSteps() {
 	landed := demo.Step{Caller: "tiefighter", Method: "POST", Path: "/v1/request-landing", Target: "deathstar VIP",
 		Result: demo.Result{Status: 200, Body: demo.LandedBody}, Decision: &demo.Decision{Allowed: true}}
 	denied := demo.Step{Caller: "xwing", Method: "POST", Path: "/v1/request-landing", Target: "deathstar VIP",
-		Result: demo.Result{Status: 403, Body: "Access denied"}, Decision: &demo.Decision{Reason: "denied by policy"}}
+		Result: demo.Result{Status: 403, Body: "Access denied"}, Decision: &demo.Decision{Reason: "denied by policy",
+			Source: "spiffe://cluster.local/ns/default/sa/xwing"}}
 	refused := demo.Step{Caller: "smuggler", Method: "POST", Path: "/v1/request-landing", Target: "pod",
 		Result: demo.Result{Err: "read: connection reset by peer"}, Unmeshed: true}
 	demo.PrintSteps(os.Stdout, []demo.Step{landed, denied, refused})

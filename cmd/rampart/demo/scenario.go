@@ -41,6 +41,8 @@ func (s Step) Why() string {
 		return "no decision logged"
 	case s.Decision.Allowed && s.Decision.Reason == "":
 		return "allowed by policy"
+	case s.Decision.Source == "":
+		return s.Decision.Reason + " (unauthenticated peer)"
 	}
 	return s.Decision.Reason
 }
