@@ -104,21 +104,23 @@ func BenchmarkConnectFirstByte(b *testing.B) {
 	}
 }
 
-// BenchmarkAppProxyRoundTrip is the sk_msg experiment: 1 KiB round trips between an
-// app and its (echoing) proxy over one captured connection, with and without the
-// short-circuit, and direct to an echo server in S for scale.
+// BenchmarkAppProxyRoundTrip is the sk_msg experiment: round trips of 1 KiB and
+// 64 KiB between an app and its (echoing) proxy over one captured connection, with
+// and without the short-circuit, and direct to an echo server in S for scale.
 func BenchmarkAppProxyRoundTrip(b *testing.B) {
 	n := newBenchNet(b)
 	start(b, n.ebpf, n.ebpf.ProxyCgroup, "echo", "127.0.0.1:15001", "loop")
 	start(b, n.sk, n.sk.ProxyCgroup, "echo", "127.0.0.1:15001", "loop")
 	to := n.s.IP4.String() + ":81"
-	for _, c := range []struct {
-		name string
-		pod  *netpod.Pod
-	}{{"direct", n.direct}, {"ebpf", n.ebpf}, {"ebpf+sk_msg", n.sk}} {
-		b.Run(c.name, func(b *testing.B) {
-			p := start(b, c.pod, c.pod.AppCgroup, "benchecho", to, "1024")
-			run(b, p)
-		})
+	for _, size := range []string{"1024", "65536"} {
+		for _, c := range []struct {
+			name string
+			pod  *netpod.Pod
+		}{{"direct", n.direct}, {"ebpf", n.ebpf}, {"ebpf+sk_msg", n.sk}} {
+			b.Run(c.name+"/"+size, func(b *testing.B) {
+				p := start(b, c.pod, c.pod.AppCgroup, "benchecho", to, size)
+				run(b, p)
+			})
+		}
 	}
 }
