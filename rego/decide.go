@@ -55,7 +55,7 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Ti
 		WithCompiler(rev.compiler).
 		WithStore(rev.store).
 		WithTransaction(rev.txn).
-		WithInput(ast.NewTerm(in.value(rev.need, rev.strs))).
+		WithInput(ast.NewTerm(in.value(rev.need, rev.terms))).
 		WithMetrics(metrics.NoOp()).
 		WithCancel(&s.dl).
 		WithIndexing(tracer == nil). // a traced run evaluates every body, to explain each

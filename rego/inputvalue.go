@@ -30,23 +30,23 @@ var (
 //
 // PEER is {"principal", "labels", "address": {"socketAddress": {"address", "portValue"}}},
 // the shape Envoy gives OPA-Envoy, so its policies run unchanged.
-func (in *Input) value(n *need, st strTable) ast.Value {
+func (in *Input) value(n *need, tb *terms) ast.Value {
 	if in == nil || n == nil {
 		return ast.NewObject()
 	}
 	var kv pairs
 	if a := n.child("attributes"); a != nil {
-		kv.add(kAttributes, in.attributes(a, st))
+		kv.add(kAttributes, in.attributes(a, tb))
 	}
 	if in.Request != nil {
 		if n.child("parsed_path") != nil {
-			kv.add(kParsedPath, parsedPath(in.Request.Path, st))
+			kv.add(kParsedPath, ast.NewTerm(parsedPath(in.Request.Path, tb)))
 		}
 		if n.child("parsed_query") != nil {
-			kv.add(kParsedQuery, parsedQuery(in.Request.Path))
+			kv.add(kParsedQuery, ast.NewTerm(parsedQuery(in.Request.Path)))
 		}
 	}
-	return kv.object()
+	return ast.NewObject(kv.kv[:kv.n]...)
 }
 
 // AST returns the whole input as an ast.Value; what the decision log records.
@@ -59,46 +59,54 @@ type pairs struct {
 	n  int
 }
 
-func (p *pairs) add(k *ast.Term, v ast.Value) { p.addTerm(k, ast.NewTerm(v)) }
-
-func (p *pairs) addTerm(k, v *ast.Term) {
+func (p *pairs) add(k, v *ast.Term) {
 	p.kv[p.n] = [2]*ast.Term{k, v}
 	p.n++
 }
 
-func (p *pairs) object() ast.Value { return ast.NewObject(p.kv[:p.n]...) }
+// term returns the object, shared from tb when one with exactly this member exists.
+func (p *pairs) term(tb *terms) *ast.Term {
+	if p.n == 1 {
+		if t := tb.object(p.kv[0]); t != nil {
+			return t
+		}
+	}
+	return ast.NewTerm(ast.NewObject(p.kv[:p.n]...))
+}
 
-func (in *Input) attributes(n *need, st strTable) ast.Value {
+func (in *Input) attributes(n *need, tb *terms) *ast.Term {
 	var kv pairs
 	if s := n.child("source"); s != nil {
-		kv.add(kSource, in.Source.value(s, st))
+		kv.add(kSource, in.Source.value(s, tb))
 	}
 	if d := n.child("destination"); d != nil {
-		kv.add(kDestination, in.Destination.value(d, st))
+		kv.add(kDestination, in.Destination.value(d, tb))
 	}
 	if r := n.child("request"); r != nil && in.Request != nil {
 		if h := r.child("http"); h != nil {
-			kv.add(kRequest, ast.NewObject([2]*ast.Term{kHttp, ast.NewTerm(in.Request.value(h, st))}))
+			var req pairs
+			req.add(kHttp, in.Request.value(h, tb))
+			kv.add(kRequest, req.term(tb))
 		}
 	}
-	return kv.object()
+	return kv.term(tb)
 }
 
-func (p *Peer) value(n *need, st strTable) ast.Value {
+func (p *Peer) value(n *need, tb *terms) *ast.Term {
 	var kv pairs
 	if n.child("principal") != nil {
-		kv.addTerm(kPrincipal, st.term(p.Principal))
+		kv.add(kPrincipal, tb.str(p.Principal))
 	}
 	if l := n.child("labels"); l != nil {
-		kv.add(kLabels, stringMap(p.Labels, l, st))
+		kv.add(kLabels, stringMap(p.Labels, l, tb))
 	}
 	if n.child("address") != nil && p.Address != "" {
-		kv.add(kAddress, socketAddress(p.Address))
+		kv.add(kAddress, ast.NewTerm(socketAddress(p.Address)))
 	}
-	return kv.object()
+	return kv.term(tb)
 }
 
-func (r *Request) value(n *need, st strTable) ast.Value {
+func (r *Request) value(n *need, tb *terms) *ast.Term {
 	var kv pairs
 	for _, f := range [...]struct {
 		name string
@@ -109,33 +117,33 @@ func (r *Request) value(n *need, st strTable) ast.Value {
 		{"scheme", kScheme, r.Scheme}, {"protocol", kProtocol, r.Protocol},
 	} {
 		if n.child(f.name) != nil {
-			kv.addTerm(f.key, st.term(f.val))
+			kv.add(f.key, tb.str(f.val))
 		}
 	}
 	if h := n.child("headers"); h != nil {
-		kv.add(kHeaders, stringMap(r.Headers, h, st))
+		kv.add(kHeaders, stringMap(r.Headers, h, tb))
 	}
-	return kv.object()
+	return kv.term(tb)
 }
 
 // stringMap converts labels or headers, keeping only the keys n names.
-func stringMap(m map[string]string, n *need, st strTable) ast.Value {
+func stringMap(m map[string]string, n *need, tb *terms) *ast.Term {
 	if !n.all {
 		var kv pairs
 		for k := range n.kids {
 			if v, ok := m[k]; ok && kv.n < len(kv.kv) {
-				kv.addTerm(st.term(k), st.term(v))
+				kv.add(tb.str(k), tb.str(v))
 			}
 		}
 		if kv.n < len(kv.kv) {
-			return kv.object()
+			return kv.term(tb)
 		}
 	}
 	obj := ast.NewObjectWithCapacity(len(m))
 	for k, v := range m {
-		obj.Insert(st.term(k), st.term(v))
+		obj.Insert(tb.str(k), tb.str(v))
 	}
-	return obj
+	return ast.NewTerm(obj)
 }
 
 // socketAddress splits "ip:port" into Envoy's {"socketAddress": {address, portValue}}.
@@ -155,12 +163,12 @@ func socketAddress(addr string) ast.Value {
 
 // parsedPath splits the path (query removed) into unescaped segments the way
 // OPA-Envoy does: "/v1/request-landing" → ["v1", "request-landing"], "/" → [""].
-func parsedPath(p string, st strTable) ast.Value {
+func parsedPath(p string, tb *terms) ast.Value {
 	if i := strings.IndexByte(p, '?'); i >= 0 {
 		p = p[:i]
 	}
 	p = strings.TrimLeft(p, "/")
-	terms := make([]*ast.Term, 0, strings.Count(p, "/")+1)
+	segs := make([]*ast.Term, 0, strings.Count(p, "/")+1)
 	for {
 		seg, rest, more := strings.Cut(p, "/")
 		if strings.IndexByte(seg, '%') >= 0 {
@@ -168,9 +176,9 @@ func parsedPath(p string, st strTable) ast.Value {
 				seg = u
 			}
 		}
-		terms = append(terms, st.term(seg))
+		segs = append(segs, tb.str(seg))
 		if !more {
-			return ast.NewArray(terms...)
+			return ast.NewArray(segs...)
 		}
 		p = rest
 	}

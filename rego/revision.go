@@ -21,7 +21,7 @@ type revision struct {
 	qc        ast.QueryCompiler
 	txn       storage.Transaction // read transaction held for the revision's lifetime
 	need      *need               // input paths the policy reads
-	strs      strTable            // the policy's string constants, as shared terms
+	terms     *terms              // input terms shared by every decision
 	revision  string              // revision of the bundle owning the decision path
 	revisions map[string]string   // every bundle's revision by name
 	dryRun    bool                // the owning bundle asked for dry-run
@@ -65,7 +65,7 @@ func (e *Engine) prepare(ctx context.Context, bundles map[string]*bundle.Bundle)
 		query: query, qc: qc, txn: rtxn, need: inputNeeds(compiler.Modules),
 		revisions: map[string]string{}, compiler: compiler, store: store,
 	}
-	r.strs = policyStrings(compiler.Modules, r.need)
+	r.terms = newTerms(compiler.Modules, r.need)
 	owner := ownerOf(bundles, e.decision)
 	for name, b := range bundles {
 		r.revisions[name] = b.Manifest.Revision
