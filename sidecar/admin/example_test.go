@@ -9,10 +9,10 @@ import (
 // The injector passes the app's original probes; the proxy checks them at start.
 func ExampleParseProbes() {
 	probes, err := admin.ParseProbes(`{"/app-health/web/readyz": {"httpGet": {"path": "/ready", "port": 8080}}}`)
-	fmt.Println(len(probes), probes["/app-health/web/readyz"].HTTPGet.Port.IntVal, err)
+	fmt.Println(len(probes), probes["/app-health/web/readyz"].HTTPGet.Port, err)
 	_, err = admin.ParseProbes(`{"/app-health/web/readyz": {"httpGet": {"path": "/ready", "port": "http"}}}`)
 	fmt.Println(err)
 	// Output:
 	// 1 8080 <nil>
-	// app probes: /app-health/web/readyz: port http is not a number in 1..65535
+	// app probes: port "http" is not a number in 1..65535
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	corev1 "k8s.io/api/core/v1"
 )
 
 // prober runs original app probes against the app on localhost. The proxy runs
@@ -50,7 +49,7 @@ func (p *prober) run(ctx context.Context, pr Probe) error {
 	case pr.HTTPGet != nil:
 		return p.httpGet(ctx, pr.HTTPGet)
 	case pr.TCPSocket != nil:
-		return tcpConnect(ctx, hostPort(pr.TCPSocket.Host, int(pr.TCPSocket.Port.IntVal)))
+		return tcpConnect(ctx, hostPort(pr.TCPSocket.Host, int(pr.TCPSocket.Port)))
 	case pr.GRPC != nil:
 		return p.grpcHealth(ctx, pr.GRPC)
 	}
@@ -64,12 +63,12 @@ func hostPort(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
-func (p *prober) httpGet(ctx context.Context, g *corev1.HTTPGetAction) error {
-	scheme := strings.ToLower(string(g.Scheme))
+func (p *prober) httpGet(ctx context.Context, g *HTTPGet) error {
+	scheme := strings.ToLower(g.Scheme)
 	if scheme == "" {
 		scheme = "http"
 	}
-	u := url.URL{Scheme: scheme, Host: hostPort(g.Host, int(g.Port.IntVal)), Path: g.Path}
+	u := url.URL{Scheme: scheme, Host: hostPort(g.Host, int(g.Port)), Path: g.Path}
 	if path, query, ok := strings.Cut(g.Path, "?"); ok {
 		u.Path, u.RawQuery = path, query
 	}
@@ -109,7 +108,7 @@ func tcpConnect(ctx context.Context, addr string) error {
 // grpcHealth calls grpc.health.v1.Health/Check over h2c, encoded by hand: the
 // request and the answer are one short protobuf field each, not worth a gRPC
 // dependency in the proxy.
-func (p *prober) grpcHealth(ctx context.Context, g *corev1.GRPCAction) error {
+func (p *prober) grpcHealth(ctx context.Context, g *GRPC) error {
 	service := ""
 	if g.Service != nil {
 		service = *g.Service

@@ -5,21 +5,61 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // AppHealthPrefix is where rewritten probes live on the admin port.
 const AppHealthPrefix = "/app-health/"
 
 // Probe is one original app probe; exactly one handler is set. The JSON shape is
-// the injector's (RAMPART_APP_PROBES), which reuses the Kubernetes probe handlers.
+// the injector's (RAMPART_APP_PROBES): the Kubernetes probe handlers with numeric
+// ports. The types are declared here, not taken from k8s.io/api, so the proxy does
+// not link the Kubernetes API packages for three small structs.
 type Probe struct {
-	HTTPGet        *corev1.HTTPGetAction   `json:"httpGet,omitempty"`
-	TCPSocket      *corev1.TCPSocketAction `json:"tcpSocket,omitempty"`
-	GRPC           *corev1.GRPCAction      `json:"grpc,omitempty"`
-	TimeoutSeconds int32                   `json:"timeoutSeconds,omitempty"`
+	HTTPGet        *HTTPGet   `json:"httpGet,omitempty"`
+	TCPSocket      *TCPSocket `json:"tcpSocket,omitempty"`
+	GRPC           *GRPC      `json:"grpc,omitempty"`
+	TimeoutSeconds int32      `json:"timeoutSeconds,omitempty"`
+}
+
+// HTTPGet is an HTTP GET probe (Kubernetes HTTPGetAction).
+type HTTPGet struct {
+	Path        string       `json:"path,omitempty"`
+	Port        Port         `json:"port"`
+	Host        string       `json:"host,omitempty"`
+	Scheme      string       `json:"scheme,omitempty"`
+	HTTPHeaders []HTTPHeader `json:"httpHeaders,omitempty"`
+}
+
+// HTTPHeader is one header an HTTP probe sends.
+type HTTPHeader struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// TCPSocket is a TCP connect probe (Kubernetes TCPSocketAction).
+type TCPSocket struct {
+	Port Port   `json:"port"`
+	Host string `json:"host,omitempty"`
+}
+
+// GRPC is a gRPC health probe (Kubernetes GRPCAction).
+type GRPC struct {
+	Port    Port    `json:"port"`
+	Service *string `json:"service,omitempty"`
+}
+
+// Port is a port number; the injector resolves named ports before it passes
+// probes on, so a name here is an error.
+type Port int32
+
+// UnmarshalJSON accepts only a JSON number.
+func (p *Port) UnmarshalJSON(b []byte) error {
+	var n int32
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("port %s is not a number in 1..65535", b)
+	}
+	*p = Port(n)
+	return nil
 }
 
 // ParseProbes parses RAMPART_APP_PROBES. An empty string means no probes. Every
@@ -52,10 +92,10 @@ func checkProbe(path string, p Probe) error {
 	if !ok || !found || container == "" || (kind != "livez" && kind != "readyz" && kind != "startupz") {
 		return fmt.Errorf("path must be %s<container>/<livez|readyz|startupz>", AppHealthPrefix)
 	}
-	var ports []intstr.IntOrString
+	var ports []Port
 	if p.HTTPGet != nil {
 		ports = append(ports, p.HTTPGet.Port)
-		if s := p.HTTPGet.Scheme; s != "" && s != corev1.URISchemeHTTP && s != corev1.URISchemeHTTPS {
+		if s := p.HTTPGet.Scheme; s != "" && s != "HTTP" && s != "HTTPS" {
 			return fmt.Errorf("scheme %q", s)
 		}
 	}
@@ -63,7 +103,7 @@ func checkProbe(path string, p Probe) error {
 		ports = append(ports, p.TCPSocket.Port)
 	}
 	if p.GRPC != nil {
-		ports = append(ports, intstr.FromInt32(p.GRPC.Port))
+		ports = append(ports, p.GRPC.Port)
 		if p.GRPC.Service != nil && len(*p.GRPC.Service) > 127 {
 			return fmt.Errorf("grpc service name longer than 127 bytes")
 		}
@@ -71,8 +111,8 @@ func checkProbe(path string, p Probe) error {
 	if len(ports) != 1 {
 		return fmt.Errorf("need exactly one of httpGet, tcpSocket, grpc")
 	}
-	if ports[0].Type != intstr.Int || ports[0].IntVal < 1 || ports[0].IntVal > 65535 {
-		return fmt.Errorf("port %s is not a number in 1..65535", ports[0].String())
+	if ports[0] < 1 || ports[0] > 65535 {
+		return fmt.Errorf("port %d is not a number in 1..65535", ports[0])
 	}
 	if p.TimeoutSeconds < 0 {
 		return fmt.Errorf("negative timeout")

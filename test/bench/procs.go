@@ -70,8 +70,8 @@ func (p *proc) cpu() time.Duration {
 	}
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 on
-	ut, _ := strconv.ParseInt(f[11], 10, 64)                // field 14 utime
-	st, _ := strconv.ParseInt(f[12], 10, 64)                // field 15 stime
-	const hz = 100                                          // USER_HZ on Linux
+	ut, _ := strconv.ParseInt(f[11], 10, 64)                 // field 14 utime
+	st, _ := strconv.ParseInt(f[12], 10, 64)                 // field 15 stime
+	const hz = 100                                           // USER_HZ on Linux
 	return time.Duration(ut+st) * time.Second / hz
 }

@@ -1,4 +1,4 @@
-package discovery
+package kube
 
 import (
 	corev1 "k8s.io/api/core/v1"
@@ -9,7 +9,7 @@ import (
 // trim is the informers' transform: it keeps only what Endpoints and Workload
 // read, so the cache holds names, labels, service accounts, IPs and ports, not
 // whole pod specs and managed fields.
-func (k *Kube) trim(obj any) (any, error) {
+func (k *Resolver) trim(obj any) (any, error) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		return k.trimPod(o), nil
@@ -24,7 +24,7 @@ func (k *Kube) trim(obj any) (any, error) {
 	return obj, nil // tombstones and anything else pass unchanged
 }
 
-func (k *Kube) trimPod(p *corev1.Pod) *corev1.Pod {
+func (k *Resolver) trimPod(p *corev1.Pod) *corev1.Pod {
 	out := &corev1.Pod{ObjectMeta: meta(p.ObjectMeta, true)}
 	out.Spec.ServiceAccountName = p.Spec.ServiceAccountName
 	if k.meshed(p) {

@@ -1,4 +1,4 @@
-package discovery
+package kube
 
 import (
 	"context"
@@ -10,10 +10,12 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/rampart-mesh/rampart/sidecar/discovery"
 )
 
-// KubeOptions configures a Kubernetes resolver.
-type KubeOptions struct {
+// Options configure a Resolver.
+type Options struct {
 	// Client talks to the API server. Required.
 	Client kubernetes.Interface
 	// TrustDomain names SPIFFE IDs of meshed pods; "cluster.local" when empty.
@@ -30,21 +32,21 @@ const (
 	indexService = "service"
 )
 
-// Kube is a Resolver fed by informers on Pods, Services and EndpointSlices. Objects
-// are trimmed to the fields used here before they are cached (see trim), so a large
-// cluster costs the proxy little memory.
-type Kube struct {
-	opts     KubeOptions
+// Resolver is a discovery.Resolver fed by informers on Pods, Services and
+// EndpointSlices. Objects are trimmed to the fields used here before they are
+// cached (see trim), so a large cluster costs the proxy little memory.
+type Resolver struct {
+	opts     Options
 	factory  informers.SharedInformerFactory
 	pods     cache.SharedIndexInformer
 	services cache.SharedIndexInformer
 	slices   cache.SharedIndexInformer
 }
 
-// NewKube builds the informers; Start runs them.
-func NewKube(opts KubeOptions) (*Kube, error) {
+// New builds the informers; Start runs them.
+func New(opts Options) (*Resolver, error) {
 	if opts.Client == nil {
-		return nil, fmt.Errorf("discovery: kube resolver needs a client")
+		return nil, fmt.Errorf("kube discovery: needs a client")
 	}
 	if opts.TrustDomain == "" {
 		opts.TrustDomain = "cluster.local"
@@ -52,19 +54,19 @@ func NewKube(opts KubeOptions) (*Kube, error) {
 	if opts.SidecarName == "" {
 		opts.SidecarName = "rampart-proxy"
 	}
-	k := &Kube{opts: opts}
+	k := &Resolver{opts: opts}
 	k.factory = informers.NewSharedInformerFactoryWithOptions(opts.Client, 0,
 		informers.WithNamespace(opts.Namespace), informers.WithTransform(k.trim))
 	k.pods = k.factory.Core().V1().Pods().Informer()
 	k.services = k.factory.Core().V1().Services().Informer()
 	k.slices = k.factory.Discovery().V1().EndpointSlices().Informer()
 	if err := k.addIndexers(); err != nil {
-		return nil, fmt.Errorf("discovery: %w", err)
+		return nil, fmt.Errorf("kube discovery: %w", err)
 	}
 	return k, nil
 }
 
-func (k *Kube) addIndexers() error {
+func (k *Resolver) addIndexers() error {
 	if err := k.pods.AddIndexers(cache.Indexers{indexIP: podIPs}); err != nil {
 		return err
 	}
@@ -75,38 +77,38 @@ func (k *Kube) addIndexers() error {
 }
 
 // Start runs the informers until ctx ends and waits for their first full sync.
-func (k *Kube) Start(ctx context.Context) error {
+func (k *Resolver) Start(ctx context.Context) error {
 	k.factory.Start(ctx.Done())
 	for typ, ok := range k.factory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
-			return fmt.Errorf("discovery: %v informer did not sync", typ)
+			return fmt.Errorf("kube discovery: %v informer did not sync", typ)
 		}
 	}
 	return nil
 }
 
 // Workload implements Resolver.
-func (k *Kube) Workload(ip netip.Addr) (Workload, bool) {
+func (k *Resolver) Workload(ip netip.Addr) (discovery.Workload, bool) {
 	objs, err := k.pods.GetIndexer().ByIndex(indexIP, ip.Unmap().String())
 	if err != nil || len(objs) == 0 {
-		return Workload{}, false
+		return discovery.Workload{}, false
 	}
 	return k.workload(objs[0].(*corev1.Pod), ip.Unmap()), true
 }
 
-func (k *Kube) workload(p *corev1.Pod, ip netip.Addr) Workload {
-	w := Workload{Name: p.Name, Namespace: p.Namespace, ServiceAccount: p.Spec.ServiceAccountName,
+func (k *Resolver) workload(p *corev1.Pod, ip netip.Addr) discovery.Workload {
+	w := discovery.Workload{Name: p.Name, Namespace: p.Namespace, ServiceAccount: p.Spec.ServiceAccountName,
 		IP: ip, Labels: p.Labels, Meshed: k.meshed(p)}
 	if w.ServiceAccount == "" {
 		w.ServiceAccount = "default"
 	}
 	if w.Meshed {
-		w.Identity = SPIFFEID(k.opts.TrustDomain, w.Namespace, w.ServiceAccount)
+		w.Identity = discovery.SPIFFEID(k.opts.TrustDomain, w.Namespace, w.ServiceAccount)
 	}
 	return w
 }
 
-func (k *Kube) meshed(p *corev1.Pod) bool {
+func (k *Resolver) meshed(p *corev1.Pod) bool {
 	for _, list := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
 		for _, c := range list {
 			if c.Name == k.opts.SidecarName {
@@ -119,7 +121,7 @@ func (k *Kube) meshed(p *corev1.Pod) bool {
 
 // Endpoints implements Resolver: dst is a Service cluster IP and port; the result
 // is the ready addresses of its EndpointSlices with the matching target port.
-func (k *Kube) Endpoints(dst netip.AddrPort) ([]Endpoint, bool) {
+func (k *Resolver) Endpoints(dst netip.AddrPort) ([]discovery.Endpoint, bool) {
 	objs, err := k.services.GetIndexer().ByIndex(indexIP, dst.Addr().Unmap().String())
 	if err != nil || len(objs) == 0 {
 		return nil, false
@@ -133,9 +135,9 @@ func (k *Kube) Endpoints(dst netip.AddrPort) ([]Endpoint, bool) {
 	return nil, false
 }
 
-func (k *Kube) sliceEndpoints(service, portName string) []Endpoint {
+func (k *Resolver) sliceEndpoints(service, portName string) []discovery.Endpoint {
 	objs, _ := k.slices.GetIndexer().ByIndex(indexService, service)
-	var eps []Endpoint
+	var eps []discovery.Endpoint
 	for _, o := range objs {
 		s := o.(*discoveryv1.EndpointSlice)
 		port, ok := slicePort(s, portName)
@@ -152,7 +154,7 @@ func (k *Kube) sliceEndpoints(service, portName string) []Endpoint {
 	return eps
 }
 
-func (k *Kube) appendAddresses(eps []Endpoint, addrs []string, port uint16) []Endpoint {
+func (k *Resolver) appendAddresses(eps []discovery.Endpoint, addrs []string, port uint16) []discovery.Endpoint {
 	for _, a := range addrs {
 		ip, err := netip.ParseAddr(a)
 		if err != nil {
@@ -160,9 +162,9 @@ func (k *Kube) appendAddresses(eps []Endpoint, addrs []string, port uint16) []En
 		}
 		w, ok := k.Workload(ip)
 		if !ok {
-			w = Workload{IP: ip.Unmap()}
+			w = discovery.Workload{IP: ip.Unmap()}
 		}
-		eps = append(eps, Endpoint{Workload: w, Addr: netip.AddrPortFrom(ip.Unmap(), port)})
+		eps = append(eps, discovery.Endpoint{Workload: w, Addr: netip.AddrPortFrom(ip.Unmap(), port)})
 	}
 	return eps
 }

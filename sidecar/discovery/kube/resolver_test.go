@@ -1,4 +1,4 @@
-package discovery_test
+package kube_test
 
 import (
 	"net/netip"
@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
+	"github.com/rampart-mesh/rampart/sidecar/discovery/kube"
 )
 
 // TestKubeFollowsTheAPIServer runs a real kube-apiserver and etcd (built by
@@ -33,7 +35,7 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 	createPod(t, client, ns, "legacy", "198.18.5.9", false, nil)
 	slice := createSlice(t, client, ns, "198.18.5.2", "198.18.5.9")
 
-	k, err := discovery.NewKube(discovery.KubeOptions{Client: client})
+	k, err := kube.New(kube.Options{Client: client})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 	}
 }
 
-func endpoints(k *discovery.Kube, vip netip.AddrPort) string {
+func endpoints(k *kube.Resolver, vip netip.AddrPort) string {
 	eps, _ := k.Endpoints(vip)
 	var out []string
 	for _, ep := range eps {
@@ -192,4 +194,15 @@ func createSlice(t *testing.T, c *kubernetes.Clientset, ns string, ips ...string
 		t.Fatal(err)
 	}
 	return created
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 20s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -1,0 +1,107 @@
+package outbound_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/rampart-mesh/rampart/identity"
+	"github.com/rampart-mesh/rampart/rego"
+	"github.com/rampart-mesh/rampart/sidecar/inbound"
+	"github.com/rampart-mesh/rampart/sidecar/outbound"
+)
+
+// BenchmarkChain runs the whole mesh hop in one process — outbound route, pooled
+// HBONE mTLS, the real inbound server with the Star Wars policy — next to a direct
+// request to the same app, so a CPU profile (-cpuprofile) shows where a proxied
+// request's time goes on both sides. Compare the two sub-benchmarks' ratio.
+func BenchmarkChain(b *testing.B) {
+	t := &testing.T{}
+	m := newMesh(t)
+	app := startKBApp(b)
+	hbone := startInbound(b, m, app)
+	p, err := outbound.New(outbound.Options{TLS: m.clientTLS(t, "tiefighter"),
+		Routes: []outbound.Route{{Listen: "127.0.0.1:0", Destination: "127.0.0.1:80",
+			Proxy: hbone, Identity: "spiffe://cluster.local/ns/default/sa/deathstar"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	go p.ServeRoute(ln, 0)
+	b.Cleanup(func() { ln.Close() })
+	for _, bc := range []struct{ name, addr string }{{"direct", app}, {"rampart", ln.Addr().String()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			c, err := net.Dial("tcp", bc.addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			r := bufio.NewReader(c)
+			req := []byte("POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 2\r\n\r\n{}")
+			for b.Loop() {
+				c.Write(req)
+				resp, err := http.ReadResponse(r, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, _ := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || n != 1024 {
+					b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
+				}
+			}
+		})
+	}
+}
+
+func startKBApp(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := strings.Repeat("r", 1024)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, body)
+	})}
+	go srv.Serve(ln)
+	b.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// startInbound serves deathstar's HBONE listener with the Star Wars bundle; the
+// loopback peer is tiefighter (org=empire) for source.labels.
+func startInbound(b *testing.B, m *mesh, app string) string {
+	t := &testing.T{}
+	e, err := rego.New(rego.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := e.LoadDir(context.Background(), "main", "../../policies/starwars"); err != nil {
+		b.Fatal(err)
+	}
+	src := m.source(t, "deathstar")
+	s, err := inbound.New(inbound.Options{Authorizer: e, Upstream: app,
+		LocalID: "spiffe://cluster.local/ns/default/sa/deathstar", LocalLabels: map[string]string{"app": "deathstar"},
+		Workloads: inbound.FileWorkloads{netip.MustParseAddr("127.0.0.1"): {Namespace: "default",
+			ServiceAccount: "tiefighter", Labels: map[string]string{"org": "empire"}}},
+		TLS: identity.ServerConfig(src, td, identity.TLSOptions{})})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go s.ServeHBONE(ctx, ln)
+	b.Cleanup(func() { cancel(); ln.Close(); s.Close() })
+	return ln.Addr().String()
+}
+
