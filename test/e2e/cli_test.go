@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // rampartDemo starts `rampart demo` and returns it with a reader of its output.
@@ -17,6 +18,8 @@ func rampartDemo(t *testing.T, features ...string) (*exec.Cmd, *bufio.Scanner) {
 	needProxy(t, newEnv(t), features...) // and root, cgroup2, eBPF
 	cmd := exec.Command(rampartBinary, "demo", "--proxy", proxyBinary)
 	cmd.Stderr = os.Stderr
+	// Its own process group, so that a Ctrl-C can reach all of it as a terminal's does.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -28,22 +31,35 @@ func rampartDemo(t *testing.T, features ...string) (*exec.Cmd, *bufio.Scanner) {
 	return cmd, bufio.NewScanner(out)
 }
 
-// TestDemoCtrlC interrupts `rampart demo` once its pods run and checks that it
-// removed everything it made.
+// TestDemoCtrlC interrupts `rampart demo` as a terminal's Ctrl-C does (SIGINT to
+// its whole process group: demo, apps and proxies) while it sets up and once its
+// pods run, and checks that it removed everything it made, promptly.
 func TestDemoCtrlC(t *testing.T) {
-	cmd, out := rampartDemo(t)
-	for out.Scan() && !strings.HasPrefix(out.Text(), "Star Wars on real namespaces") {
+	for _, c := range []struct {
+		name  string
+		after func(*bufio.Scanner)
+	}{
+		{"during setup", func(*bufio.Scanner) { time.Sleep(300 * time.Millisecond) }},
+		{"after setup", func(out *bufio.Scanner) {
+			for out.Scan() && !strings.HasPrefix(out.Text(), "Star Wars on real namespaces") {
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd, out := rampartDemo(t)
+			c.after(out)
+			if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			for out.Scan() {
+			}
+			err := cmd.Wait()
+			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signaled() {
+				t.Fatalf("rampart demo died of the signal instead of tearing down: %v", err)
+			}
+			assertGone(t, fmt.Sprintf("rpdemo%x-", cmd.Process.Pid), nil)
+		})
 	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	for out.Scan() {
-	}
-	err := cmd.Wait()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signaled() {
-		t.Fatalf("rampart demo died of the signal instead of tearing down: %v", err)
-	}
-	assertGone(t, fmt.Sprintf("rpdemo%x-", cmd.Process.Pid), nil)
 }
 
 // TestDemoOutput runs `rampart demo` to the end and checks its table and

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,9 @@ type EnvOptions struct {
 	Subnet netip.Prefix
 	// Logger receives progress. Default: discarded.
 	Logger *slog.Logger
+	// Context, when cancelled (Ctrl-C), makes every wait of the harness give up at
+	// once so that the caller can Close. Default: never cancelled.
+	Context context.Context
 }
 
 func (o *EnvOptions) setDefaults() {
@@ -37,6 +41,9 @@ func (o *EnvOptions) setDefaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Context == nil {
+		o.Context = context.Background()
 	}
 }
 

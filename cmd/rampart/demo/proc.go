@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,7 @@ type Proc struct {
 	lines chan string
 	done  chan struct{}
 	log   string
+	ctx   context.Context // the Env's: cancelling it ends every wait
 
 	stopOnce sync.Once
 }
@@ -80,7 +82,7 @@ func (e *Env) startCmd(spec procSpec, cmd *exec.Cmd) (*Proc, error) {
 		return nil, fmt.Errorf("demo: start %s: %w", spec.name, err)
 	}
 	p := &Proc{name: spec.name, cmd: cmd, stdin: in, lines: make(chan string, 1<<14),
-		done: make(chan struct{}), log: spec.stderr}
+		done: make(chan struct{}), log: spec.stderr, ctx: e.opts.Context}
 	go p.read(out)
 	e.onClose(func() error { p.Stop(); return nil })
 	return p, nil
@@ -110,6 +112,8 @@ func (p *Proc) Line(timeout time.Duration) (string, error) {
 		return l, nil
 	case <-time.After(timeout):
 		return "", fmt.Errorf("demo: %s: no answer within %v; its log: %s", p.name, timeout, tail(p.log))
+	case <-p.ctx.Done():
+		return "", fmt.Errorf("demo: %s: %w", p.name, p.ctx.Err())
 	}
 }
 

@@ -152,10 +152,8 @@ func (p *Pod) awaitProxy(px *Proxy) error {
 			if !errors.Is(err, redirect.ErrNoListener) || time.Now().After(deadline) {
 				return fmt.Errorf("demo: %s proxy not listening on %d: %v; its log: %s", p.Name, port, err, tail(px.proc.log))
 			}
-			select {
-			case <-px.proc.done:
-				return fmt.Errorf("demo: %s proxy exited; its log: %s", p.Name, tail(px.proc.log))
-			case <-time.After(20 * time.Millisecond):
+			if err := px.pause(p.Name); err != nil {
+				return err
 			}
 		}
 	}
@@ -183,9 +181,24 @@ func (p *Pod) awaitReady(px *Proxy, deadline time.Time) error {
 		} else {
 			last = err.Error()
 		}
-		time.Sleep(20 * time.Millisecond)
+		if err := px.pause(p.Name); err != nil {
+			return err
+		}
 	}
 	return fmt.Errorf("demo: %s proxy not ready (%s); its log: %s", p.Name, last, tail(px.proc.log))
+}
+
+// pause waits a moment between readiness checks, failing at once when the proxy
+// exited or the Env's context ended.
+func (px *Proxy) pause(pod string) error {
+	select {
+	case <-px.proc.done:
+		return fmt.Errorf("demo: %s proxy exited; its log: %s", pod, tail(px.proc.log))
+	case <-px.proc.ctx.Done():
+		return fmt.Errorf("demo: %s proxy: %w", pod, px.proc.ctx.Err())
+	case <-time.After(20 * time.Millisecond):
+		return nil
+	}
 }
 
 // RestartProxy stops the pod's proxy and starts it again with opts (e.g. another

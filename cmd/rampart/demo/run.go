@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"io"
@@ -22,14 +23,18 @@ type RunOptions struct {
 // everything down (also when ctx is cancelled, e.g. by Ctrl-C).
 func Run(ctx context.Context, o RunOptions) (err error) {
 	t0 := time.Now()
-	env, err := NewEnv(EnvOptions{Tag: "rpdemo", Helper: o.Helper, ProxyBinary: o.ProxyBinary, Logger: o.Logger})
+	env, err := NewEnv(EnvOptions{Tag: "rpdemo", Helper: o.Helper, ProxyBinary: o.ProxyBinary,
+		Logger: o.Logger, Context: ctx})
 	if err != nil {
 		return err
 	}
 	defer func() {
 		t := time.Now()
-		if cerr := env.Close(); cerr != nil && err == nil {
-			err = cerr
+		if ctx.Err() != nil {
+			err = errors.New("demo: interrupted")
+		}
+		if cerr := env.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
 		}
 		fmt.Fprintf(o.Out, "\nTorn down in %v: namespaces, links, cgroups, pins and processes removed.\n", since(t))
 	}()
