@@ -25,7 +25,7 @@ func BenchmarkChain(b *testing.B) {
 	t := &testing.T{}
 	m := newMesh(t)
 	app := startKBApp(b)
-	hbone := startInbound(b, m, app)
+	hbone := startInbound(b, m, app, "127.0.0.1:0", "127.0.0.1")
 	p, err := outbound.New(outbound.Options{TLS: m.clientTLS(t, "tiefighter"),
 		Routes: []outbound.Route{{Listen: "127.0.0.1:0", Destination: "127.0.0.1:80",
 			Proxy: hbone, Identity: "spiffe://cluster.local/ns/default/sa/deathstar"}}})
@@ -60,7 +60,7 @@ func BenchmarkChain(b *testing.B) {
 	}
 }
 
-func startKBApp(b *testing.B) string {
+func startKBApp(b testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -75,9 +75,9 @@ func startKBApp(b *testing.B) string {
 	return ln.Addr().String()
 }
 
-// startInbound serves deathstar's HBONE listener with the Star Wars bundle; the
-// loopback peer is tiefighter (org=empire) for source.labels.
-func startInbound(b *testing.B, m *mesh, app string) string {
+// startInbound serves deathstar's HBONE listener on addr with the Star Wars
+// bundle; the peer at tiefighterIP is tiefighter (org=empire) for source.labels.
+func startInbound(b testing.TB, m *mesh, app, addr, tiefighterIP string) string {
 	t := &testing.T{}
 	e, err := rego.New(rego.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -89,13 +89,13 @@ func startInbound(b *testing.B, m *mesh, app string) string {
 	src := m.source(t, "deathstar")
 	s, err := inbound.New(inbound.Options{Authorizer: e, Upstream: app,
 		LocalID: "spiffe://cluster.local/ns/default/sa/deathstar", LocalLabels: map[string]string{"app": "deathstar"},
-		Workloads: inbound.FileWorkloads{netip.MustParseAddr("127.0.0.1"): {Namespace: "default",
+		Workloads: inbound.FileWorkloads{netip.MustParseAddr(tiefighterIP): {Namespace: "default",
 			ServiceAccount: "tiefighter", Labels: map[string]string{"org": "empire"}}},
 		TLS: identity.ServerConfig(src, td, identity.TLSOptions{})})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,4 +104,3 @@ func startInbound(b *testing.B, m *mesh, app string) string {
 	b.Cleanup(func() { cancel(); ln.Close(); s.Close() })
 	return ln.Addr().String()
 }
-

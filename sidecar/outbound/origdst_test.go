@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -21,7 +22,8 @@ const inNetnsEnv = "RAMPART_OUTBOUND_IN_NETNS"
 // TestCaptureWithIptablesRedirect checks SO_ORIGINAL_DST end to end: inside a
 // network namespace of its own, iptables REDIRECTs connects to 198.18.5.0/24 port
 // 80 to the capture listener, which recovers the original destination, resolves it
-// through a file registry and tunnels (meshed) or passes through (plain).
+// through a file registry and tunnels (meshed: HBONE to the real inbound server
+// with the Star Wars policy) or passes through (plain).
 //
 // A Go process cannot keep one goroutine's sockets in another netns, so the test
 // sets the namespace up and re-runs itself inside it (ip netns exec).
@@ -89,7 +91,8 @@ func captureInNetns(t *testing.T) {
 	})}
 	go srv.Serve(appLn)
 	defer srv.Close()
-	peer := startHBONEAt(t, m, "deathstar", "198.18.5.11:15008")
+	// deathstar-1's proxy: the real inbound server with the Star Wars policy.
+	startInbound(t, m, appLn.Addr().String(), "198.18.5.11:15008", "198.18.5.11")
 
 	reg, err := discovery.LoadFile("testdata/netns-registry.json")
 	if err != nil {
@@ -107,18 +110,23 @@ func captureInNetns(t *testing.T) {
 	go p.ServeCapture(capture)
 	defer capture.Close()
 
-	tests := []struct{ url, want string }{
-		{"http://198.18.5.10/v1/request-landing", "200 Ship landed via 198.18.5.10"},
-		{"http://198.18.5.20/v1/request-landing", "200 Ship landed via 198.18.5.20"},
-		{"http://198.18.5.30/v1/request-landing", "503 upstream unavailable"},
+	tests := []struct{ method, url, want string }{
+		{"POST", "http://198.18.5.10/v1/request-landing", "200 Ship landed via 198.18.5.10"}, // meshed, allowed
+		{"PUT", "http://198.18.5.10/v1/exhaust-port", "403 Access denied"},                   // meshed, denied by policy
+		{"POST", "http://198.18.5.20/v1/request-landing", "200 Ship landed via 198.18.5.20"}, // plain passthrough
+		{"POST", "http://198.18.5.30/v1/request-landing", "503 upstream unavailable"},        // proxy unreachable
 	}
+	client := &http.Client{Timeout: 10 * time.Second}
 	for _, tt := range tests {
-		code, body := get(t, &http.Client{Timeout: 10 * time.Second}, strings.TrimPrefix(tt.url, "http://"), "")
-		if got := fmt.Sprint(code, " ", body); got != tt.want {
-			t.Errorf("%s: got %q, want %q", tt.url, got, tt.want)
+		req, _ := http.NewRequest(tt.method, tt.url, strings.NewReader("x"))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", tt.method, tt.url, err)
 		}
-	}
-	if _, streams := peer.counts(); streams != 1 {
-		t.Errorf("destination proxy saw %d streams, want 1 (the meshed service only)", streams)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := fmt.Sprint(resp.StatusCode, " ", strings.TrimSpace(string(body))); got != tt.want {
+			t.Errorf("%s %s: got %q, want %q", tt.method, tt.url, got, tt.want)
+		}
 	}
 }
