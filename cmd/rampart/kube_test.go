@@ -72,6 +72,14 @@ func TestKubeInstallAndInject(t *testing.T) {
 	ctx := t.Context()
 	objs := decodeObjects(t, kubeRun(t, nil, "install"))
 	t.Run("install manifests pass server-side dry-run", func(t *testing.T) { dryRunAll(t, ctx, c, objs) })
+	t.Run("dry-run catches an invalid manifest", func(t *testing.T) {
+		// Keeps the dry-run honest: a webhook timeout over 30 s is invalid on the server.
+		bad := decodeObjects(t, kubeRun(t, nil, "install", "--webhook-timeout", "45"))
+		mwc := bad[len(bad)-1]
+		if err := c.Create(ctx, mwc, client.DryRunAll); err == nil || !strings.Contains(err.Error(), "timeoutSeconds") {
+			t.Fatalf("dry-run of %s with timeoutSeconds 45: %v, want refused", mwc.GetKind(), err)
+		}
+	})
 
 	stop := serveInjector(t, c, objs[len(objs)-1])
 	for _, ns := range []struct {

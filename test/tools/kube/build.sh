@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds kube-apiserver, kubectl and etcd into "$1/kube-<version>/" (a folder usable as
+# KUBEBUILDER_ASSETS), only when one of them is missing. Idempotent; safe to run often.
+# Usage: test/tools/kube/build.sh <cachedir>   (cachedir = $RAMPART_TOOLS_DIR = <repo>/.cache/bin)
+set -euo pipefail
+K8S_VERSION=v1.37.0   # must match the k8s.io/kubernetes require in go.mod
+ETCD_VERSION=v3.7.0   # what k8s.io/kubernetes $K8S_VERSION requires (go.etcd.io/etcd/server/v3)
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${1:?usage: build.sh <cachedir>}
+mkdir -p "$cache"
+out=$(cd "$cache" && pwd)/kube-$K8S_VERSION
+if [ -x "$out/kube-apiserver" ] && [ -x "$out/kubectl" ] && [ -x "$out/etcd" ]; then
+  exit 0
+fi
+mkdir -p "$out"
+cd "$here"
+export GOFLAGS=-mod=readonly CGO_ENABLED=0
+
+minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+kv() {  # version ldflags for one package path, else --version prints v0.0.0-master
+  echo "-X $1.gitVersion=$K8S_VERSION -X $1.gitMajor=1 -X $1.gitMinor=$minor -X $1.gitTreeState=clean"
+}
+ldflags="-s -w $(kv k8s.io/component-base/version) $(kv k8s.io/client-go/pkg/version)"
+
+build() {  # build <binary> <package> [ldflags]; writes atomically so a crash leaves nothing half-built
+  [ -x "$out/$1" ] && return 0
+  echo "tools/kube: building $1 ($2)" >&2
+  go build -trimpath -ldflags "${3:-}" -o "$out/.$1.tmp" "$2"
+  mv "$out/.$1.tmp" "$out/$1"
+}
+build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$ldflags"
+build kubectl k8s.io/kubernetes/cmd/kubectl "$ldflags"
+build etcd ./etcd "-s -w"
+echo "tools/kube: $out ready (etcd $ETCD_VERSION)" >&2
