@@ -137,9 +137,6 @@ func (p *Proc) Stop() {
 	})
 }
 
-// Pid is the process id (nsenter execs the program, so it is the program's).
-func (p *Proc) Pid() int { return p.cmd.Process.Pid }
-
 // tail returns the end of a log file, for error messages.
 func tail(path string) string {
 	b, err := os.ReadFile(path)

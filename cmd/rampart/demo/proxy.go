@@ -201,27 +201,6 @@ func (px *Proxy) pause(pod string) error {
 	}
 }
 
-// RestartProxy stops the pod's proxy and starts it again with opts (e.g. another
-// mode); capture stays attached and is pointed at the new inbound listener.
-func (p *Pod) RestartProxy(opts ProxyOptions) error {
-	px := p.Proxy()
-	if px == nil {
-		return fmt.Errorf("demo: %s has no proxy", p.Name)
-	}
-	px.proc.Stop()
-	if opts.Mode == "" {
-		opts.Mode = Strict
-	}
-	npx := &Proxy{Opts: opts, DecisionLog: px.DecisionLog, capture: px.capture}
-	if err := p.startProxy(npx); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.proxy = npx
-	p.mu.Unlock()
-	return nil
-}
-
 // CaptureStats returns the pod's eBPF capture counters.
 func (px *Proxy) CaptureStats() (redirect.Stats, error) { return px.capture.Stats() }
 
