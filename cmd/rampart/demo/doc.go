@@ -6,13 +6,24 @@
 // It is a library, not a main package, so that both `rampart demo` and the
 // end-to-end tests in test/e2e build the same pods the same way:
 //
-//	env, err := demo.NewEnv(demo.EnvOptions{Tag: "rpdemo", ...})
+//	env, err := demo.NewEnv(demo.EnvOptions{Tag: "rpe2e", Helper: demo.TestHelper(),
+//		ProxyBinary: "/path/to/rampart-proxy"})
 //	defer env.Close()
-//	sw, err := demo.StartStarWars(ctx, env, demo.StarWarsOptions{})
-//	res := sw.Tiefighter.Do("POST", sw.DeathstarURL("/v1/request-landing"))
+//	sw, err := demo.StartStarWars(env, demo.StarWarsOptions{Mode: demo.Strict})
+//	res, err := sw.Tiefighter.Do("POST", sw.ServiceURL("/v1/request-landing"))
+//	// res.Status == 200, res.Body == "Ship landed\n"
 //
-// Apps are the running binary re-executed (see Helper): `rampart demo helper ...`
-// for the CLI, a helper environment variable for test binaries.
+// Lower-level parts compose other scenarios: Env.AddPod, Pod.Mesh (capture plus
+// proxy), Pod.StartDeathstar / Pod.StartClient, Env.WriteRegistry,
+// Env.WriteBundle and Env.ServeBundles (a bundle service the proxies poll).
+//
+// Apps are the running binary re-executed (HelperCommand): `rampart demo helper
+// ...` for the CLI (CLIHelper), a helper environment variable for test binaries
+// (TestHelper, with MaybeHelper first in TestMain).
+//
+// The harness asks the proxy binary which flags it has (-help) and uses the
+// optional ones it finds (outbound capture, registry, admin port, bundle polling);
+// Env.ProxyMissing lists what is absent.
 //
 // Everything an Env creates (namespaces, links, cgroups, pins, files, processes)
 // is named with a per-run prefix holding the creating process's id; Close removes
