@@ -220,3 +220,38 @@ func dial(t *testing.T, addr string) net.Conn {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// TestUpstreamKeepAlive: requests reuse pooled connections to the app, and a pooled
+// connection the app closed in the meantime is not used for a request with a body.
+func TestUpstreamKeepAlive(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int32
+	srv := &http.Server{
+		Handler:     http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }),
+		IdleTimeout: 200 * time.Millisecond,
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		},
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	addr := startProxy(t, inbound.Options{Authorizer: engine(t, "testdata/policy"), Mode: inbound.Permissive, Upstream: ln.Addr().String()})
+	land := "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 5\r\n\r\nhello"
+	for i := range 3 {
+		if st, all := exchangeRaw(t, addr, []byte(land)); len(st) != 1 || st[0] != 200 {
+			t.Fatalf("request %d: %v\n%s", i, st, all)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("app saw %d connections for 3 sequential requests, want 1 (pooled)", n)
+	}
+	time.Sleep(500 * time.Millisecond) // the app closes the idle pooled connection
+	if st, all := exchangeRaw(t, addr, []byte(land)); len(st) != 1 || st[0] != 200 {
+		t.Errorf("after the app closed the pooled connection: %v\n%s", st, all)
+	}
+}

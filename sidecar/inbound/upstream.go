@@ -60,20 +60,35 @@ func (p *upstreamPool) get(ctx context.Context, addr string) (*upConn, bool, err
 }
 
 func (p *upstreamPool) takeIdle(addr string) *upConn {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	list := p.idle[addr]
-	for len(list) > 0 {
-		c := list[len(list)-1]
-		list = list[:len(list)-1]
-		if time.Since(c.since) < p.timeouts.Idle {
-			p.idle[addr] = list
+	for {
+		c := p.pop(addr)
+		if c == nil || c.alive() && time.Since(c.since) < p.timeouts.Idle {
 			return c
 		}
 		c.Close()
 	}
-	p.idle[addr] = list
-	return nil
+}
+
+func (p *upstreamPool) pop(addr string) *upConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	list := p.idle[addr]
+	if len(list) == 0 {
+		return nil
+	}
+	c := list[len(list)-1]
+	p.idle[addr] = list[:len(list)-1]
+	return c
+}
+
+// alive checks, without blocking, that the app has not closed an idle connection
+// (apps time out keep-alive connections; a request with a body sent on a closed one
+// could not be retried).
+func (c *upConn) alive() bool {
+	if c.br.Buffered() > 0 {
+		return false // the app sent something nobody asked for
+	}
+	return peerOpen(c.Conn)
 }
 
 // put returns a connection whose response was read to the end.
