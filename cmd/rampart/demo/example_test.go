@@ -31,8 +31,8 @@ func ExamplePrintSteps() {
 		Result: demo.Result{Err: "read: connection reset by peer"}, Unmeshed: true}
 	demo.PrintSteps(os.Stdout, []demo.Step{landed, denied, refused})
 	// Output:
-	// CALLER      REQUEST                   TO             OUTCOME                            DECISION REASON
-	// tiefighter  POST /v1/request-landing  deathstar VIP  200 Ship landed                    allowed by policy
-	// xwing       POST /v1/request-landing  deathstar VIP  403 Access denied                  denied by policy
-	// smuggler    POST /v1/request-landing  pod            refused: connection reset by peer  no decision: plaintext refused in STRICT mode
+	// CALLER      REQUEST                   TO             OUTCOME                     DECISION REASON
+	// tiefighter  POST /v1/request-landing  deathstar VIP  200 Ship landed             allowed by policy
+	// xwing       POST /v1/request-landing  deathstar VIP  403 Access denied           denied by policy
+	// smuggler    POST /v1/request-landing  pod            refused: closed unanswered  no decision: plaintext refused in STRICT mode
 }

@@ -47,8 +47,15 @@ func (s Step) Why() string {
 	return s.Decision.Reason
 }
 
+// shortErr names a connection failure in a few words; the Go client words the
+// same event (a peer closing before answering) several ways.
 func shortErr(e string) string {
-	for _, known := range []string{"connection reset by peer", "connection refused", "EOF", "timeout"} {
+	for _, closed := range []string{"connection reset by peer", "EOF", "server closed idle connection"} {
+		if strings.Contains(e, closed) {
+			return "closed unanswered"
+		}
+	}
+	for _, known := range []string{"connection refused", "timeout"} {
 		if strings.Contains(e, known) {
 			return known
 		}
