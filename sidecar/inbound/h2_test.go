@@ -97,3 +97,31 @@ func h2Status(t *testing.T, addr string, hdrs [][2]string) string {
 		}
 	}
 }
+
+// TestH2CAdvertisesLimits: the configured stream limit reaches clients in the
+// server's SETTINGS, so one connection cannot open unbounded streams.
+func TestH2CAdvertisesLimits(t *testing.T) {
+	a := startApp(t)
+	addr := startProxy(t, inbound.Options{Authorizer: engine(t, "testdata/policy"), Mode: inbound.Permissive, Upstream: a.addr, MaxConcurrentStreams: 7})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte(http2.ClientPreface))
+	fr := http2.NewFramer(c, c)
+	fr.WriteSettings()
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
+			if v, ok := sf.Value(http2.SettingMaxConcurrentStreams); !ok || v != 7 {
+				t.Errorf("SETTINGS_MAX_CONCURRENT_STREAMS = %d (%v), want 7", v, ok)
+			}
+			return
+		}
+	}
+}
