@@ -211,3 +211,21 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkDecideParallel decides from every core at once: with no lock on the
+// decision path, throughput should scale with GOMAXPROCS (compare -cpu 1,2).
+func BenchmarkDecideParallel(b *testing.B) {
+	e := newEngine(b)
+	if err := e.LoadDir(context.Background(), "starwars", starwarsDir); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		in := starWarsInput()
+		for pb.Next() {
+			if d := e.Decide(context.Background(), in); !d.Allowed {
+				b.Fatal(d.Reason)
+			}
+		}
+	})
+}

@@ -30,18 +30,32 @@ type bundleFlags struct {
 	bundle   string
 	input    string
 	decision string
+	key      string // public key that must have signed the bundle
+	keyID    string
+	keyAlg   string
 }
 
 func (f *bundleFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.bundle, "bundle", "", "bundle directory, .tar.gz, or the name of a shipped bundle (starwars, networkpolicy, lib)")
 	cmd.Flags().StringVar(&f.input, "input", "-", "request input JSON file (source, destination, request), - for stdin")
 	cmd.Flags().StringVar(&f.decision, "decision", rego.DefaultDecision, "decision rule to evaluate")
+	cmd.Flags().StringVar(&f.key, "verification-key", "", "PEM public key (or HMAC secret) the bundle must be signed with")
+	cmd.Flags().StringVar(&f.keyID, "key-id", "default", "key id of --verification-key")
+	cmd.Flags().StringVar(&f.keyAlg, "verification-alg", "RS256", "algorithm of --verification-key")
 	_ = cmd.MarkFlagRequired("bundle")
 }
 
 // engine loads the bundle into a fresh engine.
 func (f *bundleFlags) engine(ctx context.Context, opts ...rego.Option) (*rego.Engine, error) {
-	e, err := rego.New(append([]rego.Option{rego.WithDecision(f.decision)}, opts...)...)
+	opts = append([]rego.Option{rego.WithDecision(f.decision)}, opts...)
+	if f.key != "" {
+		vc, err := rego.VerificationKey(f.keyID, f.key, f.keyAlg)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, rego.WithVerification(vc))
+	}
+	e, err := rego.New(opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/rampart-mesh/rampart/rego"
 )
 
 // run executes `rampart args...` in-process and returns its output and error.
@@ -124,15 +122,20 @@ func TestPolicyBuild(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"allowed": true`) {
 		t.Fatalf("eval built bundle: %v\n%s", err, out)
 	}
-	for key, wantOK := range map[string]bool{pub: true, other: false} {
-		vc, err := rego.VerificationKey("k1", key, "RS256")
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, _ := rego.New(rego.WithVerification(vc))
-		err = e.LoadFile(context.Background(), "main", signed)
-		if (err == nil) != wantOK || (wantOK && e.Revision() != "starwars-signed") {
-			t.Errorf("load signed bundle with %s: err=%v revision=%q, want ok=%v", filepath.Base(key), err, e.Revision(), wantOK)
+	for _, c := range []struct {
+		key, bundle, wantErr string
+	}{
+		{pub, signed, ""},
+		{other, signed, "verification error"},
+		{pub, plain, "missing .signatures.json"},
+	} {
+		out, err := run(t, "", "policy", "eval", "--bundle", c.bundle, "--input", input+"tiefighter-land.json",
+			"--verification-key", c.key, "--key-id", "k1")
+		switch {
+		case c.wantErr == "" && (err != nil || !strings.Contains(out, `"revision": "starwars-signed"`)):
+			t.Errorf("eval signed bundle with %s: %v\n%s", filepath.Base(c.key), err, out)
+		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+			t.Errorf("eval %s with %s: error %v, want %q", filepath.Base(c.bundle), filepath.Base(c.key), err, c.wantErr)
 		}
 	}
 	if _, err := run(t, "", "policy", "build", input+"nonexistent", "-o", filepath.Join(dir, "x.tar.gz")); err == nil {
