@@ -22,6 +22,10 @@ func TestMain(m *testing.M) {
 	if f := flag.Lookup("test.list"); f != nil && f.Value.String() != "" {
 		os.Exit(m.Run()) // `make fuzz` lists targets: no binaries needed
 	}
+	if os.Getenv(childEnv) != "" { // a child of TestTeardownAfterFailure
+		proxyBinary = os.Getenv("RAMPART_PROXY")
+		os.Exit(m.Run())
+	}
 	code := 1
 	dir, err := os.MkdirTemp("", "rpe2e-bin")
 	if err == nil {
