@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -29,8 +30,15 @@ func TestWatchFollowsTheAPIServer(t *testing.T) {
 	client := startAPIServer(t)
 	ctx := t.Context()
 	pods := client.CoreV1().Pods("default")
-	other := apiPod(t, "elsewhere", "node-b")
-	if _, err := pods.Create(ctx, other, metav1.CreateOptions{}); err != nil {
+	other, err := pods.Create(ctx, apiPod(t, "elsewhere", "node-b"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Running, with IPs and a proxy: were it watched, its missing cgroup would count
+	// as an attach failure.
+	other.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIPs: []corev1.PodIP{{IP: "198.18.6.250"}},
+		InitContainerStatuses: []corev1.ContainerStatus{{Name: "rampart-proxy", ContainerID: "containerd://fff666"}}}
+	if _, err := pods.UpdateStatus(ctx, other, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	created, err := pods.Create(ctx, apiPod(t, "deathstar", "node-a"), metav1.CreateOptions{})
@@ -44,7 +52,8 @@ func TestWatchFollowsTheAPIServer(t *testing.T) {
 	if _, err := pods.UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	r := n.reconciler(t, nil)
+	reg := prometheus.NewRegistry()
+	r := n.reconciler(t, reg)
 	done := make(chan error, 1)
 	watchCtx, stop := contextWithCancel(t)
 	go func() { done <- agent.Watch(watchCtx, client, "node-a", r) }()
@@ -60,6 +69,7 @@ func TestWatchFollowsTheAPIServer(t *testing.T) {
 	if s := dial(t, n.a, toC); s.Listener != ":80" {
 		t.Errorf("after delete A→C answered by %s", s.Listener)
 	}
+	checkMetric(t, reg, "rampart_node_attach_failures_total", 0) // node-b's pod unseen
 	stop()
 	if err := <-done; err != nil {
 		t.Errorf("Watch: %v", err)
