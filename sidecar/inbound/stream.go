@@ -23,10 +23,11 @@ type streamConn struct {
 	pending []byte
 	readErr error // set before chunks is closed
 
-	mu       sync.Mutex
-	deadline time.Time
-	closed   chan struct{}
-	once     sync.Once
+	mu            sync.Mutex
+	deadline      time.Time
+	writeDeadline time.Time // last one passed to the HTTP/2 server
+	closed        chan struct{}
+	once          sync.Once
 }
 
 func newStreamConn(w http.ResponseWriter, r *http.Request, remote net.Addr) *streamConn {
@@ -59,6 +60,17 @@ func (c *streamConn) pump() {
 }
 
 func (c *streamConn) Read(p []byte) (int, error) {
+	if len(c.pending) == 0 {
+		// Fast path: data already waiting needs no timer.
+		select {
+		case b, ok := <-c.chunks:
+			if !ok {
+				return 0, c.readErr
+			}
+			c.pending = b
+		default:
+		}
+	}
 	if len(c.pending) == 0 {
 		c.mu.Lock()
 		d := c.deadline
@@ -125,10 +137,19 @@ func (c *streamConn) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-// SetWriteDeadline bounds writes when the HTTP/2 server supports it; flow control
-// otherwise still ends with the connection's idle timeout.
+// SetWriteDeadline bounds writes (a peer that stops reading blocks them through
+// flow control). Each change is a message to the HTTP/2 server's goroutine, so
+// deadlines refreshed on every write are passed on at most once a second.
 func (c *streamConn) SetWriteDeadline(t time.Time) error {
-	c.rc.SetWriteDeadline(t)
+	c.mu.Lock()
+	skip := !t.IsZero() && !c.writeDeadline.IsZero() && t.Sub(c.writeDeadline) < time.Second && t.After(c.writeDeadline)
+	if !skip {
+		c.writeDeadline = t
+	}
+	c.mu.Unlock()
+	if !skip {
+		c.rc.SetWriteDeadline(t)
+	}
 	return nil
 }
 
