@@ -63,9 +63,9 @@ type Options struct {
 	// MPTCP off); it can also be set later with Handle.SetInboundListener.
 	InboundListener syscall.Conn
 	// Accelerate turns on the sk_msg short-circuit of app<->proxy bytes (IPv4). Off by
-	// default: in BenchmarkAppProxyRoundTrip it made 64 KiB round trips about a third
-	// faster but 1 KiB ones no faster (noisier), and on kernel 6.18 a proxy that
-	// splices (Go's io.Copy between TCP connections) receives nothing through it.
+	// default: in BenchmarkAppProxyRoundTrip it cut round trips by up to half (64 KiB)
+	// but not in every run (1 KiB under load), and on kernel 6.18 a proxy that splices
+	// (Go's io.Copy between TCP connections) receives nothing through it and stalls.
 	Accelerate bool
 	// OutboundPort, InboundPort, TunnelPort default to the contract ports.
 	OutboundPort, InboundPort, TunnelPort uint16
