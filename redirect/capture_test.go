@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -229,5 +230,30 @@ func TestDirectDialCannotBorrowOrigDst(t *testing.T) {
 		if s, _ := netpod.ParseServed(r.Line); s.Listener != "127.0.0.1:15001" || s.OrigDst != c.orig {
 			t.Errorf("dial %s: answered by %q, SO_ORIGINAL_DST %q, want %q", c.dial, s.Listener, s.OrigDst, c.orig)
 		}
+	}
+}
+
+// TestMPTCPListenerRefused: the kernel keeps MPTCP sockets out of sockmaps, and Go
+// listeners default to MPTCP; the error must say so rather than fail obscurely.
+func TestMPTCPListenerRefused(t *testing.T) {
+	tp := newTopology(t)
+	h, err := redirect.Attach(tp.optionsA(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(true)
+	l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	err = h.SetInboundListener(l.(*net.TCPListener))
+	if err == nil || !strings.Contains(err.Error(), "MPTCP") {
+		t.Fatalf("SetInboundListener(MPTCP listener) = %v, want an error naming MPTCP", err)
+	}
+	if h.HasInboundListener() {
+		t.Error("an MPTCP listener was registered")
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
 )
 
 // Handle is one captured pod. Close detaches it; Release lets go of it while it stays
@@ -80,6 +81,9 @@ func (h *Handle) SetInboundListener(conn syscall.Conn) error {
 	}
 	var putErr error
 	err = raw.Control(func(fd uintptr) { putErr = m.Put(uint32(0), uint64(fd)) })
+	if errors.Is(putErr, unix.EOPNOTSUPP) {
+		return fmt.Errorf("set inbound listener: %w (an MPTCP listener? Go listeners default to MPTCP: ListenConfig.SetMultipathTCP(false))", putErr)
+	}
 	if err = errors.Join(err, putErr); err != nil {
 		return fmt.Errorf("set inbound listener: %w", err)
 	}
