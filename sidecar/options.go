@@ -49,6 +49,10 @@ type PolicyOptions struct {
 	DecisionLog io.Writer
 	// DryRun logs denies but lets them through (never engine failures).
 	DryRun bool
+	// ReloadInterval is how often the bundle path is checked for changes; a
+	// changed bundle is loaded, a bad one refused while the last good one keeps
+	// deciding. Default 5s; negative: never.
+	ReloadInterval time.Duration
 	// Authorizer, when set, replaces the bundle engine (tests, embedding).
 	Authorizer inbound.Authorizer
 }
@@ -100,6 +104,9 @@ type InboundOptions struct {
 func (o *Options) setDefaults() {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Policy.ReloadInterval == 0 {
+		o.Policy.ReloadInterval = 5 * time.Second
 	}
 	if o.Identity.TrustDomain == "" {
 		o.Identity.TrustDomain = "cluster.local"

@@ -5,23 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"strings"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/rampart-mesh/rampart/identity"
-	"github.com/rampart-mesh/rampart/rego"
-	"github.com/rampart-mesh/rampart/sidecar/inbound"
 )
 
 // Run starts the configured listeners and serves until ctx ends. It returns nil
 // after a clean shutdown and the first error that stopped a listener otherwise.
 func Run(ctx context.Context, opts Options) error {
 	opts.setDefaults()
-	authz, err := authorizer(ctx, &opts)
+	authz, engine, err := authorizer(ctx, &opts)
 	if err != nil {
 		return err
+	}
+	if engine != nil && opts.Policy.ReloadInterval > 0 {
+		stop := watchBundle(ctx, engine, opts.Policy.Bundle, opts.Policy.ReloadInterval, opts.Logger)
+		defer stop()
 	}
 	src, closeSrc, err := svidSource(ctx, &opts)
 	if err != nil {
@@ -121,56 +121,6 @@ func listen(ctx context.Context, addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("sidecar: listen %s: %w", addr, err)
 	}
 	return ln, nil
-}
-
-// authorizer returns the configured Authorizer or a rego engine with the bundle
-// loaded. A bundle that does not load is an error at start: better not to run
-// than to run denying everything silently.
-func authorizer(ctx context.Context, opts *Options) (inbound.Authorizer, error) {
-	p := opts.Policy
-	if p.Authorizer != nil {
-		return p.Authorizer, nil
-	}
-	if p.Bundle == "" {
-		return nil, errors.New("sidecar: no policy bundle")
-	}
-	ropts := []rego.Option{rego.WithLogger(opts.Logger), rego.WithDryRun(p.DryRun)}
-	if p.Decision != "" {
-		ropts = append(ropts, rego.WithDecision(p.Decision))
-	}
-	if p.DecisionLog != nil {
-		ropts = append(ropts, rego.WithDecisionLog(p.DecisionLog))
-	}
-	if opts.Registerer != nil {
-		ropts = append(ropts, rego.WithMetrics(opts.Registerer))
-	}
-	e, err := rego.New(ropts...)
-	if err != nil {
-		return nil, fmt.Errorf("sidecar: policy engine: %w", err)
-	}
-	if err := loadBundle(ctx, e, p.Bundle); err != nil {
-		return nil, fmt.Errorf("sidecar: load bundle %s: %w", p.Bundle, err)
-	}
-	return e, nil
-}
-
-func loadBundle(ctx context.Context, e *rego.Engine, path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return e.LoadDir(ctx, "main", path)
-	}
-	if strings.HasSuffix(path, ".tar.gz") || strings.HasSuffix(path, ".tgz") {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		return e.LoadTarball(ctx, "main", f)
-	}
-	return e.LoadFile(ctx, "main", path)
 }
 
 // svidSource builds the identity source, or returns nil when none is configured.

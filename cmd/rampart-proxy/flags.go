@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar"
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
@@ -18,7 +19,7 @@ type config struct {
 	plaintext, hbone, upstream, mode, labels string
 	workloads, podIPs                        string
 	caDir, workloadAPI, trustDomain, ns, sa  string
-	slashes                                  string
+	slashes, reload                          string
 	out                                      outConfig
 }
 
@@ -34,6 +35,7 @@ func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error
 		fs.StringVar(p, name, def, usage+" ($"+env+")")
 	}
 	str(&c.bundle, "bundle", "RAMPART_BUNDLE", "", "OPA bundle directory or .tar.gz")
+	str(&c.reload, "bundle-reload", "RAMPART_BUNDLE_RELOAD", "5s", "how often to check the bundle for changes (0: never)")
 	str(&c.decision, "decision", "RAMPART_DECISION", "", "decision rule (default data.rampart.authz.allow)")
 	str(&c.decisionLog, "decision-log", "RAMPART_DECISION_LOG", "", `decision log file, "-" for stdout`)
 	str(&c.plaintext, "listen-plaintext", "RAMPART_LISTEN_PLAINTEXT", "", "plaintext inbound listener (15006 in a pod)")
@@ -63,6 +65,14 @@ func (c *config) options() (sidecar.Options, func(), error) {
 	var o sidecar.Options
 	noop := func() {}
 	o.Policy.Bundle, o.Policy.Decision = c.bundle, c.decision
+	reload, err := time.ParseDuration(c.reload)
+	if err != nil {
+		return o, noop, fmt.Errorf("--bundle-reload: %w", err)
+	}
+	o.Policy.ReloadInterval = reload
+	if reload <= 0 {
+		o.Policy.ReloadInterval = -1 // the flag says never; 0 in Options means the default
+	}
 	o.Identity = sidecar.IdentityOptions{CADir: c.caDir, WorkloadAPI: c.workloadAPI,
 		TrustDomain: c.trustDomain, Namespace: c.ns, ServiceAccount: c.sa}
 	o.Inbound.PlaintextAddr, o.Inbound.HBONEAddr = c.plaintext, c.hbone
@@ -70,7 +80,6 @@ func (c *config) options() (sidecar.Options, func(), error) {
 	if err := c.out.apply(&o); err != nil {
 		return o, noop, err
 	}
-	var err error
 	if o.Inbound.Mode, err = parseMode(c.mode, c.hbone != ""); err != nil {
 		return o, noop, err
 	}

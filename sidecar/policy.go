@@ -1,0 +1,114 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rampart-mesh/rampart/rego"
+	"github.com/rampart-mesh/rampart/sidecar/inbound"
+)
+
+// authorizer returns the configured Authorizer, or a rego engine with the bundle
+// loaded (then also returned, for reloads). A bundle that does not load is an
+// error at start: better not to run than to run denying everything silently.
+func authorizer(ctx context.Context, opts *Options) (inbound.Authorizer, *rego.Engine, error) {
+	p := opts.Policy
+	if p.Authorizer != nil {
+		return p.Authorizer, nil, nil
+	}
+	if p.Bundle == "" {
+		return nil, nil, errors.New("sidecar: no policy bundle")
+	}
+	ropts := []rego.Option{rego.WithLogger(opts.Logger), rego.WithDryRun(p.DryRun)}
+	if p.Decision != "" {
+		ropts = append(ropts, rego.WithDecision(p.Decision))
+	}
+	if p.DecisionLog != nil {
+		ropts = append(ropts, rego.WithDecisionLog(p.DecisionLog))
+	}
+	if opts.Registerer != nil {
+		ropts = append(ropts, rego.WithMetrics(opts.Registerer))
+	}
+	e, err := rego.New(ropts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sidecar: policy engine: %w", err)
+	}
+	if err := loadBundle(ctx, e, p.Bundle); err != nil {
+		return nil, nil, fmt.Errorf("sidecar: load bundle %s: %w", p.Bundle, err)
+	}
+	return e, e, nil
+}
+
+func loadBundle(ctx context.Context, e *rego.Engine, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return e.LoadDir(ctx, "main", path)
+	}
+	if strings.HasSuffix(path, ".tar.gz") || strings.HasSuffix(path, ".tgz") {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return e.LoadTarball(ctx, "main", f)
+	}
+	return e.LoadFile(ctx, "main", path)
+}
+
+// watchBundle reloads the bundle whenever its files change (a ConfigMap update,
+// a new tarball). The engine refuses a bad update and keeps the last good one; the
+// failure is logged. It returns a function that stops watching.
+func watchBundle(ctx context.Context, e *rego.Engine, path string, every time.Duration, log *slog.Logger) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		last := fingerprint(path)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			fp := fingerprint(path)
+			if fp == last {
+				continue
+			}
+			last = fp
+			if err := loadBundle(ctx, e, path); err != nil {
+				log.Error("bundle update refused, keeping the last good bundle", "bundle", path, "err", err)
+				continue
+			}
+			log.Info("bundle reloaded", "bundle", path, "revision", e.Revision())
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// fingerprint summarizes names, sizes and modification times under path.
+func fingerprint(path string) string {
+	var b strings.Builder
+	filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			fmt.Fprintf(&b, "%s:err;", p)
+			return nil
+		}
+		if fi, err := d.Info(); err == nil {
+			fmt.Fprintf(&b, "%s:%d:%d;", p, fi.Size(), fi.ModTime().UnixNano())
+		}
+		return nil
+	})
+	return b.String()
+}
