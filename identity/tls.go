@@ -61,6 +61,8 @@ type TLSOptions struct {
 // ServerConfig returns a TLS 1.3, ALPN h2 server config that requires a client SVID
 // from trust domain td, verified against src's bundle; policy decides per request
 // later, reading the peer with PeerID. Certificates come from src on every handshake.
+// Callers may set other fields (e.g. for HTTP/2) but must keep the callbacks set here:
+// GetCertificate, VerifyPeerCertificate, VerifyConnection, WrapSession, UnwrapSession.
 func ServerConfig(src Source, td spiffeid.TrustDomain, opts TLSOptions) *tls.Config {
 	cfg := baseConfig()
 	allow := AllowTrustDomain(td)
@@ -71,7 +73,9 @@ func ServerConfig(src Source, td spiffeid.TrustDomain, opts TLSOptions) *tls.Con
 }
 
 // ClientConfig returns a TLS 1.3, ALPN h2 client config presenting src's SVID and
-// accepting only a server whose SVID verifies against src's bundle and passes allow.
+// accepting only a server whose SVID verifies against src's bundle and passes allow
+// (a nil allow refuses every server). Set ClientSessionCache to resume sessions; keep
+// GetClientCertificate, VerifyPeerCertificate and VerifyConnection as set here.
 func ClientConfig(src Source, allow Authorizer, opts TLSOptions) *tls.Config {
 	cfg := baseConfig()
 	if allow == nil {
