@@ -6,8 +6,8 @@ import (
 	"net"
 	"sync/atomic"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/rampart-mesh/rampart/identity"
 )
