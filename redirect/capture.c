@@ -155,6 +155,39 @@ int rampart_getpeername6(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
+// getsockname on a redirected socket shows the pod IP, as under iptables REDIRECT,
+// instead of the loopback address the connection really has.
+SEC("cgroup/getsockname4")
+int rampart_getsockname4(struct bpf_sock_addr *ctx)
+{
+	struct config *c = get_config();
+	struct addr *o = bpf_sk_storage_get(&sock_dst, ctx->sk, 0, 0);
+	if (c && o && o->family == AF_INET && c->pod_ip4)
+		ctx->user_ip4 = c->pod_ip4;
+	return 1;
+}
+
+SEC("cgroup/getsockname6")
+int rampart_getsockname6(struct bpf_sock_addr *ctx)
+{
+	struct config *c = get_config();
+	struct addr *o = bpf_sk_storage_get(&sock_dst, ctx->sk, 0, 0);
+	if (!c || !o)
+		return 1;
+	if (o->family == AF_INET && c->pod_ip4) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0xffff);
+		ctx->user_ip6[3] = c->pod_ip4;
+	} else if (o->family == AF_INET6 && (c->pod_ip6[0] || c->pod_ip6[1] || c->pod_ip6[2] || c->pod_ip6[3])) {
+		ctx->user_ip6[0] = c->pod_ip6[0];
+		ctx->user_ip6[1] = c->pod_ip6[1];
+		ctx->user_ip6[2] = c->pod_ip6[2];
+		ctx->user_ip6[3] = c->pod_ip6[3];
+	}
+	return 1;
+}
+
 // local_key builds the orig_dst key from the app socket's local address; v4-mapped
 // addresses become IPv4 because the proxy's IPv4 listener sees them that way.
 static __always_inline void local_key(struct bpf_sock_ops *s, struct addr *k)

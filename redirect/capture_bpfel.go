@@ -29,6 +29,9 @@ type captureConfig struct {
 	TunnelPort    uint16
 	Mode          uint16
 	Accelerate    uint32
+	PodIp4        uint32
+	PodIp6        [4]uint32
+	_             [4]byte
 }
 
 type captureLpm4 struct {
@@ -71,6 +74,8 @@ const (
 	captureProgRampartConnect6     = "rampart_connect6"
 	captureProgRampartGetpeername4 = "rampart_getpeername4"
 	captureProgRampartGetpeername6 = "rampart_getpeername6"
+	captureProgRampartGetsockname4 = "rampart_getsockname4"
+	captureProgRampartGetsockname6 = "rampart_getsockname6"
 	captureProgRampartGetsockopt   = "rampart_getsockopt"
 	captureProgRampartSkLookup     = "rampart_sk_lookup"
 	captureProgRampartSkMsg        = "rampart_sk_msg"
@@ -123,6 +128,8 @@ type captureProgramSpecs struct {
 	RampartConnect6     *ebpf.ProgramSpec `ebpf:"rampart_connect6"`
 	RampartGetpeername4 *ebpf.ProgramSpec `ebpf:"rampart_getpeername4"`
 	RampartGetpeername6 *ebpf.ProgramSpec `ebpf:"rampart_getpeername6"`
+	RampartGetsockname4 *ebpf.ProgramSpec `ebpf:"rampart_getsockname4"`
+	RampartGetsockname6 *ebpf.ProgramSpec `ebpf:"rampart_getsockname6"`
 	RampartGetsockopt   *ebpf.ProgramSpec `ebpf:"rampart_getsockopt"`
 	RampartSkLookup     *ebpf.ProgramSpec `ebpf:"rampart_sk_lookup"`
 	RampartSkMsg        *ebpf.ProgramSpec `ebpf:"rampart_sk_msg"`
@@ -215,6 +222,8 @@ type capturePrograms struct {
 	RampartConnect6     *ebpf.Program `ebpf:"rampart_connect6"`
 	RampartGetpeername4 *ebpf.Program `ebpf:"rampart_getpeername4"`
 	RampartGetpeername6 *ebpf.Program `ebpf:"rampart_getpeername6"`
+	RampartGetsockname4 *ebpf.Program `ebpf:"rampart_getsockname4"`
+	RampartGetsockname6 *ebpf.Program `ebpf:"rampart_getsockname6"`
 	RampartGetsockopt   *ebpf.Program `ebpf:"rampart_getsockopt"`
 	RampartSkLookup     *ebpf.Program `ebpf:"rampart_sk_lookup"`
 	RampartSkMsg        *ebpf.Program `ebpf:"rampart_sk_msg"`
@@ -227,6 +236,8 @@ func (p *capturePrograms) Close() error {
 		p.RampartConnect6,
 		p.RampartGetpeername4,
 		p.RampartGetpeername6,
+		p.RampartGetsockname4,
+		p.RampartGetsockname6,
 		p.RampartGetsockopt,
 		p.RampartSkLookup,
 		p.RampartSkMsg,

@@ -18,6 +18,7 @@ import (
 type captureCase struct {
 	Name, From, Dial     string
 	Listener, Orig, Peer string
+	LocalIP              string // getsockname's address, when given
 }
 
 func loadCases(t *testing.T, file string) []captureCase {
@@ -58,6 +59,9 @@ func TestCapture(t *testing.T) {
 			}
 			if want := tp.expand(c.Peer); r.Peer != want {
 				t.Errorf("getpeername = %q, want %q", r.Peer, want)
+			}
+			if l, _ := netip.ParseAddrPort(r.Local); c.LocalIP != "" && l.Addr().String() != tp.expand(c.LocalIP) {
+				t.Errorf("getsockname = %q, want address %s", r.Local, tp.expand(c.LocalIP))
 			}
 		})
 	}

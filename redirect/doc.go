@@ -13,7 +13,8 @@
 //     from that record, so the proxy's code is the same as under iptables REDIRECT;
 //     for connections not redirected outbound the answer is the local address, as
 //     netfilter's is.
-//   - cgroup/getpeername4, getpeername6: the app sees its original peer.
+//   - cgroup/getpeername4, getpeername6: the app sees its original peer;
+//     getsockname4, getsockname6: and its pod IP as its own address.
 //   - sk_lookup on the pod's network namespace: TCP from outside the pod to a pod IP on
 //     any port but 15008, 15020 and excluded ports goes to the proxy's 15006 listener
 //     (Handle.SetInboundListener, or FindListener as the node agent does); with no

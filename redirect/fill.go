@@ -29,6 +29,7 @@ func fill(m *captureMaps, o *Options) error {
 	if o.Accelerate {
 		cfg.Accelerate = 1
 	}
+	setPodIPs(&cfg, o.PodIPs)
 	if err := m.Settings.Put(uint32(0), cfg); err != nil {
 		return fmt.Errorf("write settings: %w", err)
 	}
@@ -101,4 +102,17 @@ func ip6Words(a netip.Addr) [4]uint32 {
 		w[i] = binary.NativeEndian.Uint32(b[i*4:])
 	}
 	return w
+}
+
+// setPodIPs records the first IPv4 and IPv6 pod address for getsockname.
+func setPodIPs(cfg *captureConfig, ips []netip.Addr) {
+	for i := len(ips) - 1; i >= 0; i-- {
+		ip := ips[i].Unmap()
+		if ip.Is4() {
+			a := ip.As4()
+			cfg.PodIp4 = binary.NativeEndian.Uint32(a[:])
+		} else {
+			cfg.PodIp6 = ip6Words(ip)
+		}
+	}
 }

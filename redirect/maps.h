@@ -37,6 +37,8 @@ struct config {
 	__u16 tunnel_port;     // 15008, never steered inbound
 	__u16 mode;            // recorded for the agent; the kernel path is the same
 	__u32 accelerate;      // 1: put app<->proxy sockets into the sk_msg sockhash
+	__u32 pod_ip4;         // shown by getsockname on redirected sockets; 0: none
+	__u32 pod_ip6[4];      // likewise for IPv6; all zero: none
 };
 
 // An address as the kernel hands it out: network byte order ip and port.

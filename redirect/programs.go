@@ -18,6 +18,8 @@ func cgroupPrograms() []cgroupProgram {
 		{"link_getsockopt", ebpf.AttachCGroupGetsockopt, "5.7", func(p *capturePrograms) *ebpf.Program { return p.RampartGetsockopt }},
 		{"link_getpeername4", ebpf.AttachCgroupInet4GetPeername, "5.8", func(p *capturePrograms) *ebpf.Program { return p.RampartGetpeername4 }},
 		{"link_getpeername6", ebpf.AttachCgroupInet6GetPeername, "5.8", func(p *capturePrograms) *ebpf.Program { return p.RampartGetpeername6 }},
+		{"link_getsockname4", ebpf.AttachCgroupInet4GetSockname, "5.8", func(p *capturePrograms) *ebpf.Program { return p.RampartGetsockname4 }},
+		{"link_getsockname6", ebpf.AttachCgroupInet6GetSockname, "5.8", func(p *capturePrograms) *ebpf.Program { return p.RampartGetsockname6 }},
 	}
 }
 

@@ -109,7 +109,7 @@ func cgroupID(t *testing.T, path string) uint64 {
 
 // expand replaces {B4}, {B6}, {C4}, {C6}, {C4x} with the pods' addresses.
 func (tp *topology) expand(s string) string {
-	return strings.NewReplacer("{A4}", tp.A.IP4.String(), "{B4}", tp.B.IP4.String(),
+	return strings.NewReplacer("{A4}", tp.A.IP4.String(), "{A6}", tp.A.IP6.String(), "{B4}", tp.B.IP4.String(),
 		"{B6}", tp.B.IP6.String(), "{C4x}", tp.C4x.String(), "{C4}", tp.C.IP4.String(),
 		"{C6}", tp.C.IP6.String()).Replace(s)
 }

@@ -68,6 +68,9 @@ func dialWith(d net.Dialer, addr string) Result {
 	if p, err := Peer(c.(*net.TCPConn)); err == nil {
 		r.Peer = p.String()
 	}
+	if l, err := Local(c.(*net.TCPConn)); err == nil {
+		r.Local = l.String()
+	}
 	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
 	line, err := bufio.NewReader(c).ReadString('\n')
 	r.Line = strings.TrimSpace(line)

@@ -39,9 +39,10 @@ func MaybeHelper(extra map[string]Command) {
 
 // Result is what the dial and udp helpers print, one JSON line.
 type Result struct {
-	Line string `json:",omitempty"` // what the server answered
-	Peer string `json:",omitempty"` // getpeername on the app's socket
-	Err  string `json:",omitempty"`
+	Line  string `json:",omitempty"` // what the server answered
+	Peer  string `json:",omitempty"` // getpeername on the app's socket
+	Local string `json:",omitempty"` // getsockname on the app's socket
+	Err   string `json:",omitempty"`
 }
 
 func printJSON(v any) {

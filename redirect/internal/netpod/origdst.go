@@ -65,14 +65,19 @@ func parseSockaddr(b []byte) (netip.AddrPort, error) {
 }
 
 // Peer calls getpeername(2) on a connection: what the app sees as its peer.
-func Peer(c syscall.Conn) (netip.AddrPort, error) {
+func Peer(c syscall.Conn) (netip.AddrPort, error) { return sockaddr(c, unix.Getpeername) }
+
+// Local calls getsockname(2) on a connection: what the app sees as its own address.
+func Local(c syscall.Conn) (netip.AddrPort, error) { return sockaddr(c, unix.Getsockname) }
+
+func sockaddr(c syscall.Conn, get func(int) (unix.Sockaddr, error)) (netip.AddrPort, error) {
 	raw, err := c.SyscallConn()
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
 	var sa unix.Sockaddr
 	var serr error
-	if err := raw.Control(func(fd uintptr) { sa, serr = unix.Getpeername(int(fd)) }); err != nil {
+	if err := raw.Control(func(fd uintptr) { sa, serr = get(int(fd)) }); err != nil {
 		return netip.AddrPort{}, err
 	}
 	switch a := sa.(type) {
@@ -81,5 +86,5 @@ func Peer(c syscall.Conn) (netip.AddrPort, error) {
 	case *unix.SockaddrInet6:
 		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port)), nil
 	}
-	return netip.AddrPort{}, fmt.Errorf("getpeername: %v %T", serr, sa)
+	return netip.AddrPort{}, fmt.Errorf("sockaddr: %v %T", serr, sa)
 }
