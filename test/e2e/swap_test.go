@@ -74,7 +74,7 @@ func (tr *traffic) waitPUT(t *testing.T, since time.Time, status int, limit time
 // decision must follow each swap, and every decision names the revision it used.
 func TestBundleSwap(t *testing.T) {
 	sw := starWars(t, demo.Strict)
-	needProxy(t, sw.Env, "outbound", "registry", "bundle polling")
+	needProxy(t, sw.Env, "outbound", "registry", "live bundle")
 	tr := startTraffic(sw)
 	time.Sleep(300 * time.Millisecond) // some traffic under the first revision
 	swaps := []swap{{dir: sw.ExhaustBundle, rev: demo.ExhaustRevision, status: 200},

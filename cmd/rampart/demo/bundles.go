@@ -64,49 +64,70 @@ func writeFile(path string, b []byte) error {
 	return os.WriteFile(path, b, 0o644)
 }
 
-// BundleServer is an OPA bundle service on the hub's bridge address: every proxy
-// polls it, and Set swaps the bundle they get.
-type BundleServer struct {
-	URL string // the bundle's address, for ProxyOptions.Bundle
-	mu  sync.Mutex
-	tar []byte
-	tag string
+// LiveBundle is the policy every proxy of a scenario follows: a .tar.gz file the
+// proxies re-read when it changes (rampart-proxy --bundle-reload), or an OPA
+// bundle service on the hub's bridge address they poll (--bundle-url). Set swaps
+// it for all of them.
+type LiveBundle struct {
+	Location string // the file or URL, for ProxyOptions.Bundle
+	file     string // set for a file
+	mu       sync.Mutex
+	tar      []byte
+	tag      string
 }
 
-// ServeBundles starts the bundle service, serving dir's bundle first.
-func (e *Env) ServeBundles(dir string) (*BundleServer, error) {
+// BundleFile returns a live bundle kept in the work folder, holding dir's bundle.
+func (e *Env) BundleFile(dir string) (*LiveBundle, error) {
+	path := e.Path("bundles/live.tar.gz")
+	b := &LiveBundle{Location: path, file: path}
+	return b, b.Set(dir)
+}
+
+// ServeBundles starts a bundle service in the hub, serving dir's bundle first.
+func (e *Env) ServeBundles(dir string) (*LiveBundle, error) {
 	ln, err := e.listenHub(8181)
 	if err != nil {
 		return nil, fmt.Errorf("demo: bundle server: %w", err)
 	}
-	s := &BundleServer{URL: fmt.Sprintf("http://%s/bundles/policy.tar.gz", ln.Addr())}
-	if err := s.Set(dir); err != nil {
+	b := &LiveBundle{Location: fmt.Sprintf("http://%s/bundles/policy.tar.gz", ln.Addr())}
+	if err := b.Set(dir); err != nil {
 		ln.Close()
 		return nil, err
 	}
-	srv := &http.Server{Handler: s}
+	srv := &http.Server{Handler: b}
 	go func() { _ = srv.Serve(ln) }()
 	e.onClose(func() error { return srv.Close() })
-	return s, nil
+	return b, nil
 }
 
-// Set builds dir into a .tar.gz and serves it from now on.
-func (s *BundleServer) Set(dir string) error {
+// Set builds dir into a .tar.gz and makes it the live bundle. A file is replaced
+// with one rename, so a proxy never reads half of it.
+func (b *LiveBundle) Set(dir string) error {
 	var buf bytes.Buffer
 	if err := rego.Build(context.Background(), dir, &buf, rego.BuildOptions{}); err != nil {
 		return fmt.Errorf("demo: build bundle %s: %w", dir, err)
 	}
 	sum := sha256.Sum256(buf.Bytes())
-	s.mu.Lock()
-	s.tar, s.tag = buf.Bytes(), `"`+hex.EncodeToString(sum[:8])+`"`
-	s.mu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.file != "" {
+		tmp := b.file + ".tmp"
+		if err := writeFile(tmp, buf.Bytes()); err != nil {
+			return fmt.Errorf("demo: live bundle: %w", err)
+		}
+		if err := os.Rename(tmp, b.file); err != nil {
+			return fmt.Errorf("demo: live bundle: %w", err)
+		}
+	}
+	b.tar, b.tag = buf.Bytes(), `"`+hex.EncodeToString(sum[:8])+`"`
 	return nil
 }
 
-func (s *BundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	tar, tag := s.tar, s.tag
-	s.mu.Unlock()
+// ServeHTTP answers OPA's bundle protocol: the bundle with its ETag, or 304.
+func (b *LiveBundle) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	tar, tag := b.tar, b.tag
+	b.mu.Unlock()
 	if r.Header.Get("If-None-Match") == tag {
 		w.WriteHeader(http.StatusNotModified)
 		return

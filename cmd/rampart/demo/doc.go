@@ -15,14 +15,15 @@
 //
 // Lower-level parts compose other scenarios: Env.AddPod, Pod.Mesh (capture plus
 // proxy), Pod.StartDeathstar / Pod.StartClient, Env.WriteRegistry,
-// Env.WriteBundle and Env.ServeBundles (a bundle service the proxies poll).
+// Env.WriteBundle, and Env.BundleFile / Env.ServeBundles (a LiveBundle the
+// proxies re-read or poll, swapped with Set).
 //
 // Apps are the running binary re-executed (HelperCommand): `rampart demo helper
 // ...` for the CLI (CLIHelper), a helper environment variable for test binaries
 // (TestHelper, with MaybeHelper first in TestMain).
 //
 // The harness asks the proxy binary which flags it has (-help) and uses the
-// optional ones it finds (outbound capture, registry, admin port, bundle polling);
+// optional ones it finds (outbound capture, registry, admin port, live bundle reload);
 // Env.ProxyMissing lists what is absent.
 //
 // Everything an Env creates (namespaces, links, cgroups, pins, files, processes)

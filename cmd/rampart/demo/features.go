@@ -75,13 +75,13 @@ func detectFeatures(binary string) (proxyFeatures, error) {
 			f.ports = append(f.ports, o.port)
 		}
 	}
-	if !f.flags["bundle-url"] {
-		f.missing = append(f.missing, "bundle polling (--bundle-url)")
-	}
 	for _, n := range []string{"bundle-poll-interval", "bundle-poll", "poll-interval"} {
 		if f.flags[n] && f.pollFlag == "" {
 			f.pollFlag = n
 		}
+	}
+	if !f.flags["bundle-reload"] && !f.flags["bundle-url"] {
+		f.missing = append(f.missing, "live bundle reload (--bundle-reload or --bundle-url)")
 	}
 	return f, nil
 }
@@ -100,7 +100,7 @@ func (e *Env) ProxyMissing() ([]string, error) {
 }
 
 // ProxyHas reports whether the proxy offers a feature of ProxyMissing's list,
-// matched by a word of it ("outbound", "registry", "admin", "bundle polling").
+// matched by a word of it ("outbound", "registry", "admin", "live bundle").
 func (e *Env) ProxyHas(word string) bool {
 	for _, m := range e.proxyFeatures().missing {
 		if strings.Contains(m, word) {
@@ -110,8 +110,9 @@ func (e *Env) ProxyHas(word string) bool {
 	return e.featErr == nil
 }
 
-// BundlePollInterval returns the proxies' bundle poll interval (BundlePoll) and
-// true when the proxy binary lets the harness set it.
+// BundlePollInterval returns how often proxies look for a new bundle (BundlePoll)
+// and true when the proxy binary lets the harness set it.
 func (e *Env) BundlePollInterval() (time.Duration, bool) {
-	return BundlePoll, e.proxyFeatures().pollFlag != ""
+	f := e.proxyFeatures()
+	return BundlePoll, f.has("bundle-reload") || f.pollFlag != ""
 }

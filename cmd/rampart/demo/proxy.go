@@ -24,13 +24,14 @@ const (
 // ProxyOptions configure a pod's proxy.
 type ProxyOptions struct {
 	Mode Mode // default Strict
-	// Bundle is the policy: a bundle folder or .tar.gz, or an http:// URL of a
-	// bundle service the proxy polls (see Env.ServeBundles).
+	// Bundle is the policy: a bundle folder or .tar.gz (re-read when it changes,
+	// if the proxy can), or an http:// URL of a bundle service it polls (see
+	// LiveBundle).
 	Bundle string
 }
 
-// BundlePoll is how often proxies poll the bundle service (when the proxy lets
-// the interval be set): a swap takes effect within about this long.
+// BundlePoll is how often proxies look for a new bundle (when the proxy lets the
+// interval be set): a swap takes effect within about this long.
 const BundlePoll = time.Second
 
 // Proxy is a pod's running rampart-proxy and its capture.
@@ -125,6 +126,9 @@ func (p *Pod) proxyArgs(px *Proxy) []string {
 		}
 	} else {
 		args = append(args, "--bundle", px.Opts.Bundle)
+		if feat.has("bundle-reload") {
+			args = append(args, "--bundle-reload", BundlePoll.String())
+		}
 	}
 	for _, f := range feat.optional {
 		args = append(args, "--"+f.flag, f.value(p))

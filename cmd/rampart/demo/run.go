@@ -1,8 +1,8 @@
 package demo
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,7 +62,7 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 			return err
 		}
 	} else {
-		fmt.Fprintln(o.Out, "\n(Live bundle swap skipped: this rampart-proxy has no --bundle-url.)")
+		fmt.Fprintln(o.Out, "\n(Live bundle swap skipped: this rampart-proxy cannot reload its bundle.)")
 	}
 	return sw.PrintCounters(ctx, o.Out)
 }

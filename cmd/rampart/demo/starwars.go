@@ -24,8 +24,8 @@ type StarWars struct {
 	Service    *Service
 	Tiefighter *Client
 	Xwing      *Client
-	Smuggler   *Client // unmeshed: plaintext straight to a pod IP
-	Bundles    *BundleServer
+	Smuggler   *Client     // unmeshed: plaintext straight to a pod IP
+	Bundles    *LiveBundle // nil when the proxy cannot reload its bundle
 	// StarWarsBundle and ExhaustBundle are bundle folders: the shipped policy, and
 	// one that also lets the Empire PUT /v1/exhaust-port (for swapping).
 	StarWarsBundle, ExhaustBundle string
@@ -72,11 +72,11 @@ func StartStarWars(env *Env, opts StarWarsOptions) (*StarWars, error) {
 		return nil, err
 	}
 	popts := ProxyOptions{Mode: opts.Mode, Bundle: sw.StarWarsBundle}
-	if env.ProxyHas("bundle polling") {
-		if sw.Bundles, err = env.ServeBundles(sw.StarWarsBundle); err != nil {
-			return nil, err
-		}
-		popts.Bundle = sw.Bundles.URL
+	if sw.Bundles, err = liveBundle(env, sw.StarWarsBundle); err != nil {
+		return nil, err
+	}
+	if sw.Bundles != nil {
+		popts.Bundle = sw.Bundles.Location
 	}
 	return sw, sw.start(pods, popts)
 }
@@ -187,4 +187,17 @@ func (sw *StarWars) Decisions() ([]Decision, error) {
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
 	return all, nil
+}
+
+// liveBundle picks how the proxies follow bundle swaps: a file they re-read, a
+// service they poll, or (nil) not at all.
+func liveBundle(env *Env, dir string) (*LiveBundle, error) {
+	f := env.proxyFeatures()
+	switch {
+	case f.has("bundle-reload"):
+		return env.BundleFile(dir)
+	case f.has("bundle-url"):
+		return env.ServeBundles(dir)
+	}
+	return nil, nil
 }
