@@ -68,8 +68,10 @@ var hopByHop = map[string]bool{
 
 func classify(fields []Field, proto string) (*head, error) {
 	h := &head{}
-	for _, f := range fields {
-		switch strings.ToLower(f.Name) {
+	lower := make([]string, len(fields))
+	for i, f := range fields {
+		lower[i] = strings.ToLower(f.Name)
+		switch lower[i] {
 		case "host":
 			h.host = append(h.host, f.Value)
 		case "content-length":
@@ -88,8 +90,8 @@ func classify(fields []Field, proto string) (*head, error) {
 	for _, c := range h.connection {
 		listed[c] = true
 	}
-	for _, f := range fields {
-		k := strings.ToLower(f.Name)
+	for i, f := range fields {
+		k := lower[i]
 		if !hopByHop[k] && !listed[k] {
 			h.regular = append(h.regular, f)
 		}

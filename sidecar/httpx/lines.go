@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // lineReader reads CRLF-terminated lines and charges them to a byte budget, so an
@@ -21,7 +22,24 @@ var errTooLarge = &Error{Status: http.StatusRequestHeaderFieldsTooLarge, Reason:
 // line returns one line without its CRLF. A line ending in a bare LF, or holding a
 // CR anywhere else, is refused.
 func (lr *lineReader) line() ([]byte, error) {
-	var buf []byte
+	// Fast path: the whole line is in the buffer (the slice is valid until the
+	// next read; callers copy what they keep).
+	if chunk, err := lr.br.ReadSlice('\n'); err == nil && len(chunk) <= lr.budget {
+		return lr.finish(chunk)
+	} else if len(chunk) > lr.budget {
+		return nil, errTooLarge
+	} else if !errors.Is(err, bufio.ErrBufferFull) {
+		if errors.Is(err, io.EOF) && len(chunk) > 0 {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return nil, err
+	} else {
+		return lr.longLine(append([]byte(nil), chunk...))
+	}
+}
+
+// longLine continues a line longer than the bufio buffer.
+func (lr *lineReader) longLine(buf []byte) ([]byte, error) {
 	for {
 		chunk, err := lr.br.ReadSlice('\n')
 		if len(buf)+len(chunk) > lr.budget {
@@ -38,6 +56,11 @@ func (lr *lineReader) line() ([]byte, error) {
 			return nil, err
 		}
 	}
+	return lr.finish(buf)
+}
+
+// finish charges a complete line to the budget and strips its CRLF.
+func (lr *lineReader) finish(buf []byte) ([]byte, error) {
 	lr.budget -= len(buf)
 	if len(buf) < 2 || buf[len(buf)-2] != '\r' {
 		return nil, badRequest("bare LF")
@@ -118,5 +141,5 @@ func parseField(l []byte) (Field, error) {
 
 func tokenChar(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0
+		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
