@@ -43,11 +43,12 @@ func (s *Server) ServeHBONE(ctx context.Context, ln net.Listener) error {
 
 // tunnelHandler serves CONNECT streams of one authenticated peer.
 func (s *Server) tunnelHandler(principal string, remote net.Addr) http.Handler {
-	source := rego.Peer{Principal: principal, Address: remote.String()}
-	if ap, err := netip.ParseAddrPort(remote.String()); err == nil {
-		source.Labels = trustedLabels(s.opts.Workloads, principal, ap.Addr())
-	}
+	peerIP, _ := netip.ParseAddrPort(remote.String())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Labels are looked up per stream: a long-lived tunnel must not keep
+		// labels of a pod that has since gone (and whose address was reused).
+		source := rego.Peer{Principal: principal, Address: remote.String(),
+			Labels: trustedLabels(s.opts.Workloads, principal, peerIP.Addr())}
 		ci, status, err := s.tunnelTarget(r, source)
 		if err != nil {
 			s.opts.Logger.Info("tunnel refused", "source", principal, "authority", r.Host, "err", err)
