@@ -2,7 +2,10 @@ package inbound_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
+	"github.com/rampart-mesh/rampart/sidecar/httpx"
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
 )
 
@@ -123,5 +127,33 @@ func TestH2CAdvertisesLimits(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// TestH2CBodyLimit: an HTTP/2 body over the limit is refused (413) before the app.
+func TestH2CBodyLimit(t *testing.T) {
+	a := startApp(t)
+	addr := startProxy(t, inbound.Options{Authorizer: engine(t, "testdata/policy"), Mode: inbound.Permissive, Upstream: a.addr,
+		HTTP: httpx.Config{MaxBodyBytes: 10}})
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, n, _ string, _ *tls.Config) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, n, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{{"small", 200}, {strings.Repeat("x", 100), 413}} {
+		req, _ := http.NewRequest("POST", "http://deathstar/v1/request-landing", strings.NewReader(tc.body))
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%d-byte body: %d, want %d", len(tc.body), resp.StatusCode, tc.status)
+		}
+	}
+	if got := joinSeen(a.take()); got != "POST /v1/request-landing" {
+		t.Errorf("app saw %q, want only the small request", got)
 	}
 }
