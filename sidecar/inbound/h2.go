@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -136,12 +137,31 @@ func writeH2Denial(w http.ResponseWriter, d denial) {
 // pooled and multiplexed by the transport: a client that spoke HTTP/2 (gRPC) is
 // answered by an app that speaks HTTP/2.
 type h2Upstream struct {
-	t *http2.Transport
+	t        *http2.Transport
+	response time.Duration // bound on the wait for response headers
+}
+
+// RoundTrip gives up when the app has not answered with headers in time; once it
+// has, the body may stream for as long as it keeps flowing.
+func (u *h2Upstream) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	timer := time.AfterFunc(u.response, cancel)
+	resp, err := u.t.RoundTrip(req.WithContext(ctx))
+	if !timer.Stop() || err != nil {
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+			err = fmt.Errorf("no response headers within %s", u.response)
+		}
+		return nil, err
+	}
+	// The stream lives on with ctx; it ends when the request's context does.
+	return resp, nil
 }
 
 func newH2Upstream(t Timeouts) *h2Upstream {
 	d := &net.Dialer{Timeout: t.Dial, KeepAlive: 30 * time.Second}
-	return &h2Upstream{t: &http2.Transport{
+	return &h2Upstream{response: t.Response, t: &http2.Transport{
 		AllowHTTP: true,
 		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
 			return d.DialContext(ctx, network, addr)
@@ -165,7 +185,7 @@ func (u *h2Upstream) proxy(w http.ResponseWriter, r *http.Request, req *h2Reques
 			pr.Out.Host = req.host
 			pr.Out.Header = header
 		},
-		Transport:     u.t,
+		Transport:     u,
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			log.Info("forward failed", "upstream", ci.upstream, "err", err)

@@ -66,6 +66,13 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.reqs = append(a.reqs, seen{Method: r.Method, URI: r.RequestURI, Host: r.Host, Path: r.URL.Path,
 		XFCC: r.Header.Get("X-Forwarded-Client-Cert"), Body: string(body), Proto: r.Proto})
 	a.mu.Unlock()
+	if r.URL.Path == "/public/slow" {
+		select { // an app that does not answer in time
+		case <-r.Context().Done():
+		case <-time.After(3 * time.Second):
+		}
+		return
+	}
 	if r.URL.Path == "/public/rogue-101" {
 		a.echo(w) // switches protocols although nobody asked
 		return

@@ -80,7 +80,8 @@ type Timeouts struct {
 	Idle time.Duration
 	// Dial bounds connecting to the app. Default 5s.
 	Dial time.Duration
-	// Response bounds the wait for the app's response head. Default 60s.
+	// Response bounds the wait for the app's response head (HTTP/1.1 and HTTP/2)
+	// and, over HTTP/1.1, any silence while its body streams. Default 60s.
 	Response time.Duration
 	// StreamIdle bounds silence on an opaque (L4) or upgraded connection.
 	// Default 1h.

@@ -255,3 +255,27 @@ func TestUpstreamKeepAlive(t *testing.T) {
 		t.Errorf("after the app closed the pooled connection: %v\n%s", st, all)
 	}
 }
+
+// TestSlowAppTimesOut: an app that does not answer within the Response timeout gets
+// the client a 503 over HTTP/1.1 and HTTP/2 alike, instead of a hang.
+func TestSlowAppTimesOut(t *testing.T) {
+	a := startApp(t)
+	addr := startProxy(t, inbound.Options{Authorizer: engine(t, "testdata/policy"), Mode: inbound.Permissive, Upstream: a.addr,
+		Timeouts: inbound.Timeouts{Response: 200 * time.Millisecond}})
+	if st, all := exchangeRaw(t, addr, []byte("GET /public/slow HTTP/1.1\r\nHost: deathstar\r\n\r\n")); len(st) != 1 || st[0] != 503 {
+		t.Errorf("HTTP/1.1: %v\n%s", st, all)
+	}
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, n, _ string, _ *tls.Config) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, n, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	req, _ := http.NewRequest("GET", "http://deathstar/public/slow", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Errorf("HTTP/2: %d, want 503", resp.StatusCode)
+	}
+}
