@@ -10,12 +10,23 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
 )
 
 // rampartDemo starts `rampart demo` and returns it with a reader of its output.
 func rampartDemo(t *testing.T, features ...string) (*exec.Cmd, *bufio.Scanner) {
 	t.Helper()
-	needProxy(t, newEnv(t), features...) // and root, cgroup2, eBPF
+	cmd, out, _ := rampartDemoIn(t, features...)
+	return cmd, out
+}
+
+// rampartDemoIn is rampartDemo, also returning an Env of the test's own (to ask
+// about the proxy's features).
+func rampartDemoIn(t *testing.T, features ...string) (*exec.Cmd, *bufio.Scanner, *demo.Env) {
+	t.Helper()
+	env := newEnv(t) // root, cgroup2, eBPF
+	needProxy(t, env, features...)
 	cmd := exec.Command(rampartBinary, "demo", "--proxy", proxyBinary)
 	cmd.Stderr = os.Stderr
 	// Its own process group, so that a Ctrl-C can reach all of it as a terminal's does.
@@ -28,7 +39,7 @@ func rampartDemo(t *testing.T, features ...string) (*exec.Cmd, *bufio.Scanner) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd, bufio.NewScanner(out)
+	return cmd, bufio.NewScanner(out), env
 }
 
 // TestDemoCtrlC interrupts `rampart demo` as a terminal's Ctrl-C does (SIGINT to
@@ -65,7 +76,7 @@ func TestDemoCtrlC(t *testing.T) {
 // TestDemoOutput runs `rampart demo` to the end and checks its table and
 // counters: the quick start a newcomer sees.
 func TestDemoOutput(t *testing.T) {
-	cmd, out := rampartDemo(t, "outbound", "registry", "admin")
+	cmd, out, env := rampartDemoIn(t, "outbound", "registry", "admin")
 	var all bytes.Buffer
 	for out.Scan() {
 		all.WriteString(out.Text() + "\n")
@@ -80,6 +91,11 @@ func TestDemoOutput(t *testing.T) {
 		{"xwing", "POST /v1/request-landing", "403 Access denied", "denied by policy"},
 		{"smuggler", "POST /v1/request-landing", "refused", "plaintext refused in STRICT mode"},
 		{"Torn down"},
+	}
+	if env.ProxyHas("live bundle") {
+		wantLines = append(wantLines,
+			[]string{demo.ExhaustRevision, `every replica answers "200 Panic: deathstar exploded`, " 0 failed"},
+			[]string{demo.StarWarsRevision, `every replica answers "403 Access denied"`, " 0 failed"})
 	}
 	for _, want := range wantLines {
 		if !hasLine(text, want...) {

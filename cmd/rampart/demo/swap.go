@@ -14,6 +14,7 @@ type SwapResult struct {
 	After    time.Duration // from the swap to that answer
 	Sent     int           // requests sent meanwhile
 	Failed   int           // of which got no HTTP answer (must be 0)
+	Failure  string        // the first failure's error, if any
 }
 
 // Swap serves the bundle in dir from now on and sends method path from c until
@@ -37,6 +38,9 @@ func (sw *StarWars) Swap(ctx context.Context, dir, revision string, c *Client, m
 		res.Sent++
 		if st.Result.Failed() {
 			res.Failed++
+			if res.Failure == "" {
+				res.Failure = st.Result.Err
+			}
 		}
 		if d := st.Decision; d != nil && d.Revision() == revision && st.Result.Status == want {
 			switched[d.Proxy] = true
@@ -68,6 +72,9 @@ func (sw *StarWars) SwapTour(ctx context.Context, w io.Writer) error {
 		rev := r.Step.Decision.Revision()
 		fmt.Fprintf(w, "  -> %s (%s): every replica answers %q after %v; %d requests sent meanwhile, %d failed\n",
 			rev, s.what, r.Step.Outcome(), r.After.Round(10*time.Millisecond), r.Sent, r.Failed)
+		if r.Failed > 0 {
+			fmt.Fprintf(w, "     first failure: %s\n", r.Failure)
+		}
 	}
 	return nil
 }
