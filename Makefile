@@ -16,7 +16,8 @@ help: ## list the targets
 build: ## build every binary into bin/
 	$(GO) build -o bin/ ./cmd/...
 
-demo: build ## run the Star Wars scenario on real namespaces (needs root)
+demo: ## run the Star Wars scenario on real namespaces (needs root, cgroup v2, eBPF)
+	$(GO) build -o bin/ ./cmd/rampart ./cmd/rampart-proxy
 	./bin/rampart demo
 
 test: deps tools ## everything CI runs: vet, all tests (root tests too), short fuzz runs
