@@ -52,6 +52,7 @@ func debugConfig(o *Options) map[string]any {
 	return map[string]any{
 		"trustDomain": o.Identity.TrustDomain, "namespace": o.Identity.Namespace,
 		"serviceAccount": o.Identity.ServiceAccount, "bundle": o.Policy.Bundle,
+		"podIPs": o.Inbound.PodIPs, "capture": o.Capture,
 		"decision": o.Policy.Decision, "dryRun": o.Policy.DryRun,
 		"inbound": map[string]any{"plaintext": o.Inbound.PlaintextAddr, "hbone": o.Inbound.HBONEAddr,
 			"mode": o.Inbound.Mode, "upstream": o.Inbound.Upstream},

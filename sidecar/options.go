@@ -32,6 +32,9 @@ type Options struct {
 	Outbound OutboundOptions
 	// Admin configures the admin listener (15020).
 	Admin AdminOptions
+	// Capture holds the injector's capture exclusions, only reported at
+	// /debug/config: capturing is the node agent's job.
+	Capture CaptureOptions
 	// DrainTimeout bounds how long open connections may finish after shutdown
 	// starts (SIGTERM). Default 5s.
 	DrainTimeout time.Duration
@@ -39,8 +42,11 @@ type Options struct {
 
 // PolicyOptions select the authorizer.
 type PolicyOptions struct {
-	// Bundle is an OPA bundle directory or .tar.gz file. Required unless
-	// Authorizer is set. Without a loadable bundle every request is denied.
+	// Bundle is an OPA bundle directory or .tar.gz file, or the http(s) URL of
+	// a bundle service (OPA's bundle protocol, polled every PollInterval).
+	// Required unless Authorizer is set. Without a loadable bundle every
+	// request is denied. A path must load at start; a URL is fetched in the
+	// background and the proxy is not ready until the first bundle loads.
 	Bundle string
 	// Decision is the rule to evaluate. Default rego.DefaultDecision
 	// ("data.rampart.authz.allow").
@@ -53,6 +59,10 @@ type PolicyOptions struct {
 	// changed bundle is loaded, a bad one refused while the last good one keeps
 	// deciding. Default 5s; negative: never.
 	ReloadInterval time.Duration
+	// PollInterval is how often a bundle URL is polled (with jitter, and
+	// backoff after failures; a failed poll keeps the last good bundle).
+	// Default 5s.
+	PollInterval time.Duration
 	// Authorizer, when set, replaces the bundle engine (tests, embedding).
 	Authorizer inbound.Authorizer
 }
@@ -101,12 +111,24 @@ type InboundOptions struct {
 	Tuning inbound.Options
 }
 
+// CaptureOptions are the ports and prefixes the node agent never redirects
+// (RAMPART_EXCLUDE_*). The proxy validates them at start so a typo fails
+// loudly, and shows them at /debug/config.
+type CaptureOptions struct {
+	ExcludeInboundPorts  []uint16       `json:"excludeInboundPorts"`
+	ExcludeOutboundPorts []uint16       `json:"excludeOutboundPorts"`
+	ExcludeOutboundCIDRs []netip.Prefix `json:"excludeOutboundCIDRs"`
+}
+
 func (o *Options) setDefaults() {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.Policy.ReloadInterval == 0 {
 		o.Policy.ReloadInterval = 5 * time.Second
+	}
+	if o.Policy.PollInterval <= 0 {
+		o.Policy.PollInterval = 5 * time.Second
 	}
 	if o.Identity.TrustDomain == "" {
 		o.Identity.TrustDomain = "cluster.local"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,12 @@ func authorizer(ctx context.Context, opts *Options) (inbound.Authorizer, *rego.E
 	if err != nil {
 		return nil, nil, fmt.Errorf("sidecar: policy engine: %w", err)
 	}
+	if u, ok, err := bundleURL(p.Bundle); err != nil {
+		return nil, nil, err
+	} else if ok {
+		opts.Logger.Info("polling bundle service", "url", u.Redacted(), "every", p.PollInterval)
+		return e, e, nil // keepBundleFresh fetches it; not ready until then
+	}
 	if err := loadBundle(ctx, e, p.Bundle); err != nil {
 		return nil, nil, fmt.Errorf("sidecar: load bundle %s: %w", p.Bundle, err)
 	}
@@ -63,6 +70,46 @@ func loadBundle(ctx context.Context, e *rego.Engine, path string) error {
 		return e.LoadTarball(ctx, "main", f)
 	}
 	return e.LoadFile(ctx, "main", path)
+}
+
+// bundleURL reports whether bundle names a bundle service rather than a path,
+// and refuses a URL the poller could never fetch.
+func bundleURL(bundle string) (*url.URL, bool, error) {
+	if !strings.Contains(bundle, "://") {
+		return nil, false, nil
+	}
+	u, err := url.Parse(bundle)
+	if err != nil {
+		return nil, false, fmt.Errorf("sidecar: bundle URL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, false, fmt.Errorf("sidecar: bundle URL %q: want http(s)://host/path", u.Redacted())
+	}
+	return u, true, nil
+}
+
+// keepBundleFresh follows the bundle until ctx ends: it polls a bundle URL
+// (rego's Poll: ETag, jittered delay, backoff; a failed poll keeps the last good
+// bundle) or re-reads a changed path. It returns a function that stops it.
+func keepBundleFresh(ctx context.Context, e *rego.Engine, opts *Options) func() {
+	p := opts.Policy
+	if e == nil {
+		return func() {}
+	}
+	if u, ok, _ := bundleURL(p.Bundle); ok { // validated by authorizer
+		ctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			e.Poll(ctx, "main", rego.PollOptions{URL: u.String(), MinDelay: p.PollInterval,
+				MaxDelay: p.PollInterval + p.PollInterval/4, MaxBackoff: 10 * p.PollInterval})
+		}()
+		return func() { cancel(); <-done }
+	}
+	if p.ReloadInterval > 0 {
+		return watchBundle(ctx, e, p.Bundle, p.ReloadInterval, opts.Logger)
+	}
+	return func() {}
 }
 
 // watchBundle reloads the bundle whenever its files change (a ConfigMap update,

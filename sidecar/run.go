@@ -19,10 +19,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	if engine != nil && opts.Policy.ReloadInterval > 0 {
-		stop := watchBundle(ctx, engine, opts.Policy.Bundle, opts.Policy.ReloadInterval, opts.Logger)
-		defer stop()
-	}
+	defer keepBundleFresh(ctx, engine, &opts)()
 	src, closeSrc, err := svidSource(ctx, &opts)
 	if err != nil {
 		return err

@@ -93,8 +93,16 @@ func buildProxy(t *testing.T) string {
 // clean exit.
 func startProxy(t *testing.T, bin string, args ...string) {
 	t.Helper()
+	startProxyEnv(t, bin, nil, args...)
+}
+
+// startProxyEnv is startProxy with exactly env as the environment (nil: this
+// process's).
+func startProxyEnv(t *testing.T, bin string, env []string, args ...string) {
+	t.Helper()
 	var stderr bytes.Buffer
 	cmd := exec.Command(bin, args...)
+	cmd.Env = env
 	cmd.Stderr = &syncBuffer{b: &stderr}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

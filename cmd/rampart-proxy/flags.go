@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"strings"
@@ -19,14 +20,21 @@ type config struct {
 	plaintext, hbone, upstream, mode, labels string
 	workloads, podIPs                        string
 	caDir, workloadAPI, trustDomain, ns, sa  string
-	slashes, reload                          string
+	slashes, reload, bundleURL, poll         string
 	out                                      outConfig
+	pod                                      podConfig
+	level                                    slog.Level
 }
 
-// parseFlags reads args, each flag falling back to its RAMPART_* variable.
+// parseFlags reads args, each flag falling back to its RAMPART_* variable. In a
+// pod (see inPod) the listeners default to the contract ports.
 func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error) {
 	fs := flag.NewFlagSet("rampart-proxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	pod, err := inPod()
+	if err != nil {
+		return sidecar.Options{}, nil, err
+	}
 	var c config
 	str := func(p *string, name, env, def, usage string) {
 		if v, ok := os.LookupEnv(env); ok {
@@ -34,12 +42,14 @@ func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error
 		}
 		fs.StringVar(p, name, def, usage+" ($"+env+")")
 	}
-	str(&c.bundle, "bundle", "RAMPART_BUNDLE", "", "OPA bundle directory or .tar.gz")
+	str(&c.bundle, "bundle", "RAMPART_BUNDLE", "", "OPA bundle directory, .tar.gz, or http(s) URL of a bundle service (polled every --bundle-poll)")
+	str(&c.bundleURL, "bundle-url", "RAMPART_BUNDLE_URL", "", "http(s) URL of a bundle service to poll; wins over --bundle")
+	str(&c.poll, "bundle-poll", "RAMPART_BUNDLE_POLL", "5s", "how often to poll a bundle URL (jittered; backoff after failures)")
 	str(&c.reload, "bundle-reload", "RAMPART_BUNDLE_RELOAD", "5s", "how often to check the bundle for changes (0: never)")
 	str(&c.decision, "decision", "RAMPART_DECISION", "", "decision rule (default data.rampart.authz.allow)")
 	str(&c.decisionLog, "decision-log", "RAMPART_DECISION_LOG", "", `decision log file, "-" for stdout`)
-	str(&c.plaintext, "listen-plaintext", "RAMPART_LISTEN_PLAINTEXT", "", "plaintext inbound listener (15006 in a pod)")
-	str(&c.hbone, "listen-hbone", "RAMPART_LISTEN_HBONE", "", "HBONE mTLS inbound listener (15008 in a pod)")
+	str(&c.plaintext, "listen-plaintext", "RAMPART_LISTEN_PLAINTEXT", podDefault(pod, podPlaintext), "plaintext inbound listener (15006 in a pod)")
+	str(&c.hbone, "listen-hbone", "RAMPART_LISTEN_HBONE", podDefault(pod, podHBONE), "HBONE mTLS inbound listener (15008 in a pod)")
 	str(&c.upstream, "upstream", "RAMPART_UPSTREAM", "", "forward allowed traffic here instead of 127.0.0.1:<port>")
 	str(&c.mode, "mode", "RAMPART_MODE", "", "plaintext mode STRICT|PERMISSIVE (default STRICT with --listen-hbone, else PERMISSIVE)")
 	str(&c.labels, "labels", "RAMPART_LABELS", "", "this pod's labels, k=v,k=v")
@@ -51,20 +61,37 @@ func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error
 	str(&c.ns, "namespace", "RAMPART_NAMESPACE", envOr("default", "POD_NAMESPACE"), "this pod's namespace (or $POD_NAMESPACE)")
 	str(&c.sa, "service-account", "RAMPART_SERVICE_ACCOUNT", envOr("default", "SERVICE_ACCOUNT"), "this pod's service account (or $SERVICE_ACCOUNT)")
 	str(&c.slashes, "slashes", "RAMPART_SLASHES", "reject", "%2F, %5C and \\ in paths: reject|keep|decode")
-	c.out.register(fs)
+	c.out.register(fs, pod)
+	c.pod.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return sidecar.Options{}, nil, err
 	}
 	if fs.NArg() > 0 {
 		return sidecar.Options{}, nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	return c.options()
+	o, closeLog, err := c.options()
+	o.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: c.level}))
+	return o, closeLog, err
 }
 
 func (c *config) options() (sidecar.Options, func(), error) {
 	var o sidecar.Options
 	noop := func() {}
 	o.Policy.Bundle, o.Policy.Decision = c.bundle, c.decision
+	if c.bundleURL != "" {
+		if !strings.HasPrefix(c.bundleURL, "http://") && !strings.HasPrefix(c.bundleURL, "https://") {
+			return o, noop, fmt.Errorf("--bundle-url %q: want an http(s) URL", c.bundleURL)
+		}
+		o.Policy.Bundle = c.bundleURL
+	}
+	poll, err := time.ParseDuration(c.poll)
+	if err != nil || poll <= 0 {
+		return o, noop, fmt.Errorf("--bundle-poll %q: want a positive duration", c.poll)
+	}
+	o.Policy.PollInterval = poll
+	if c.level, err = c.pod.apply(&o); err != nil {
+		return o, noop, err
+	}
 	reload, err := time.ParseDuration(c.reload)
 	if err != nil {
 		return o, noop, fmt.Errorf("--bundle-reload: %w", err)
@@ -85,6 +112,9 @@ func (c *config) options() (sidecar.Options, func(), error) {
 	}
 	if o.Inbound.PodIPs, err = parseAddrs(c.podIPs); err != nil {
 		return o, noop, err
+	}
+	if len(o.Inbound.PodIPs) == 0 && c.out.podIP != "" { // $POD_IP, validated by out.apply
+		o.Inbound.PodIPs, _ = parseAddrs(c.out.podIP)
 	}
 	if o.Inbound.Labels, err = parseLabels(c.labels); err != nil {
 		return o, noop, err
@@ -119,7 +149,7 @@ func parseMode(s string, hbone bool) (inbound.Mode, error) {
 	case "PERMISSIVE":
 		return inbound.Permissive, nil
 	}
-	return 0, fmt.Errorf("--mode %q: want STRICT or PERMISSIVE", s)
+	return 0, fmt.Errorf("--mode / $RAMPART_MODE %q: want STRICT or PERMISSIVE", s)
 }
 
 func parseLabels(s string) (map[string]string, error) {

@@ -31,13 +31,13 @@ func envOr(def string, envs ...string) string {
 	return def
 }
 
-func (c *outConfig) register(fs *flag.FlagSet) {
+func (c *outConfig) register(fs *flag.FlagSet, pod bool) {
 	str := func(p *string, name, env, def, usage string) {
 		fs.StringVar(p, name, envOr(def, env), usage+" ($"+env+")")
 	}
-	str(&c.capture, "listen-outbound", "RAMPART_LISTEN_OUTBOUND", "", "capture listener for redirected connections (127.0.0.1:15001 in a pod)")
+	str(&c.capture, "listen-outbound", "RAMPART_LISTEN_OUTBOUND", podDefault(pod, podOutbound), "capture listener for redirected connections (127.0.0.1:15001 in a pod)")
 	str(&c.registry, "registry", "RAMPART_REGISTRY", "", "service registry JSON file (service VIP → endpoints)")
-	str(&c.admin, "listen-admin", "RAMPART_LISTEN_ADMIN", "", "admin listener: /metrics, /healthz/*, /debug/config, /app-health/* (:15020 in a pod)")
+	str(&c.admin, "listen-admin", "RAMPART_LISTEN_ADMIN", podDefault(pod, podAdmin), "admin listener: /metrics, /healthz/*, /debug/config, /app-health/* (:15020 in a pod)")
 	str(&c.appProbes, "app-probes", "RAMPART_APP_PROBES", "", "app probes rewritten by the injector (JSON)")
 	str(&c.podName, "pod-name", "POD_NAME", "", "this pod's name")
 	str(&c.podIP, "pod-ip", "POD_IP", "", "this pod's IP")
