@@ -5,14 +5,15 @@ import (
 	"testing"
 
 	"github.com/rampart-mesh/rampart/sidecar/httpx"
+	"github.com/rampart-mesh/rampart/sidecar/internal/rawcase"
 )
 
 // FuzzReadRequest checks that the parser never panics and that what the proxy
 // forwards parses back to the same request: a second parser (the app, another proxy)
 // reading the forwarded bytes sees exactly what was authorized.
 func FuzzReadRequest(f *testing.F) {
-	for _, c := range loadCases(f, "testdata/requests") {
-		f.Add(c.raw)
+	for _, c := range rawcase.Load(f, "testdata/requests") {
+		f.Add(c.Raw)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		out, status := forward(raw, httpx.Config{MaxBodyBytes: 1 << 16})

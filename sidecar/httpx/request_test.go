@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/rampart-mesh/rampart/sidecar/httpx"
+	"github.com/rampart-mesh/rampart/sidecar/internal/rawcase"
 )
 
 // forward parses one request from raw and returns exactly what the proxy forwards, or
@@ -37,14 +38,14 @@ func statusOf(err error) string {
 }
 
 func TestReadRequestCases(t *testing.T) {
-	for _, c := range loadCases(t, "testdata/requests") {
-		t.Run(c.name, func(t *testing.T) {
-			got, status := forward(c.raw, httpx.Config{})
-			if status != c.want["status"] {
-				t.Fatalf("status %s, want %s", status, c.want["status"])
+	for _, c := range rawcase.Load(t, "testdata/requests") {
+		t.Run(c.Name, func(t *testing.T) {
+			got, status := forward(c.Raw, httpx.Config{})
+			if status != c.Want["status"] {
+				t.Fatalf("status %s, want %s", status, c.Want["status"])
 			}
-			if want, ok := c.want["forward"]; ok && got != string(unescape(t, want)) {
-				t.Errorf("forwarded\n%q\nwant\n%q", got, unescape(t, want))
+			if want, ok := c.Want["forward"]; ok && got != string(rawcase.MustUnescape(t, want)) {
+				t.Errorf("forwarded\n%q\nwant\n%q", got, rawcase.MustUnescape(t, want))
 			}
 		})
 	}

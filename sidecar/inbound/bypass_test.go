@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
+	"github.com/rampart-mesh/rampart/sidecar/internal/rawcase"
 )
 
 // TestBypassCorpus sends every raw-byte case of testdata/bypass through a real proxy
@@ -16,7 +17,7 @@ import (
 // the statuses the client gets, exactly which requests the app saw, and that no
 // request the app saw would be routed anywhere the policy did not allow.
 func TestBypassCorpus(t *testing.T) {
-	cases := loadCases(t, "testdata/bypass")
+	cases := rawcase.Load(t, "testdata/bypass")
 	if len(cases) < 60 {
 		t.Fatalf("corpus has %d cases, want at least 60", len(cases))
 	}
@@ -38,23 +39,23 @@ func TestBypassCorpus(t *testing.T) {
 
 // runCorpus sends every case on a fresh connection from dial; xfcc is what the app
 // must see in x-forwarded-client-cert wherever a case checks it.
-func runCorpus(t *testing.T, cases []rawCase, a *app, dial func() net.Conn, xfcc string) {
+func runCorpus(t *testing.T, cases []rawcase.Case, a *app, dial func() net.Conn, xfcc string) {
 	for _, c := range cases {
-		t.Run(strings.TrimSuffix(c.name, ".txt"), func(t *testing.T) {
-			statuses, all := exchangeConn(t, dial(), c.raw)
+		t.Run(strings.TrimSuffix(c.Name, ".txt"), func(t *testing.T) {
+			statuses, all := exchangeConn(t, dial(), c.Raw)
 			seen := a.take()
 			for _, s := range seen {
 				if !allowedByTestPolicy(s) {
 					t.Errorf("BYPASS: app saw %s %s (routed to %s, host %q), which policy does not allow", s.Method, s.URI, s.routedTo(), s.Host)
 				}
 			}
-			if got := joinStatuses(statuses); got != c.want["status"] {
-				t.Errorf("statuses %q, want %q; response:\n%.300s", got, c.want["status"], all)
+			if got := joinStatuses(statuses); got != c.Want["status"] {
+				t.Errorf("statuses %q, want %q; response:\n%.300s", got, c.Want["status"], all)
 			}
-			if got := joinSeen(seen); got != c.want["upstream"] {
-				t.Errorf("app saw %q, want %q", got, c.want["upstream"])
+			if got := joinSeen(seen); got != c.Want["upstream"] {
+				t.Errorf("app saw %q, want %q", got, c.Want["upstream"])
 			}
-			want := maps.Clone(c.want)
+			want := maps.Clone(c.Want)
 			if _, ok := want["xfcc"]; ok {
 				want["xfcc"] = xfcc
 			}
@@ -110,8 +111,8 @@ func checkExtras(t *testing.T, want map[string]string, seen []seen, all string) 
 // and policy to the recording app: whatever the bytes, the app never sees a request
 // the policy would not allow.
 func FuzzBypass(f *testing.F) {
-	for _, c := range loadCases(f, "testdata/bypass") {
-		f.Add(c.raw)
+	for _, c := range rawcase.Load(f, "testdata/bypass") {
+		f.Add(c.Raw)
 	}
 	a := startApp(f)
 	addr := startProxy(f, inbound.Options{
