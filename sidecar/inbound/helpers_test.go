@@ -140,6 +140,19 @@ func allowedByTestPolicy(s seen) bool {
 // startProxy serves opts on a plaintext loopback listener until the test ends.
 func startProxy(t testing.TB, opts inbound.Options) string {
 	t.Helper()
+	return serve(t, opts, "ServePlaintext", (*inbound.Server).ServePlaintext)
+}
+
+// serveHBONE serves opts' mTLS tunnel on a loopback listener until the test ends.
+func serveHBONE(t testing.TB, opts inbound.Options) string {
+	t.Helper()
+	return serve(t, opts, "ServeHBONE", (*inbound.Server).ServeHBONE)
+}
+
+// serve runs one of the server's listeners on 127.0.0.1:0; the test fails when that
+// listener returns an error on shutdown.
+func serve(t testing.TB, opts inbound.Options, name string, run func(*inbound.Server, context.Context, net.Listener) error) string {
+	t.Helper()
 	srv, err := inbound.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -150,11 +163,11 @@ func startProxy(t testing.TB, opts inbound.Options) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.ServePlaintext(ctx, ln) }()
+	go func() { done <- run(srv, ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("ServePlaintext: %v", err)
+			t.Errorf("%s: %v", name, err)
 		}
 		srv.Close()
 	})

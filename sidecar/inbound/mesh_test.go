@@ -75,29 +75,6 @@ func (m *mesh) source(t testing.TB, sa string) identity.Source {
 	return src
 }
 
-func serveHBONE(t testing.TB, opts inbound.Options) string {
-	t.Helper()
-	srv, err := inbound.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.ServeHBONE(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("ServeHBONE: %v", err)
-		}
-		srv.Close()
-	})
-	return ln.Addr().String()
-}
-
 // ship is a test-only HBONE client: an http2.Transport over the identity client
 // config, dialling from the ship's own loopback address.
 type ship struct {
