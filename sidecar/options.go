@@ -59,6 +59,10 @@ type PolicyOptions struct {
 	// changed bundle is loaded, a bad one refused while the last good one keeps
 	// deciding. Default 5s; negative: never.
 	ReloadInterval time.Duration
+	// AllowMissing starts the proxy even when the bundle path does not exist
+	// yet (the injector's optional ConfigMap): it denies everything and is not
+	// ready until the bundle appears and loads (needs ReloadInterval > 0).
+	AllowMissing bool
 	// PollInterval is how often a bundle URL is polled (with jitter, and
 	// backoff after failures; a failed poll keeps the last good bundle).
 	// Default 5s.

@@ -48,6 +48,10 @@ func authorizer(ctx context.Context, opts *Options) (inbound.Authorizer, *rego.E
 		return e, e, nil // keepBundleFresh fetches it; not ready until then
 	}
 	if err := loadBundle(ctx, e, p.Bundle); err != nil {
+		if p.AllowMissing && errors.Is(err, fs.ErrNotExist) {
+			opts.Logger.Warn("no policy bundle yet: denying everything until it appears", "bundle", p.Bundle)
+			return e, e, nil
+		}
 		return nil, nil, fmt.Errorf("sidecar: load bundle %s: %w", p.Bundle, err)
 	}
 	return e, e, nil

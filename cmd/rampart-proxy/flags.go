@@ -24,6 +24,7 @@ type config struct {
 	out                                      outConfig
 	pod                                      podConfig
 	level                                    slog.Level
+	inPod                                    bool
 }
 
 // parseFlags reads args, each flag falling back to its RAMPART_* variable. In a
@@ -35,7 +36,7 @@ func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error
 	if err != nil {
 		return sidecar.Options{}, nil, err
 	}
-	var c config
+	c := config{inPod: pod}
 	str := func(p *string, name, env, def, usage string) {
 		if v, ok := os.LookupEnv(env); ok {
 			def = v
@@ -89,6 +90,7 @@ func (c *config) options() (sidecar.Options, func(), error) {
 		return o, noop, fmt.Errorf("--bundle-poll %q: want a positive duration", c.poll)
 	}
 	o.Policy.PollInterval = poll
+	o.Policy.AllowMissing = c.inPod // the injector's bundle ConfigMap is optional
 	if c.level, err = c.pod.apply(&o); err != nil {
 		return o, noop, err
 	}

@@ -34,36 +34,47 @@ func TestInjectedEnv(t *testing.T) {
 	bin := buildProxy(t)
 	ca := testCA(t)
 	for _, tt := range []struct {
-		name string
-		cfg  injector.Config
+		name   string
+		cfg    injector.Config
+		absent bool // the bundle ConfigMap is created only after the pod starts
 	}{
-		{"configmap bundle", injector.Config{}},
-		{"bundle service", injector.Config{Bundle: injector.BundleConfig{URL: "http://bundles.rampart-system/starwars.tar.gz"}}},
+		{"configmap bundle", injector.Config{}, false},
+		{"configmap created later", injector.Config{}, true},
+		{"bundle service", injector.Config{Bundle: injector.BundleConfig{URL: "http://bundles.rampart-system/starwars.tar.gz"}}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			env := injectedEnv(t, tt.cfg)
-			var gate *atomic.Bool
-			if tt.cfg.Bundle.URL != "" {
+			var open func() // makes the bundle available, when it is not at start
+			switch {
+			case tt.cfg.Bundle.URL != "":
 				if env["RAMPART_BUNDLE"] != tt.cfg.Bundle.URL {
 					t.Fatalf("RAMPART_BUNDLE %q, want the URL", env["RAMPART_BUNDLE"])
 				}
-				gate = new(atomic.Bool)
-				env["RAMPART_BUNDLE"] = bundleServer(t, gate)
-			} else {
-				if !strings.HasPrefix(env["RAMPART_BUNDLE"], "/etc/rampart/bundle/") {
-					t.Fatalf("RAMPART_BUNDLE %q, want the ConfigMap mount", env["RAMPART_BUNDLE"])
+				var gate atomic.Bool
+				env["RAMPART_BUNDLE"] = bundleServer(t, &gate)
+				open = func() { gate.Store(true) }
+			case !strings.HasPrefix(env["RAMPART_BUNDLE"], "/etc/rampart/bundle/"):
+				t.Fatalf("RAMPART_BUNDLE %q, want the ConfigMap mount", env["RAMPART_BUNDLE"])
+			case tt.absent:
+				file := filepath.Join(t.TempDir(), filepath.Base(env["RAMPART_BUNDLE"]))
+				env["RAMPART_BUNDLE"], env["RAMPART_BUNDLE_RELOAD"] = file, "100ms"
+				open = func() {
+					if err := os.WriteFile(file, starwarsTarball(t), 0o600); err != nil {
+						t.Fatal(err)
+					}
 				}
+			default:
 				env["RAMPART_BUNDLE"] = "../../policies/starwars"
 			}
 			admin := freeAddr(t)
 			startProxyEnv(t, bin, environ(env), "--ca-dir", ca, "--bundle-poll", "100ms",
 				"--listen-outbound", freeAddr(t), "--listen-plaintext", freeAddr(t),
 				"--listen-hbone", freeAddr(t), "--listen-admin", admin)
-			if gate != nil { // fail closed before the first bundle: up but not ready
+			if open != nil { // fail closed before the first bundle: up but not ready
 				if code := waitStatus(t, admin, func(c int) bool { return c != 0 }); code != http.StatusServiceUnavailable {
 					t.Errorf("before the first bundle: ready %d, want 503", code)
 				}
-				gate.Store(true)
+				open()
 			}
 			if code := waitStatus(t, admin, func(c int) bool { return c == 200 }); code != 200 {
 				t.Fatalf("/healthz/ready %d, want 200", code)
@@ -190,10 +201,7 @@ func testCA(t *testing.T) string {
 // 503 until open is set.
 func bundleServer(t *testing.T, open *atomic.Bool) string {
 	t.Helper()
-	var tarball bytes.Buffer
-	if err := rego.Build(context.Background(), "../../policies/starwars", &tarball, rego.BuildOptions{Revision: "v1"}); err != nil {
-		t.Fatal(err)
-	}
+	tarball := starwarsTarball(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case !open.Load():
@@ -202,11 +210,20 @@ func bundleServer(t *testing.T, open *atomic.Bool) string {
 			w.WriteHeader(http.StatusNotModified)
 		default:
 			w.Header().Set("ETag", `"v1"`)
-			w.Write(tarball.Bytes())
+			w.Write(tarball)
 		}
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL + "/bundles/starwars.tar.gz"
+}
+
+func starwarsTarball(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := rego.Build(context.Background(), "../../policies/starwars", &b, rego.BuildOptions{Revision: "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 // waitStatus polls /healthz/ready until done(status) or 10s pass.
