@@ -45,13 +45,27 @@ func (f *bundleFlags) register(cmd *cobra.Command) {
 	_ = cmd.MarkFlagRequired("bundle")
 }
 
+// load reads the request input and loads the bundle into a fresh engine: the
+// common start of every command that decides.
+func (f *bundleFlags) load(cmd *cobra.Command, opts ...rego.Option) (*rego.Engine, *rego.Input, error) {
+	in, err := readInput(f.input, cmd.InOrStdin())
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := f.engine(cmd.Context(), opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, in, nil
+}
+
 // engine loads the bundle into a fresh engine.
 func (f *bundleFlags) engine(ctx context.Context, opts ...rego.Option) (*rego.Engine, error) {
 	opts = append([]rego.Option{rego.WithDecision(f.decision)}, opts...)
 	if f.key != "" {
 		vc, err := rego.VerificationKey(f.keyID, f.key, f.keyAlg)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--verification-key: %w", err)
 		}
 		opts = append(opts, rego.WithVerification(vc))
 	}
@@ -59,7 +73,10 @@ func (f *bundleFlags) engine(ctx context.Context, opts ...rego.Option) (*rego.En
 	if err != nil {
 		return nil, err
 	}
-	return e, loadBundle(ctx, e, f.bundle)
+	if err := loadBundle(ctx, e, f.bundle); err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", f.bundle, err)
+	}
+	return e, nil
 }
 
 // loadBundle accepts a directory, a .tar.gz file, or a shipped bundle's name.

@@ -20,11 +20,7 @@ func newPolicyBenchCmd() *cobra.Command {
 		Short: "decide one request many times and print p50/p99 latency and allocations",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			in, err := readInput(f.input, cmd.InOrStdin())
-			if err != nil {
-				return err
-			}
-			e, err := f.engine(cmd.Context())
+			e, in, err := f.load(cmd)
 			if err != nil {
 				return err
 			}

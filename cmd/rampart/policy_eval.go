@@ -38,11 +38,7 @@ func newPolicyEvalCmd() *cobra.Command {
 		Short: "decide one request with a bundle and print the decision as JSON",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			in, err := readInput(f.input, cmd.InOrStdin())
-			if err != nil {
-				return err
-			}
-			e, err := f.engine(cmd.Context(), rego.WithDryRun(dryRun))
+			e, in, err := f.load(cmd, rego.WithDryRun(dryRun))
 			if err != nil {
 				return err
 			}

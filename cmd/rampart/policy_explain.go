@@ -19,11 +19,7 @@ func newPolicyExplainCmd() *cobra.Command {
 		Short: "decide one request and say which rules matched or failed, and where",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			in, err := readInput(f.input, cmd.InOrStdin())
-			if err != nil {
-				return err
-			}
-			e, err := f.engine(cmd.Context())
+			e, in, err := f.load(cmd)
 			if err != nil {
 				return err
 			}
