@@ -175,7 +175,9 @@ func newH2Upstream(t Timeouts) *h2Upstream {
 func (u *h2Upstream) closeIdle() { u.t.CloseIdleConnections() }
 
 func (u *h2Upstream) proxy(w http.ResponseWriter, r *http.Request, req *h2Request, ci *connInfo, log *slog.Logger, m *metrics) {
-	header := req.header.Clone()
+	// req.header was built for this request alone (forwardHeader): add to it in
+	// place rather than copy it again.
+	header := req.header
 	if v := ci.xfcc(); v != "" {
 		header.Set("X-Forwarded-Client-Cert", v)
 	}
