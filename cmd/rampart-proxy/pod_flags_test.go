@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rampart-mesh/rampart/sidecar"
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
 )
 
@@ -48,4 +49,38 @@ func TestPodDefaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzExclusions: the RAMPART_EXCLUDE_* and log-level parser never panics, and
+// what it accepts is exactly one valid port or prefix per non-empty field.
+func FuzzExclusions(f *testing.F) {
+	f.Add("8081,9090", "443", "10.0.0.0/8,fd00::/8", "info")
+	f.Add("8081,90x0", "70000", "10.0.0.0/33", "verbose")
+	f.Add(" 1 ,,65535", "0", "10.0.0.1", "WARN")
+	f.Fuzz(func(t *testing.T, in, out, cidrs, level string) {
+		c := podConfig{logLevel: level, exclInPorts: in, exclOutPorts: out, cidr: cidrs}
+		var o sidecar.Options
+		if _, err := c.apply(&o); err != nil {
+			return
+		}
+		for _, tc := range []struct {
+			s string
+			n int
+		}{{in, len(o.Capture.ExcludeInboundPorts)}, {out, len(o.Capture.ExcludeOutboundPorts)}, {cidrs, len(o.Capture.ExcludeOutboundCIDRs)}} {
+			fields := 0
+			for p := range strings.SplitSeq(tc.s, ",") {
+				if strings.TrimSpace(p) != "" {
+					fields++
+				}
+			}
+			if fields != tc.n {
+				t.Errorf("%q: %d values from %d fields", tc.s, tc.n, fields)
+			}
+		}
+		for _, p := range append(o.Capture.ExcludeInboundPorts, o.Capture.ExcludeOutboundPorts...) {
+			if p == 0 {
+				t.Errorf("port 0 accepted from %q %q", in, out)
+			}
+		}
+	})
 }
