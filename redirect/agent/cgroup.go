@@ -118,17 +118,3 @@ func NetNSOf(podDir string) (string, error) {
 	}
 	return fmt.Sprintf("/proc/%d/ns/net", pid), nil
 }
-
-// Cgroup2Mount finds the cgroup v2 mount in /proc/mounts.
-func Cgroup2Mount() (string, error) {
-	b, err := os.ReadFile("/proc/mounts")
-	if err != nil {
-		return "", fmt.Errorf("cgroup2 mount: %w", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) > 2 && f[2] == "cgroup2" {
-			return f[1], nil
-		}
-	}
-	return "", fmt.Errorf("cgroup2 mount: %w", ErrNotFound)
-}

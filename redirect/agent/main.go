@@ -37,7 +37,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		return err
 	}
 	if o.CgroupRoot == "" {
-		root, err := Cgroup2Mount()
+		root, err := redirect.Cgroup2Mount()
 		if err != nil {
 			return err
 		}

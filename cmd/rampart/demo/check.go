@@ -1,8 +1,6 @@
 package demo
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -26,7 +24,7 @@ func Check() error {
 	if os.Geteuid() != 0 {
 		miss = append(miss, "root: network namespaces, cgroups and eBPF need it (run with sudo)")
 	}
-	if _, err := cgroup2Mount(); err != nil {
+	if _, err := redirect.Cgroup2Mount(); err != nil {
 		miss = append(miss, "a cgroup v2 mount (none in /proc/mounts; mount -t cgroup2 none /sys/fs/cgroup/unified)")
 	}
 	if os.Geteuid() == 0 {
@@ -46,22 +44,6 @@ func Check() error {
 		return &MissingError{Missing: miss}
 	}
 	return nil
-}
-
-// cgroup2Mount finds the cgroup v2 mount in /proc/mounts.
-func cgroup2Mount() (string, error) {
-	f, err := os.Open("/proc/mounts")
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if fields := strings.Fields(s.Text()); len(fields) > 2 && fields[2] == "cgroup2" {
-			return fields[1], nil
-		}
-	}
-	return "", errors.New("demo: no cgroup2 mount in /proc/mounts")
 }
 
 func sleep(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) }

@@ -86,9 +86,9 @@ func NewEnv(opts EnvOptions) (env *Env, err error) {
 	if err := Sweep(opts.Tag); err != nil {
 		opts.Logger.Warn("sweep of stale runs incomplete", "err", err)
 	}
-	cgroot, err := cgroup2Mount()
+	cgroot, err := redirect.Cgroup2Mount()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("demo: %w", err)
 	}
 	p := prefix(opts.Tag, os.Getpid(), int(envSeq.Add(1)))
 	e := &Env{

@@ -49,7 +49,7 @@ func stale(tag, name string) bool {
 // kill -9. Runs of live processes (parallel tests) are left alone.
 func Sweep(tag string) error {
 	var errs []error
-	if root, err := cgroup2Mount(); err == nil {
+	if root, err := redirect.Cgroup2Mount(); err == nil {
 		errs = append(errs, sweepDir(tag, root, removeCgroup))
 	}
 	errs = append(errs, sweepDir(tag, "/run/netns", delNetNS))

@@ -1,7 +1,6 @@
 package netpod
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -11,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rampart-mesh/rampart/redirect"
 )
 
 // RequireRoot skips the test when not root, and fails it under CI=true.
@@ -61,7 +62,7 @@ func New(t testing.TB, tag string) *Env {
 	RequireRoot(t)
 	e := &Env{t: t, Prefix: tag + randHex(2), ip: RequireTool(t, "ip")}
 	RequireTool(t, "nsenter")
-	root, err := Cgroup2Mount()
+	root, err := redirect.Cgroup2Mount()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,22 +81,6 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// Cgroup2Mount finds the cgroup v2 mount in /proc/mounts.
-func Cgroup2Mount() (string, error) {
-	f, err := os.Open("/proc/mounts")
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if fields := strings.Fields(s.Text()); len(fields) > 2 && fields[2] == "cgroup2" {
-			return fields[1], nil
-		}
-	}
-	return "", errors.New("no cgroup2 mount in /proc/mounts")
 }
 
 func (e *Env) addNetNS(name string) string {
