@@ -81,16 +81,26 @@ func caTrustDomain(cert *x509.Certificate) (spiffeid.TrustDomain, error) {
 	return id.TrustDomain(), nil
 }
 
-func readCertificate(path string) (*x509.Certificate, error) {
+// readPEM returns the bytes of the first PEM block of path, which must be of type
+// typ; what names the block in the error (e.g. "PRIVATE KEY (PKCS#8)").
+func readPEM(path, typ, what string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	block, _ := pem.Decode(b)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return nil, fmt.Errorf("%s: no PEM CERTIFICATE block", path)
+	if block == nil || block.Type != typ {
+		return nil, fmt.Errorf("%s: no PEM %s block", path, what)
 	}
-	cert, err := x509.ParseCertificate(block.Bytes)
+	return block.Bytes, nil
+}
+
+func readCertificate(path string) (*x509.Certificate, error) {
+	der, err := readPEM(path, "CERTIFICATE", "CERTIFICATE")
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -98,15 +108,11 @@ func readCertificate(path string) (*x509.Certificate, error) {
 }
 
 func readSigner(path string) (crypto.Signer, error) {
-	b, err := os.ReadFile(path)
+	der, err := readPEM(path, "PRIVATE KEY", "PRIVATE KEY (PKCS#8)")
 	if err != nil {
 		return nil, err
 	}
-	block, _ := pem.Decode(b)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("%s: no PEM PRIVATE KEY (PKCS#8) block", path)
-	}
-	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	key, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
