@@ -30,15 +30,6 @@ const (
 	mapPrefix   = "map_"
 )
 
-// linkPins lists every link pin a pod folder can hold.
-func linkPins() []string {
-	pins := []string{pinSkLookup}
-	for _, c := range cgroupPrograms() {
-		pins = append(pins, c.pin)
-	}
-	return pins
-}
-
 // Map names as pinned (without mapPrefix), the same as in capture.c.
 const (
 	mapSettings         = "settings"
