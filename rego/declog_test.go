@@ -81,3 +81,27 @@ func parseLine(t *testing.T, line string) logLine {
 	}
 	return l
 }
+
+// TestDecisionLogMaskedHeaders checks that WithMaskedHeaders replaces the default
+// set, whatever the case the names are given in.
+func TestDecisionLogMaskedHeaders(t *testing.T) {
+	var buf bytes.Buffer
+	e := newEngine(t, rego.WithDecisionLog(&buf), rego.WithMaskedHeaders("X-Api-Key"))
+	ctx := context.Background()
+	if err := e.LoadDir(ctx, "main", starwarsDir); err != nil {
+		t.Fatal(err)
+	}
+	in := tiefighterLands()
+	in.Request.Headers = map[string]string{"x-api-key": "k-secret", "authorization": "Bearer visible"}
+	e.Decide(ctx, in)
+	line := parseLine(t, strings.TrimSpace(buf.String()))
+	if strings.Contains(buf.String(), "k-secret") {
+		t.Errorf("x-api-key given as X-Api-Key was not masked:\n%s", buf.String())
+	}
+	if want := "/input/attributes/request/http/headers/x-api-key"; strings.Join(line.Erased, ",") != want {
+		t.Errorf("erased = %v, want [%s]", line.Erased, want)
+	}
+	if !strings.Contains(buf.String(), "Bearer visible") {
+		t.Error("authorization was masked although WithMaskedHeaders replaced the default set")
+	}
+}

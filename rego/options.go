@@ -3,6 +3,7 @@ package rego
 import (
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/bundle"
@@ -68,9 +69,16 @@ func WithDryRun(on bool) Option { return func(o *options) { o.dryRun = on } }
 func WithDecisionLog(w io.Writer) Option { return func(o *options) { o.decisionLog = w } }
 
 // WithMaskedHeaders replaces the request headers whose values the decision log masks
-// (default: authorization, cookie, proxy-authorization). Names are lower case.
+// (default: authorization, cookie, proxy-authorization). Names are matched without
+// regard to case: input header names are lower case, and a name given as
+// "Authorization" must not silently mask nothing.
 func WithMaskedHeaders(names ...string) Option {
-	return func(o *options) { o.maskHeaders = append([]string{}, names...) }
+	return func(o *options) {
+		o.maskHeaders = make([]string, len(names))
+		for i, n := range names {
+			o.maskHeaders[i] = strings.ToLower(n)
+		}
+	}
 }
 
 // WithLogger sets where bundle loads and failures are logged (default: discarded).
