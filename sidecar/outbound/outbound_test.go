@@ -172,7 +172,7 @@ func TestPlainRoutePassesThrough(t *testing.T) {
 	}
 	client.CloseIdleConnections()
 	waitFor(t, func() bool {
-		return (metric(t, reg, "rampart_outbound_connections_total", "passthrough", "ok")) == 1
+		return (metric(t, reg, "rampart_connections_total", "passthrough", "ok")) == 1
 	})
 }
 
