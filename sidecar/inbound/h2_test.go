@@ -53,20 +53,28 @@ func TestH2CCases(t *testing.T) {
 	}
 }
 
-// h2Status sends one HEADERS frame (END_STREAM) on a fresh h2c connection and
-// returns the response :status, or "reset" when the stream or connection was
-// refused.
-func h2Status(t *testing.T, addr string, hdrs [][2]string) string {
+// h2cConn opens a prior-knowledge h2c connection to addr (client preface and an
+// empty SETTINGS sent, 5 s deadline); the caller closes it.
+func h2cConn(t *testing.T, addr string) (net.Conn, *http2.Framer) {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	c.Write([]byte(http2.ClientPreface))
 	fr := http2.NewFramer(c, c)
 	fr.WriteSettings()
+	return c, fr
+}
+
+// h2Status sends one HEADERS frame (END_STREAM) on a fresh h2c connection and
+// returns the response :status, or "reset" when the stream or connection was
+// refused.
+func h2Status(t *testing.T, addr string, hdrs [][2]string) string {
+	t.Helper()
+	c, fr := h2cConn(t, addr)
+	defer c.Close()
 	var block bytes.Buffer
 	enc := hpack.NewEncoder(&block)
 	for _, h := range hdrs {
@@ -107,15 +115,8 @@ func h2Status(t *testing.T, addr string, hdrs [][2]string) string {
 func TestH2CAdvertisesLimits(t *testing.T) {
 	a := startApp(t)
 	addr := startProxy(t, inbound.Options{Authorizer: engine(t, "testdata/policy"), Mode: inbound.Permissive, Upstream: a.addr, MaxConcurrentStreams: 7})
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, fr := h2cConn(t, addr)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	c.Write([]byte(http2.ClientPreface))
-	fr := http2.NewFramer(c, c)
-	fr.WriteSettings()
 	for {
 		f, err := fr.ReadFrame()
 		if err != nil {
