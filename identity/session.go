@@ -9,8 +9,9 @@ import (
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 )
 
-// ticketStamp prefixes the SessionState.Extra entry that bounds a session ticket.
-var ticketStamp = []byte("rampart/svid-not-after/")
+// ticketStamp prefixes the SessionState.Extra entry that bounds a session ticket. A
+// constant, so no caller can change what tickets are checked against.
+const ticketStamp = "rampart/svid-not-after/"
 
 // boundTickets makes the server stamp each session ticket with the expiry of its
 // current SVID and refuse to resume a ticket past it (the client then does a full
@@ -22,7 +23,7 @@ func boundTickets(cfg *tls.Config, src x509svid.Source) {
 		if svid, err := src.GetX509SVID(); err == nil {
 			notAfter = svid.Certificates[0].NotAfter
 		}
-		ss.Extra = append(ss.Extra, binary.BigEndian.AppendUint64(bytes.Clone(ticketStamp), uint64(notAfter.Unix())))
+		ss.Extra = append(ss.Extra, binary.BigEndian.AppendUint64([]byte(ticketStamp), uint64(notAfter.Unix())))
 		return cfg.EncryptTicket(cs, ss)
 	}
 	cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
@@ -39,7 +40,7 @@ func boundTickets(cfg *tls.Config, src x509svid.Source) {
 
 func stampValid(extra [][]byte, now time.Time) bool {
 	for _, e := range extra {
-		if rest, ok := bytes.CutPrefix(e, ticketStamp); ok && len(rest) == 8 {
+		if rest, ok := bytes.CutPrefix(e, []byte(ticketStamp)); ok && len(rest) == 8 {
 			return now.Unix() < int64(binary.BigEndian.Uint64(rest))
 		}
 	}
