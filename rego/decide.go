@@ -49,13 +49,21 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Ti
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTimeout, err)
 	}
+	input := in.value(rev.need, rev.terms)
+	var key string
+	if rev.cache != nil && tracer == nil {
+		key = input.String()
+		if v, ok := rev.cache.get(key); ok {
+			return v, nil
+		}
+	}
 	s := newScratch(now.Add(e.opts.timeout))
 	q := topdown.NewQuery(rev.query).
 		WithQueryCompiler(rev.qc).
 		WithCompiler(rev.compiler).
 		WithStore(rev.store).
 		WithTransaction(rev.txn).
-		WithInput(ast.NewTerm(in.value(rev.need, rev.terms))).
+		WithInput(ast.NewTerm(input)).
 		WithMetrics(metrics.NoOp()).
 		WithCancel(&s.dl).
 		WithIndexing(tracer == nil). // a traced run evaluates every body, to explain each
@@ -74,6 +82,9 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Ti
 		return nil, fmt.Errorf("evaluation error: %w", err)
 	case result == nil:
 		return nil, ErrUndefined
+	}
+	if key != "" {
+		rev.cache.put(key, result)
 	}
 	return result, nil
 }

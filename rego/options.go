@@ -30,6 +30,8 @@ type options struct {
 	registerer   prometheus.Registerer
 	verification *bundle.VerificationConfig
 	now          func() time.Time
+	cacheSize    int  // decisions remembered per revision; ≤ 0: none
+	cacheSet     bool // WithDecisionCache was given
 }
 
 // setDefaults fills every option the caller left unset.
@@ -49,11 +51,22 @@ func (o *options) setDefaults() {
 	if o.now == nil {
 		o.now = time.Now
 	}
+	if !o.cacheSet {
+		o.cacheSize = DefaultDecisionCache
+	}
 }
 
 // WithDecision sets the rule to evaluate, e.g. "data.rampart.authz.allow". Its value
 // may be a boolean or an object {allowed, http_status, body, headers, reason}.
 func WithDecision(path string) Option { return func(o *options) { o.decision = path } }
+
+// WithDecisionCache sets how many distinct inputs (pruned to the fields the policy
+// reads) each bundle revision remembers decisions for; n ≤ 0 turns the cache off.
+// Revisions whose policies call a non-deterministic builtin (time.now_ns, http.send,
+// rand.intn, ...) are never cached. Default DefaultDecisionCache.
+func WithDecisionCache(n int) Option {
+	return func(o *options) { o.cacheSize, o.cacheSet = n, true }
+}
 
 // WithTimeout bounds each evaluation; a decision that runs longer is denied.
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }

@@ -27,6 +27,7 @@ type revision struct {
 	dryRun    bool                // the owning bundle asked for dry-run
 	compiler  *ast.Compiler
 	store     storage.Store
+	cache     *decisionCache // nil: every decision is evaluated
 }
 
 // prepare activates bundles into a fresh store and compiler (OPA's own activation,
@@ -66,6 +67,7 @@ func (e *Engine) prepare(ctx context.Context, bundles map[string]*bundle.Bundle)
 		revisions: map[string]string{}, compiler: compiler, store: store,
 	}
 	r.terms = newTerms(compiler.Modules, r.need)
+	r.cache = newDecisionCache(e.opts.cacheSize, compiler.Modules)
 	owner := ownerOf(bundles, e.decision)
 	for name, b := range bundles {
 		r.revisions[name] = b.Manifest.Revision
