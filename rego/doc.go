@@ -47,4 +47,9 @@
 // terms), evaluates the query compiled once per revision straight through topdown
 // with a read transaction held for the revision's life and a one-allocation rule
 // cache, and takes no lock: loads swap a new revision in with one atomic pointer store.
+//
+// Each revision also remembers up to [DefaultDecisionCache] decisions keyed on that
+// pruned input ([WithDecisionCache]), so a repeated request is answered without
+// evaluating. A revision whose policies call a builtin OPA marks non-deterministic
+// (time.now_ns, http.send, rand.intn, ...) is never cached; a new revision starts empty.
 package rego
