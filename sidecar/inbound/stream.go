@@ -40,10 +40,19 @@ func newStreamConn(w http.ResponseWriter, r *http.Request, remote net.Addr) *str
 	return c
 }
 
+// pump reads the body into two buffers in turn instead of a fresh 32 KiB one per
+// read (that allocation was most of a proxied request's garbage). Reusing a buffer
+// is safe: chunks is unbuffered and Read takes a chunk only once it has drained the
+// previous one, so when the send of chunk k+1 completes, chunk k (the buffer about
+// to be refilled) is no longer referenced.
 func (c *streamConn) pump() {
 	defer close(c.chunks)
-	for {
-		buf := make([]byte, 32<<10)
+	var bufs [2][]byte
+	for i := 0; ; i ^= 1 {
+		if bufs[i] == nil {
+			bufs[i] = make([]byte, 32<<10)
+		}
+		buf := bufs[i]
 		n, err := c.body.Read(buf)
 		if n > 0 {
 			select {
