@@ -84,25 +84,63 @@ var responseHopByHop = map[string]bool{
 	"trailer": true, "transfer-encoding": true, "upgrade": true, "content-length": true,
 }
 
-// writeResponseHead writes the status line and end-to-end fields of resp.
+// writeResponseHead writes the status line and end-to-end fields of resp. It writes
+// strings piecewise and compares names without lowercasing copies: the fmt calls,
+// lowered keys and the Connection-token map were a dozen allocations per response.
 func writeResponseHead(bw *bufio.Writer, resp *http.Response) {
-	text := strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode)+" ")
-	fmt.Fprintf(bw, "HTTP/1.1 %d %s\r\n", resp.StatusCode, text)
-	listed := map[string]bool{}
-	for _, v := range resp.Header.Values("Connection") {
-		for t := range strings.SplitSeq(v, ",") {
-			listed[strings.ToLower(strings.TrimSpace(t))] = true
-		}
+	var num [20]byte
+	code := strconv.AppendInt(num[:0], int64(resp.StatusCode), 10)
+	text := resp.Status
+	if len(text) > len(code) && text[len(code)] == ' ' && text[:len(code)] == string(code) {
+		text = text[len(code)+1:]
 	}
+	bw.WriteString("HTTP/1.1 ")
+	bw.Write(code)
+	bw.WriteString(" ")
+	bw.WriteString(text)
+	bw.WriteString("\r\n")
+	conn := resp.Header.Values("Connection")
 	for k, vv := range resp.Header {
-		lk := strings.ToLower(k)
-		if responseHopByHop[lk] || listed[lk] {
+		if isResponseHopByHop(k) || connectionListed(conn, k) {
 			continue
 		}
 		for _, v := range vv {
-			fmt.Fprintf(bw, "%s: %s\r\n", k, v)
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
 		}
 	}
+}
+
+// isResponseHopByHop reports, case-insensitively, whether name is in
+// responseHopByHop; it lowercases into a stack buffer (longer names are none of them).
+func isResponseHopByHop(name string) bool {
+	var lower [32]byte
+	if len(name) > len(lower) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	return responseHopByHop[string(lower[:len(name)])]
+}
+
+// connectionListed reports whether a Connection field value names field name (the
+// sender marked it hop-by-hop).
+func connectionListed(conn []string, name string) bool {
+	for _, v := range conn {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // bodyless reports whether a response to method with status has no body.
@@ -110,27 +148,45 @@ func bodyless(method string, status int) bool {
 	return method == http.MethodHead || status/100 == 1 || status == http.StatusNoContent || status == http.StatusNotModified
 }
 
+// bodyFraming is how writeResponse sends the app's body on.
+type bodyFraming int
+
+const (
+	framingNone    bodyFraming = iota // bodyless response
+	framingLength                     // Content-Length, copied as is
+	framingChunked                    // re-chunked for an HTTP/1.1 client
+	framingClose                      // delimited by closing the connection
+)
+
+// writeContentLength writes a Content-Length field without fmt's allocations.
+func writeContentLength(bw *bufio.Writer, n int64) {
+	var num [20]byte
+	bw.WriteString("Content-Length: ")
+	bw.Write(strconv.AppendInt(num[:0], n, 10))
+	bw.WriteString("\r\n")
+}
+
 // writeResponse sends the app's final response to an HTTP/1.x client and reports
 // whether the client connection may carry another request.
 func writeResponse(bw *bufio.Writer, resp *http.Response, method, proto string, clientClose bool) (bool, error) {
 	writeResponseHead(bw, resp)
 	keep := !clientClose
-	var copyBody func() error
+	var framing bodyFraming
 	switch {
 	case bodyless(method, resp.StatusCode):
 		if resp.ContentLength >= 0 && resp.StatusCode != http.StatusNoContent && resp.StatusCode/100 != 1 {
-			fmt.Fprintf(bw, "Content-Length: %d\r\n", resp.ContentLength)
+			writeContentLength(bw, resp.ContentLength)
 		}
-		copyBody = func() error { return nil }
+		framing = framingNone
 	case resp.ContentLength >= 0:
-		fmt.Fprintf(bw, "Content-Length: %d\r\n", resp.ContentLength)
-		copyBody = func() error { return copyFlushing(bw, resp.Body, nil) }
+		writeContentLength(bw, resp.ContentLength)
+		framing = framingLength
 	case proto == "HTTP/1.1":
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
-		copyBody = func() error { return copyChunked(bw, resp) }
+		framing = framingChunked
 	default:
 		keep = false
-		copyBody = func() error { return copyFlushing(bw, resp.Body, nil) }
+		framing = framingClose
 	}
 	switch {
 	case !keep:
@@ -139,7 +195,14 @@ func writeResponse(bw *bufio.Writer, resp *http.Response, method, proto string, 
 		bw.WriteString("Connection: keep-alive\r\n")
 	}
 	bw.WriteString("\r\n")
-	if err := copyBody(); err != nil {
+	var err error
+	switch framing {
+	case framingLength, framingClose:
+		err = copyFlushing(bw, resp.Body, nil)
+	case framingChunked:
+		err = copyChunked(bw, resp)
+	}
+	if err != nil {
 		return false, err
 	}
 	return keep, bw.Flush()
