@@ -21,7 +21,8 @@ type streamConn struct {
 
 	chunks  chan []byte
 	pending []byte
-	readErr error // set before chunks is closed
+	readErr error       // set before chunks is closed
+	timer   *time.Timer // read deadline; used only by Read (one reader at a time)
 
 	mu            sync.Mutex
 	deadline      time.Time
@@ -86,9 +87,16 @@ func (c *streamConn) Read(p []byte) (int, error) {
 		c.mu.Unlock()
 		var expired <-chan time.Time
 		if !d.IsZero() {
-			t := time.NewTimer(time.Until(d))
-			defer t.Stop()
-			expired = t.C
+			// One timer per stream, re-armed per wait: a new one per Read was an
+			// allocation per request. Since Go 1.23 a stopped or reset timer
+			// delivers no stale tick, so reuse cannot fire early.
+			if c.timer == nil {
+				c.timer = time.NewTimer(time.Until(d))
+			} else {
+				c.timer.Reset(time.Until(d))
+			}
+			defer c.timer.Stop()
+			expired = c.timer.C
 		}
 		select {
 		case b, ok := <-c.chunks:
