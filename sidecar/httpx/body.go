@@ -16,6 +16,17 @@ import (
 // head and flushes w.
 func CopyBody(w io.Writer, br *bufio.Reader, req *Request, maxBody int64) error {
 	if !req.Chunked() {
+		if n := req.ContentLength; n >= 0 && n <= int64(br.Buffered()) {
+			// The whole body is already buffered (small requests): write it
+			// straight from br, without io.CopyN's per-call LimitReader.
+			b, _ := br.Peek(int(n))
+			_, err := w.Write(b)
+			br.Discard(int(n))
+			if err != nil {
+				return fmt.Errorf("copy body: %w", eofIsBad(err))
+			}
+			return nil
+		}
 		if _, err := io.CopyN(w, br, req.ContentLength); err != nil {
 			return fmt.Errorf("copy body: %w", eofIsBad(err))
 		}

@@ -88,13 +88,13 @@ var responseHopByHop = map[string]bool{
 // strings piecewise and compares names without lowercasing copies: the fmt calls,
 // lowered keys and the Connection-token map were a dozen allocations per response.
 func writeResponseHead(bw *bufio.Writer, resp *http.Response) {
-	var num [20]byte
-	code := strconv.AppendInt(num[:0], int64(resp.StatusCode), 10)
+	bw.WriteString("HTTP/1.1 ")
+	// Appending to AvailableBuffer formats the number without an allocation.
+	code := strconv.AppendInt(bw.AvailableBuffer(), int64(resp.StatusCode), 10)
 	text := resp.Status
 	if len(text) > len(code) && text[len(code)] == ' ' && text[:len(code)] == string(code) {
 		text = text[len(code)+1:]
 	}
-	bw.WriteString("HTTP/1.1 ")
 	bw.Write(code)
 	bw.WriteString(" ")
 	bw.WriteString(text)
@@ -160,9 +160,8 @@ const (
 
 // writeContentLength writes a Content-Length field without fmt's allocations.
 func writeContentLength(bw *bufio.Writer, n int64) {
-	var num [20]byte
 	bw.WriteString("Content-Length: ")
-	bw.Write(strconv.AppendInt(num[:0], n, 10))
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), n, 10))
 	bw.WriteString("\r\n")
 }
 
