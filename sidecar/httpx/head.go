@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // parseRequestLine checks "METHOD SP target SP HTTP/1.x" with single spaces.
@@ -68,10 +69,9 @@ var hopByHop = map[string]bool{
 
 func classify(fields []Field, proto string) (*head, error) {
 	h := &head{}
-	lower := make([]string, len(fields))
-	for i, f := range fields {
-		lower[i] = strings.ToLower(f.Name)
-		switch lower[i] {
+	var buf [64]byte
+	for _, f := range fields {
+		switch string(lowerName(&buf, f.Name)) {
 		case "host":
 			h.host = append(h.host, f.Value)
 		case "content-length":
@@ -90,13 +90,33 @@ func classify(fields []Field, proto string) (*head, error) {
 	for _, c := range h.connection {
 		listed[c] = true
 	}
-	for i, f := range fields {
-		k := lower[i]
-		if !hopByHop[k] && !listed[k] {
+	for _, f := range fields {
+		k := lowerName(&buf, f.Name)
+		if !hopByHop[string(k)] && !listed[string(k)] {
 			h.regular = append(h.regular, f)
 		}
 	}
 	return h, nil
+}
+
+// lowerName is strings.ToLower(name) as bytes, lowered into buf when name is short
+// ASCII (every valid field name): a lowered copy per field was an allocation per
+// header line. The result is valid until the next call with the same buf.
+func lowerName(buf *[64]byte, name string) []byte {
+	if len(name) > len(buf) {
+		return []byte(strings.ToLower(name))
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= utf8.RuneSelf {
+			return []byte(strings.ToLower(name))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return buf[:len(name)]
 }
 
 func splitList(v string) []string {
