@@ -93,6 +93,9 @@ func classify(fields []Field, proto string) (*head, error) {
 	for _, f := range fields {
 		k := lowerName(&buf, f.Name)
 		if !hopByHop[string(k)] && !listed[string(k)] {
+			if h.regular == nil {
+				h.regular = make([]Field, 0, len(fields)) // one allocation, not one per doubling
+			}
 			h.regular = append(h.regular, f)
 		}
 	}

@@ -102,6 +102,9 @@ func (lr *lineReader) fields(max int) ([]Field, error) {
 		if err != nil {
 			return nil, err
 		}
+		if out == nil {
+			out = make([]Field, 0, 16) // room for a typical request's fields
+		}
 		out = append(out, f)
 	}
 }
@@ -130,13 +133,18 @@ func parseField(l []byte) (Field, error) {
 			return Field{}, badRequest("byte 0x%02x in header name", c)
 		}
 	}
-	value := bytes.Trim(l[colon+1:], " \t")
+	left := bytes.TrimLeft(l[colon+1:], " \t")
+	value := bytes.TrimRight(left, " \t")
 	for _, c := range value {
 		if c < ' ' && c != '\t' || c == 0x7f {
 			return Field{}, badRequest("control byte 0x%02x in header value", c)
 		}
 	}
-	return Field{Name: string(name), Value: string(value)}, nil
+	// One string for name and value: two copies per field were most of the
+	// parser's allocations.
+	start := len(l) - len(left)
+	s := string(l[:start+len(value)])
+	return Field{Name: s[:colon], Value: s[start:]}, nil
 }
 
 func tokenChar(c byte) bool {
