@@ -12,23 +12,26 @@ import (
 	"time"
 )
 
-// fileSpec is the registry file: services with their endpoints, and workloads that
-// are only ever clients (so their labels can be resolved too).
-type fileSpec struct {
-	TrustDomain string        `json:"trustDomain"`
-	Services    []fileService `json:"services"`
-	Workloads   []fileWorker  `json:"workloads"`
+// Registry is the registry file's format: services with their endpoints, and
+// workloads that are only ever clients (so their labels can be resolved too). Tools
+// that write registry files (the demo) marshal it.
+type Registry struct {
+	TrustDomain string             `json:"trustDomain"`
+	Services    []RegistryService  `json:"services"`
+	Workloads   []RegistryWorkload `json:"workloads"`
 }
 
-type fileService struct {
-	Name      string       `json:"name"`
-	Namespace string       `json:"namespace"`
-	VIP       string       `json:"vip"`
-	Port      uint16       `json:"port"`
-	Endpoints []fileWorker `json:"endpoints"`
+// RegistryService is one service VIP and port with its endpoints.
+type RegistryService struct {
+	Name      string             `json:"name"`
+	Namespace string             `json:"namespace"`
+	VIP       string             `json:"vip"`
+	Port      uint16             `json:"port"`
+	Endpoints []RegistryWorkload `json:"endpoints"`
 }
 
-type fileWorker struct {
+// RegistryWorkload is one pod: a service endpoint, or a client-only workload.
+type RegistryWorkload struct {
 	Pod            string            `json:"pod"`
 	Namespace      string            `json:"namespace"`
 	ServiceAccount string            `json:"serviceAccount"`
@@ -126,7 +129,7 @@ func CheckRegistry(data []byte) error {
 }
 
 func parseRegistry(data []byte) (*snapshot, error) {
-	var spec fileSpec
+	var spec Registry
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&spec); err != nil {
@@ -141,7 +144,7 @@ func parseRegistry(data []byte) (*snapshot, error) {
 	return spec.build()
 }
 
-func (s *fileSpec) build() (*snapshot, error) {
+func (s *Registry) build() (*snapshot, error) {
 	snap := &snapshot{services: map[netip.AddrPort][]Endpoint{}, workloads: map[netip.Addr]Workload{}}
 	for i, w := range s.Workloads {
 		wl, _, err := w.workload(s.TrustDomain)
@@ -163,7 +166,7 @@ func (s *fileSpec) build() (*snapshot, error) {
 	return snap, nil
 }
 
-func (svc fileService) endpoints(td string, workloads map[netip.Addr]Workload) (netip.AddrPort, []Endpoint, error) {
+func (svc RegistryService) endpoints(td string, workloads map[netip.Addr]Workload) (netip.AddrPort, []Endpoint, error) {
 	vip, err := netip.ParseAddr(svc.VIP)
 	if err != nil {
 		return netip.AddrPort{}, nil, fmt.Errorf("vip: %w", err)
@@ -191,7 +194,7 @@ func (svc fileService) endpoints(td string, workloads map[netip.Addr]Workload) (
 	return netip.AddrPortFrom(vip.Unmap(), svc.Port), eps, nil
 }
 
-func (w fileWorker) workload(td string) (Workload, bool, error) {
+func (w RegistryWorkload) workload(td string) (Workload, bool, error) {
 	ip, err := netip.ParseAddr(w.IP)
 	if err != nil {
 		return Workload{}, false, fmt.Errorf("ip: %w", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/rampart-mesh/rampart/identity"
+	"github.com/rampart-mesh/rampart/sidecar/discovery"
 )
 
 // TrustDomain is the demo mesh's SPIFFE trust domain.
@@ -45,14 +46,14 @@ func (e *Env) InitCA() error {
 // WriteRegistry writes the service registry and the workload file for the given
 // pods and services, atomically, so running proxies reload a whole version.
 func (e *Env) WriteRegistry(pods []*Pod, services []*Service) error {
-	reg := registry{TrustDomain: TrustDomain}
+	reg := discovery.Registry{TrustDomain: TrustDomain}
 	work := map[string]workloadEntry{}
 	for _, p := range pods {
 		reg.Workloads = append(reg.Workloads, entryOf(p, 0))
 		work[p.IP.String()] = workloadEntry{Namespace: p.Namespace, ServiceAccount: p.ServiceAccount, Labels: p.Labels}
 	}
 	for _, s := range services {
-		rs := registryService{Name: s.Name, Namespace: s.Namespace, VIP: s.VIP.String(), Port: s.Port}
+		rs := discovery.RegistryService{Name: s.Name, Namespace: s.Namespace, VIP: s.VIP.String(), Port: s.Port}
 		for _, p := range s.Pods {
 			rs.Endpoints = append(rs.Endpoints, entryOf(p, s.Port))
 		}
@@ -64,32 +65,6 @@ func (e *Env) WriteRegistry(pods []*Pod, services []*Service) error {
 	return writeJSON(e.Path(workloadsFile), work)
 }
 
-// registry is sidecar/discovery's file format.
-type registry struct {
-	TrustDomain string            `json:"trustDomain"`
-	Services    []registryService `json:"services"`
-	Workloads   []registryEntry   `json:"workloads"`
-}
-
-type registryService struct {
-	Name      string          `json:"name"`
-	Namespace string          `json:"namespace"`
-	VIP       string          `json:"vip"`
-	Port      uint16          `json:"port"`
-	Endpoints []registryEntry `json:"endpoints"`
-}
-
-type registryEntry struct {
-	Pod            string            `json:"pod"`
-	Namespace      string            `json:"namespace"`
-	ServiceAccount string            `json:"serviceAccount"`
-	IP             string            `json:"ip"`
-	Port           uint16            `json:"port,omitempty"`
-	Labels         map[string]string `json:"labels,omitempty"`
-	Meshed         bool              `json:"meshed"`
-	SPIFFEID       string            `json:"spiffeID,omitempty"`
-}
-
 // workloadEntry is sidecar/inbound's workloads file format.
 type workloadEntry struct {
 	Namespace      string            `json:"namespace"`
@@ -97,8 +72,8 @@ type workloadEntry struct {
 	Labels         map[string]string `json:"labels,omitempty"`
 }
 
-func entryOf(p *Pod, port uint16) registryEntry {
-	r := registryEntry{Pod: p.Name, Namespace: p.Namespace, ServiceAccount: p.ServiceAccount,
+func entryOf(p *Pod, port uint16) discovery.RegistryWorkload {
+	r := discovery.RegistryWorkload{Pod: p.Name, Namespace: p.Namespace, ServiceAccount: p.ServiceAccount,
 		IP: p.IP.String(), Port: port, Labels: p.Labels, Meshed: p.Meshed}
 	if r.Meshed {
 		r.SPIFFEID = p.SPIFFEID()
