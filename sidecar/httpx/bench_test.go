@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -41,4 +42,46 @@ func BenchmarkNormalizeTarget(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkReadResponse reads a typical app response (Go net/http's head, 1 kB body)
+// with httpx and, in the same run, with net/http.ReadResponse, which the proxy
+// used before.
+func BenchmarkReadResponse(b *testing.B) {
+	raw := []byte("HTTP/1.1 200 OK\r\nDate: Sun, 22 Nov 2026 04:00:00 GMT\r\nContent-Length: 1024\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n" + strings.Repeat("r", 1024))
+	r := bytes.NewReader(raw)
+	br := bufio.NewReaderSize(r, 16<<10)
+	b.Run("httpx", func(b *testing.B) {
+		b.ReportAllocs()
+		var body httpx.BodyReader
+		for b.Loop() {
+			r.Reset(raw)
+			br.Reset(r)
+			resp, err := httpx.ReadResponse(br, "POST", httpx.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			body.Reset(br, resp)
+			for {
+				if _, err := body.Next(); err != nil {
+					break
+				}
+			}
+		}
+	})
+	b.Run("net-http", func(b *testing.B) {
+		b.ReportAllocs()
+		req := &http.Request{Method: "POST"}
+		for b.Loop() {
+			r.Reset(raw)
+			br.Reset(r)
+			resp, err := http.ReadResponse(br, req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
 }

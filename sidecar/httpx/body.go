@@ -58,12 +58,13 @@ func CopyBody(w io.Writer, br *bufio.Reader, req *Request, maxBody int64) error 
 }
 
 type chunkReader struct {
-	lr   lineReader
-	left int64 // body bytes still allowed; negative = unlimited
+	lr      lineReader
+	left    int64   // body bytes still allowed; negative = unlimited
+	trailer []Field // the trailer section, once the last chunk was read
 }
 
 // next reads one chunk-size line and returns the size; at the last chunk it also
-// reads (and validates, then drops) the trailer section.
+// reads and validates the trailer section into c.trailer.
 func (c *chunkReader) next() (int64, error) {
 	c.lr.budget = 4096
 	l, err := c.lr.line()
@@ -82,7 +83,7 @@ func (c *chunkReader) next() (int64, error) {
 	}
 	if n == 0 {
 		c.lr.budget = DefaultMaxHeaderBytes
-		_, err := c.lr.fields(DefaultMaxHeaders)
+		c.trailer, err = c.lr.fields(DefaultMaxHeaders)
 		return 0, err
 	}
 	return n, nil

@@ -1,5 +1,5 @@
-// Package httpx is Rampart's strict HTTP/1.x request parser and request-target
-// normalizer. The inbound proxy authorizes exactly the request this package returns
+// Package httpx is Rampart's strict HTTP/1.x request parser, request-target
+// normalizer and response parser. The inbound proxy authorizes exactly the request this package returns
 // and forwards exactly that request, so the policy and the application can never
 // disagree about method, path, host or framing.
 //
@@ -14,4 +14,8 @@
 // (and refuses "..;" style segments that some servers read as ".."), strips the
 // fragment, splits off the query and treats encoded slashes and backslashes by one
 // configured SlashRule.
+//
+// ReadResponse reads the application's answer by the same framing rules (a 502
+// *Error for anything ambiguous), and BodyReader relays its body piece by piece from
+// the connection's buffer, so the proxy needs neither net/http nor a copy buffer.
 package httpx

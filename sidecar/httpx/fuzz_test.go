@@ -1,6 +1,7 @@
 package httpx_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -58,4 +59,46 @@ func FuzzNormalizePath(f *testing.F) {
 			t.Fatalf("%q normalized to %q", target, p)
 		}
 	})
+}
+
+// FuzzReadResponse checks that the response parser never panics, that a length-framed
+// body is exactly as long as announced, and that a response re-sent with the framing a
+// proxy gives it parses back to the same status, fields and body.
+func FuzzReadResponse(f *testing.F) {
+	for _, c := range rawcase.Load(f, "testdata/responses") {
+		f.Add(c.Raw, c.Want["method"] == "HEAD")
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, head bool) {
+		method := "GET"
+		if head {
+			method = "HEAD"
+		}
+		got, status := receive(raw, method, httpx.Config{})
+		if status != "ok" {
+			return
+		}
+		if got.resp.Framing == httpx.LengthBody && int64(len(got.body)) != got.resp.ContentLength {
+			t.Fatalf("body of %d bytes, Content-Length %d", len(got.body), got.resp.ContentLength)
+		}
+		again, status := receive([]byte(resend(got)), method, httpx.Config{})
+		if status != "ok" {
+			t.Fatalf("re-sent response refused (%s):\n%q", status, resend(got))
+		}
+		if again.head != got.head || again.body != got.body || again.resp.Status != got.resp.Status {
+			t.Fatalf("re-parse changed the response:\n%q %q\n%q %q", got.head, got.body, again.head, again.body)
+		}
+	})
+}
+
+// resend is got as a proxy forwards it: its head, then a Content-Length for a
+// body (or the one a bodiless HEAD or 304 response carried).
+func resend(got received) string {
+	out := got.head
+	switch {
+	case got.resp.Framing != httpx.NoBody:
+		out += "Content-Length: " + strconv.Itoa(len(got.body)) + "\r\n"
+	case got.resp.ContentLength >= 0 && got.resp.Status != 204 && got.resp.Status/100 != 1:
+		out += "Content-Length: " + strconv.FormatInt(got.resp.ContentLength, 10) + "\r\n"
+	}
+	return out + "\r\n" + got.body
 }

@@ -67,7 +67,9 @@ var hopByHop = map[string]bool{
 	"content-length": true, "host": true, "expect": true,
 }
 
-func classify(fields []Field, proto string) (*head, error) {
+// classify collects the fields the proxy interprets and keeps in regular the ones it
+// forwards: neither in hop nor named by a Connection field.
+func classify(fields []Field, hop map[string]bool) *head {
 	h := &head{}
 	var buf [64]byte
 	for _, f := range fields {
@@ -86,20 +88,28 @@ func classify(fields []Field, proto string) (*head, error) {
 			h.expect = append(h.expect, f.Value)
 		}
 	}
-	listed := map[string]bool{}
-	for _, c := range h.connection {
-		listed[c] = true
-	}
 	for _, f := range fields {
 		k := lowerName(&buf, f.Name)
-		if !hopByHop[string(k)] && !listed[string(k)] {
+		if !hop[string(k)] && !h.listed(k) {
 			if h.regular == nil {
 				h.regular = make([]Field, 0, len(fields)) // one allocation, not one per doubling
 			}
 			h.regular = append(h.regular, f)
 		}
 	}
-	return h, nil
+	return h
+}
+
+// listed reports whether a Connection field names the lower-case field name k. A
+// linear scan: there are rarely more than two tokens, and a set was an allocation
+// per message.
+func (h *head) listed(k []byte) bool {
+	for _, c := range h.connection {
+		if c == string(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // lowerName is strings.ToLower(name) as bytes, lowered into buf when name is short

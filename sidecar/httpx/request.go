@@ -74,10 +74,7 @@ func ReadRequest(br *bufio.Reader, cfg Config) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := classify(fields, req.Proto)
-	if err != nil {
-		return nil, err
-	}
+	h := classify(fields, hopByHop)
 	if err := applyFraming(req, h, cfg.MaxBodyBytes); err != nil {
 		return nil, err
 	}

@@ -44,3 +44,18 @@ func writeField(w *bufio.Writer, name, value string) {
 	w.WriteString(value)
 	w.WriteString("\r\n")
 }
+
+// WriteResponseHead writes resp's status line (always HTTP/1.1) and its end-to-end
+// fields. The caller adds the framing and connection fields it chose for its own
+// client, then the empty line.
+func WriteResponseHead(w *bufio.Writer, resp *Response) {
+	w.WriteString("HTTP/1.1 ")
+	// Appending to AvailableBuffer formats the number without an allocation.
+	w.Write(strconv.AppendInt(w.AvailableBuffer(), int64(resp.Status), 10))
+	w.WriteByte(' ')
+	w.WriteString(resp.Reason)
+	w.WriteString("\r\n")
+	for _, f := range resp.Header {
+		writeField(w, f.Name, f.Value)
+	}
+}

@@ -3,6 +3,7 @@ package inbound
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -13,7 +14,7 @@ import (
 // and returns its final response; 1xx interim responses other than 101 are dropped
 // (the proxy answered Expect itself). A request without a body is retried once on a
 // fresh connection when a pooled one turns out to be closed.
-func (s *Server) roundTrip(ctx context.Context, cr *clientReader, br *bufio.Reader, req *httpx.Request, ci *connInfo) (*upConn, *http.Response, error) {
+func (s *Server) roundTrip(ctx context.Context, cr *clientReader, br *bufio.Reader, req *httpx.Request, ci *connInfo) (*upConn, *httpx.Response, error) {
 	var extra []httpx.Field
 	if v := ci.xfcc(); v != "" {
 		extra = append(extra, httpx.Field{Name: "X-Forwarded-Client-Cert", Value: v})
@@ -28,13 +29,14 @@ func (s *Server) roundTrip(ctx context.Context, cr *clientReader, br *bufio.Read
 			return up, resp, nil
 		}
 		up.Close()
-		if _, isReq := err.(*httpx.Error); isReq || !reused || req.ContentLength != 0 || attempt > 0 {
+		var he *httpx.Error
+		if errors.As(err, &he) || !reused || req.ContentLength != 0 || attempt > 0 {
 			return nil, nil, err
 		}
 	}
 }
 
-func (s *Server) send(up *upConn, br *bufio.Reader, req *httpx.Request, extra []httpx.Field) (*http.Response, error) {
+func (s *Server) send(up *upConn, br *bufio.Reader, req *httpx.Request, extra []httpx.Field) (*httpx.Response, error) {
 	httpx.WriteHead(up.bw, req, extra)
 	if err := httpx.CopyBody(up.bw, br, req, s.opts.HTTP.MaxBodyBytes); err != nil {
 		return nil, err
@@ -43,11 +45,11 @@ func (s *Server) send(up *upConn, br *bufio.Reader, req *httpx.Request, extra []
 		return nil, fmt.Errorf("write upstream: %w", err)
 	}
 	for {
-		resp, err := http.ReadResponse(up.br, &http.Request{Method: req.Method})
+		resp, err := httpx.ReadResponse(up.br, req.Method, s.opts.HTTP)
 		if err != nil {
 			return nil, fmt.Errorf("read upstream response: %w", err)
 		}
-		if resp.StatusCode/100 != 1 || resp.StatusCode == http.StatusSwitchingProtocols {
+		if resp.Status/100 != 1 || resp.Status == http.StatusSwitchingProtocols {
 			return resp, nil
 		}
 	}

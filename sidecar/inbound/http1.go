@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -88,10 +87,11 @@ func (s *Server) exchange(ctx context.Context, c net.Conn, cr *clientReader, br 
 		errorDenial(status).write(bw, true)
 		return false
 	}
-	if resp.StatusCode == http.StatusSwitchingProtocols {
-		if req.Upgrade == "" {
-			// The app switched protocols nobody asked for: what it and the client
-			// send next would not be HTTP the proxy can authorize.
+	if resp.Status == http.StatusSwitchingProtocols {
+		if req.Upgrade == "" || resp.Upgrade == "" {
+			// The app switched protocols nobody asked for (or to one it does not
+			// name): what it and the client send next would not be HTTP the proxy
+			// can authorize.
 			up.Close()
 			errorDenial(http.StatusBadGateway).write(bw, true)
 			return false
@@ -99,17 +99,18 @@ func (s *Server) exchange(ctx context.Context, c net.Conn, cr *clientReader, br 
 		s.upgraded(c, br, bw, up, resp)
 		return false
 	}
-	keep, err := writeResponse(bw, resp, req.Method, req.Proto, req.Close)
+	up.body.Reset(up.br, resp)
+	keep, err := writeResponse(bw, resp, &up.body, req.Proto, req.Close)
 	s.release(up, resp, err == nil)
 	return keep && err == nil
 }
 
 // upgraded relays the app's 101 and then copies bytes both ways: only now, after the
 // app agreed to switch, is anything the client sends no longer HTTP.
-func (s *Server) upgraded(c net.Conn, br *bufio.Reader, bw *bufio.Writer, up *upConn, resp *http.Response) {
+func (s *Server) upgraded(c net.Conn, br *bufio.Reader, bw *bufio.Writer, up *upConn, resp *httpx.Response) {
 	defer up.Close()
-	writeResponseHead(bw, resp)
-	bw.WriteString("Connection: Upgrade\r\nUpgrade: " + resp.Header.Get("Upgrade") + "\r\n\r\n")
+	httpx.WriteResponseHead(bw, resp)
+	bw.WriteString("Connection: Upgrade\r\nUpgrade: " + resp.Upgrade + "\r\n\r\n")
 	if bw.Flush() != nil {
 		return
 	}
@@ -123,19 +124,13 @@ func (s *Server) upgraded(c net.Conn, br *bufio.Reader, bw *bufio.Writer, up *up
 	splice(c, br, up.Conn, s.opts.Timeouts.StreamIdle)
 }
 
-// release returns up to the pool when its response was read to the end and both
-// sides keep the connection.
-func (s *Server) release(up *upConn, resp *http.Response, complete bool) {
+// release returns up to the pool when its response was read to the end (the copy
+// stops only at the body's end or an error) and both sides keep the connection.
+func (s *Server) release(up *upConn, resp *httpx.Response, complete bool) {
 	if !complete || resp.Close {
 		up.Close()
 		return
 	}
-	// Drain what is left (bodyless responses have nothing) and check the end.
-	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 1)); err != nil {
-		up.Close()
-		return
-	}
-	resp.Body.Close()
 	s.pool.put(up)
 }
 

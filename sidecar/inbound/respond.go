@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/rampart-mesh/rampart/rego"
+	"github.com/rampart-mesh/rampart/sidecar/httpx"
 )
 
 // denial is a response the proxy makes itself: a policy deny or a refused request.
@@ -77,86 +77,12 @@ func safeResponseField(k, v string) bool {
 	return true
 }
 
-// responseHopByHop are never copied from the app's response; the proxy frames the
-// response to its own client itself.
+// responseHopByHop are hop-by-hop fields (RFC 9110 7.6.1) the HTTP/2 path drops;
+// the HTTP/1 path has httpx drop them from the app's response.
 var responseHopByHop = map[string]bool{
 	"connection": true, "keep-alive": true, "proxy-connection": true, "te": true,
 	"trailer": true, "transfer-encoding": true, "upgrade": true, "content-length": true,
 }
-
-// writeResponseHead writes the status line and end-to-end fields of resp. It writes
-// strings piecewise and compares names without lowercasing copies: the fmt calls,
-// lowered keys and the Connection-token map were a dozen allocations per response.
-func writeResponseHead(bw *bufio.Writer, resp *http.Response) {
-	bw.WriteString("HTTP/1.1 ")
-	// Appending to AvailableBuffer formats the number without an allocation.
-	code := strconv.AppendInt(bw.AvailableBuffer(), int64(resp.StatusCode), 10)
-	text := resp.Status
-	if len(text) > len(code) && text[len(code)] == ' ' && text[:len(code)] == string(code) {
-		text = text[len(code)+1:]
-	}
-	bw.Write(code)
-	bw.WriteString(" ")
-	bw.WriteString(text)
-	bw.WriteString("\r\n")
-	conn := resp.Header.Values("Connection")
-	for k, vv := range resp.Header {
-		if isResponseHopByHop(k) || connectionListed(conn, k) {
-			continue
-		}
-		for _, v := range vv {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
-		}
-	}
-}
-
-// isResponseHopByHop reports, case-insensitively, whether name is in
-// responseHopByHop; it lowercases into a stack buffer (longer names are none of them).
-func isResponseHopByHop(name string) bool {
-	var lower [32]byte
-	if len(name) > len(lower) {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		lower[i] = c
-	}
-	return responseHopByHop[string(lower[:len(name)])]
-}
-
-// connectionListed reports whether a Connection field value names field name (the
-// sender marked it hop-by-hop).
-func connectionListed(conn []string, name string) bool {
-	for _, v := range conn {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), name) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// bodyless reports whether a response to method with status has no body.
-func bodyless(method string, status int) bool {
-	return method == http.MethodHead || status/100 == 1 || status == http.StatusNoContent || status == http.StatusNotModified
-}
-
-// bodyFraming is how writeResponse sends the app's body on.
-type bodyFraming int
-
-const (
-	framingNone    bodyFraming = iota // bodyless response
-	framingLength                     // Content-Length, copied as is
-	framingChunked                    // re-chunked for an HTTP/1.1 client
-	framingClose                      // delimited by closing the connection
-)
 
 // writeContentLength writes a Content-Length field without fmt's allocations.
 func writeContentLength(bw *bufio.Writer, n int64) {
@@ -165,27 +91,27 @@ func writeContentLength(bw *bufio.Writer, n int64) {
 	bw.WriteString("\r\n")
 }
 
-// writeResponse sends the app's final response to an HTTP/1.x client and reports
-// whether the client connection may carry another request.
-func writeResponse(bw *bufio.Writer, resp *http.Response, method, proto string, clientClose bool) (bool, error) {
-	writeResponseHead(bw, resp)
+// writeResponse sends the app's final response to an HTTP/1.x client, its body read
+// through body, and reports whether the client connection may carry another request.
+// The body keeps the app's length when it has one; otherwise it is re-chunked for
+// an HTTP/1.1 client and delimited by closing for an HTTP/1.0 one.
+func writeResponse(bw *bufio.Writer, resp *httpx.Response, body *httpx.BodyReader, proto string, clientClose bool) (bool, error) {
+	httpx.WriteResponseHead(bw, resp)
 	keep := !clientClose
-	var framing bodyFraming
+	chunked := false
 	switch {
-	case bodyless(method, resp.StatusCode):
-		if resp.ContentLength >= 0 && resp.StatusCode != http.StatusNoContent && resp.StatusCode/100 != 1 {
+	case resp.Framing == httpx.NoBody:
+		// HEAD and 304 responses carry the length a GET would have had.
+		if resp.ContentLength >= 0 && resp.Status != http.StatusNoContent {
 			writeContentLength(bw, resp.ContentLength)
 		}
-		framing = framingNone
-	case resp.ContentLength >= 0:
+	case resp.Framing == httpx.LengthBody:
 		writeContentLength(bw, resp.ContentLength)
-		framing = framingLength
 	case proto == "HTTP/1.1":
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
-		framing = framingChunked
+		chunked = true
 	default:
 		keep = false
-		framing = framingClose
 	}
 	switch {
 	case !keep:
@@ -194,72 +120,50 @@ func writeResponse(bw *bufio.Writer, resp *http.Response, method, proto string, 
 		bw.WriteString("Connection: keep-alive\r\n")
 	}
 	bw.WriteString("\r\n")
-	var err error
-	switch framing {
-	case framingLength, framingClose:
-		err = copyFlushing(bw, resp.Body, nil)
-	case framingChunked:
-		err = copyChunked(bw, resp)
-	}
-	if err != nil {
+	if err := copyBody(bw, body, chunked); err != nil {
 		return false, err
 	}
 	return keep, bw.Flush()
 }
 
-// copyBufs recycles copy buffers: a 32 KiB allocation per response showed up in
-// the benchmark profile. A sync.Pool is safe shared state, not configuration.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-// copyFlushing copies src to bw, flushing whenever src has nothing more ready, so
-// streamed responses (server-sent events, long polls) are not held back.
-func copyFlushing(bw *bufio.Writer, src io.Reader, chunk func([]byte) error) error {
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	buf := *bp
+// copyBody writes the body on piece by piece straight from the app connection's
+// buffer. It flushes only before waiting for the app: a response that has fully
+// arrived goes out in one write, and a streamed one (server-sent events, long
+// polls) is not held back.
+func copyBody(bw *bufio.Writer, body *httpx.BodyReader, chunked bool) error {
 	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			var werr error
-			if chunk != nil {
-				werr = chunk(buf[:n])
-			} else {
-				_, werr = bw.Write(buf[:n])
-			}
-			if werr == nil {
-				werr = bw.Flush()
-			}
-			if werr != nil {
-				return werr
+		if !body.Ready() {
+			if err := bw.Flush(); err != nil {
+				return err
 			}
 		}
+		p, err := body.Next()
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
 			return fmt.Errorf("copy response: %w", err)
 		}
-	}
-}
-
-func copyChunked(bw *bufio.Writer, resp *http.Response) error {
-	err := copyFlushing(bw, resp.Body, func(p []byte) error {
-		fmt.Fprintf(bw, "%x\r\n", len(p))
-		bw.Write(p)
-		_, err := bw.WriteString("\r\n")
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	bw.WriteString("0\r\n")
-	for k, vv := range resp.Trailer {
-		for _, v := range vv {
-			if safeResponseField(k, v) {
-				fmt.Fprintf(bw, "%s: %s\r\n", k, v)
-			}
+		if chunked {
+			bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(p)), 16))
+			bw.WriteString("\r\n")
+		}
+		if _, err := bw.Write(p); err != nil {
+			return err
+		}
+		if chunked {
+			bw.WriteString("\r\n")
 		}
 	}
-	_, err = bw.WriteString("\r\n")
-	return err
+	if chunked {
+		bw.WriteString("0\r\n")
+		for _, f := range body.Trailer {
+			if safeResponseField(f.Name, f.Value) {
+				bw.WriteString(f.Name + ": " + f.Value + "\r\n")
+			}
+		}
+		_, err := bw.WriteString("\r\n")
+		return err
+	}
+	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/rampart-mesh/rampart/sidecar/httpx"
 )
 
 // upConn is one kept-alive HTTP/1.1 connection to the app.
@@ -14,6 +16,7 @@ type upConn struct {
 	net.Conn
 	br    *bufio.Reader
 	bw    *bufio.Writer
+	body  httpx.BodyReader // the response body being relayed; one per conn, not per request
 	addr  string
 	since time.Time // when it went idle
 }
