@@ -22,21 +22,21 @@ type Resolver interface {
 
 // Workload is what Rampart knows about one pod.
 type Workload struct {
-	Name           string
-	Namespace      string
-	ServiceAccount string
-	IP             netip.Addr
-	Labels         map[string]string
+	Name           string            `json:"name,omitempty"`
+	Namespace      string            `json:"namespace,omitempty"`
+	ServiceAccount string            `json:"serviceAccount,omitempty"`
+	IP             netip.Addr        `json:"ip"`
+	Labels         map[string]string `json:"labels,omitempty"`
 	// Meshed is true when the pod runs a Rampart sidecar that accepts HBONE on 15008.
-	Meshed bool
+	Meshed bool `json:"meshed"`
 	// Identity is the SPIFFE ID the pod's proxy presents ("" when not meshed).
-	Identity string
+	Identity string `json:"identity,omitempty"`
 }
 
 // Endpoint is one backend of a service: a workload and the port it serves on.
 type Endpoint struct {
 	Workload
-	Addr netip.AddrPort // pod IP and target port
+	Addr netip.AddrPort `json:"addr"` // pod IP and target port
 }
 
 // SPIFFEID returns spiffe://<td>/ns/<ns>/sa/<sa>.

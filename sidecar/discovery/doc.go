@@ -6,8 +6,8 @@
 // (then traffic goes through HBONE on podIP:15008) — and maps a pod IP to its
 // workload metadata. Two resolvers exist: [File], a JSON registry for the demo and
 // for non-Kubernetes use, reloaded by polling and keeping the last good version; and
-// the kube subpackage, client-go informers on Pods, Services and EndpointSlices that
-// keep only the fields Rampart needs.
+// the kube subpackage, list-and-watch on Pods, Services and EndpointSlices through
+// the API server's REST API, keeping only the fields Rampart needs.
 //
 // [Balancer] spreads connects over a service's endpoints round robin and ejects an
 // endpoint that failed for a while. [TrustedLabels] returns a peer's labels only when

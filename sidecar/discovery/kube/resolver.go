@@ -3,21 +3,17 @@ package kube
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
-
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
+	"sync"
 
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
 )
 
 // Options configure a Resolver.
 type Options struct {
-	// Client talks to the API server. Required.
-	Client kubernetes.Interface
+	// Config reaches the API server. Required.
+	Config Config
 	// TrustDomain names SPIFFE IDs of meshed pods; "cluster.local" when empty.
 	TrustDomain string
 	// SidecarName is the container (or native-sidecar init container) name that
@@ -25,159 +21,127 @@ type Options struct {
 	SidecarName string
 	// Namespace limits the watch to one namespace; all when empty.
 	Namespace string
+	// Logger receives list and watch failures (retried). Default: discarded.
+	Logger *slog.Logger
 }
 
-const (
-	indexIP      = "ip"
-	indexService = "service"
-)
-
-// Resolver is a discovery.Resolver fed by informers on Pods, Services and
-// EndpointSlices. Objects are trimmed to the fields used here before they are
-// cached (see trim), so a large cluster costs the proxy little memory.
+// Resolver is a discovery.Resolver fed by watches on Pods, Services and
+// EndpointSlices. Lookups read an in-memory index and never call the API server.
 type Resolver struct {
-	opts     Options
-	factory  informers.SharedInformerFactory
-	pods     cache.SharedIndexInformer
-	services cache.SharedIndexInformer
-	slices   cache.SharedIndexInformer
+	opts   Options
+	client *client
+	st     *store
+	kinds  []*kind
+
+	fatalOnce sync.Once
+	fatal     chan struct{} // closed on an error retrying cannot fix (401, 403, 404)
+	fatalErr  error
 }
 
-// New builds the informers; Start runs them.
+// New validates opts; Start begins watching.
 func New(opts Options) (*Resolver, error) {
-	if opts.Client == nil {
-		return nil, fmt.Errorf("kube discovery: needs a client")
-	}
 	if opts.TrustDomain == "" {
 		opts.TrustDomain = "cluster.local"
 	}
 	if opts.SidecarName == "" {
 		opts.SidecarName = "rampart-proxy"
 	}
-	k := &Resolver{opts: opts}
-	k.factory = informers.NewSharedInformerFactoryWithOptions(opts.Client, 0,
-		informers.WithNamespace(opts.Namespace), informers.WithTransform(k.trim))
-	k.pods = k.factory.Core().V1().Pods().Informer()
-	k.services = k.factory.Core().V1().Services().Informer()
-	k.slices = k.factory.Discovery().V1().EndpointSlices().Informer()
-	if err := k.addIndexers(); err != nil {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	c, err := newClient(opts.Config)
+	if err != nil {
 		return nil, fmt.Errorf("kube discovery: %w", err)
+	}
+	k := &Resolver{opts: opts, client: c, st: newStore(), fatal: make(chan struct{})}
+	ns := ""
+	if opts.Namespace != "" {
+		ns = "/namespaces/" + opts.Namespace
+	}
+	k.kinds = []*kind{
+		{name: "pods", path: "/api/v1" + ns + "/pods", sample: &pod{}, decode: k.decodePod},
+		{name: "services", path: "/api/v1" + ns + "/services", sample: &service{}, decode: decodeService},
+		{name: "endpointslices", path: "/apis/discovery.k8s.io/v1" + ns + "/endpointslices", sample: &slice{}, decode: decodeSlice},
+	}
+	for _, kd := range k.kinds {
+		kd.synced = make(chan struct{})
 	}
 	return k, nil
 }
 
-func (k *Resolver) addIndexers() error {
-	if err := k.pods.AddIndexers(cache.Indexers{indexIP: podIPs}); err != nil {
-		return err
+// Start watches every kind until ctx ends. It returns at once; Synced waits for
+// the first full lists.
+func (k *Resolver) Start(ctx context.Context) {
+	for _, kd := range k.kinds {
+		go k.run(ctx, kd)
 	}
-	if err := k.services.AddIndexers(cache.Indexers{indexIP: clusterIPs}); err != nil {
-		return err
-	}
-	return k.slices.AddIndexers(cache.Indexers{indexService: sliceService})
 }
 
-// Start runs the informers until ctx ends and waits for their first full sync.
-func (k *Resolver) Start(ctx context.Context) error {
-	k.factory.Start(ctx.Done())
-	for typ, ok := range k.factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return fmt.Errorf("kube discovery: %v informer did not sync", typ)
+// Synced waits until every kind has been listed once. It fails at once when the
+// API server refuses the proxy (401, 403, 404: credentials or RBAC), and with the
+// last list error when ctx ends first.
+func (k *Resolver) Synced(ctx context.Context) error {
+	for _, kd := range k.kinds {
+		select {
+		case <-kd.synced:
+		case <-k.fatal:
+			return fmt.Errorf("kube discovery: %w", k.fatalErr)
+		case <-ctx.Done():
+			if err := kd.err(); err != nil {
+				return fmt.Errorf("kube discovery: %s not synced: %w", kd.name, err)
+			}
+			return fmt.Errorf("kube discovery: %s not synced: %w", kd.name, ctx.Err())
 		}
 	}
 	return nil
 }
 
-// Workload implements Resolver.
+// Workload implements discovery.Resolver.
 func (k *Resolver) Workload(ip netip.Addr) (discovery.Workload, bool) {
-	objs, err := k.pods.GetIndexer().ByIndex(indexIP, ip.Unmap().String())
-	if err != nil || len(objs) == 0 {
+	k.st.mu.RLock()
+	defer k.st.mu.RUnlock()
+	return k.workload(ip.Unmap())
+}
+
+func (k *Resolver) workload(ip netip.Addr) (discovery.Workload, bool) {
+	keys := k.st.podsByIP[ip]
+	if len(keys) == 0 {
 		return discovery.Workload{}, false
 	}
-	return k.workload(objs[0].(*corev1.Pod), ip.Unmap()), true
+	w := k.st.pods[keys[len(keys)-1]].w // the newest holder of the IP
+	w.IP = ip
+	return w, true
 }
 
-func (k *Resolver) workload(p *corev1.Pod, ip netip.Addr) discovery.Workload {
-	w := discovery.Workload{Name: p.Name, Namespace: p.Namespace, ServiceAccount: p.Spec.ServiceAccountName,
-		IP: ip, Labels: p.Labels, Meshed: k.meshed(p)}
-	if w.ServiceAccount == "" {
-		w.ServiceAccount = "default"
-	}
-	if w.Meshed {
-		w.Identity = discovery.SPIFFEID(k.opts.TrustDomain, w.Namespace, w.ServiceAccount)
-	}
-	return w
-}
-
-func (k *Resolver) meshed(p *corev1.Pod) bool {
-	for _, list := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
-		for _, c := range list {
-			if c.Name == k.opts.SidecarName {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// Endpoints implements Resolver: dst is a Service cluster IP and port; the result
-// is the ready addresses of its EndpointSlices with the matching target port.
+// Endpoints implements discovery.Resolver: dst is a Service cluster IP and TCP
+// port; the result is the ready addresses of its EndpointSlices with the target
+// port of the same port name.
 func (k *Resolver) Endpoints(dst netip.AddrPort) ([]discovery.Endpoint, bool) {
-	objs, err := k.services.GetIndexer().ByIndex(indexIP, dst.Addr().Unmap().String())
-	if err != nil || len(objs) == 0 {
-		return nil, false
-	}
-	svc := objs[0].(*corev1.Service)
-	for _, sp := range svc.Spec.Ports {
-		if sp.Port == int32(dst.Port()) && (sp.Protocol == "" || sp.Protocol == corev1.ProtocolTCP) {
-			return k.sliceEndpoints(svc.Namespace+"/"+svc.Name, sp.Name), true
+	k.st.mu.RLock()
+	defer k.st.mu.RUnlock()
+	for _, key := range k.st.servicesBy[dst.Addr().Unmap()] {
+		if name, ok := k.st.services[key].ports[dst.Port()]; ok {
+			return k.endpoints(key, name), true
 		}
 	}
 	return nil, false
 }
 
-func (k *Resolver) sliceEndpoints(service, portName string) []discovery.Endpoint {
-	objs, _ := k.slices.GetIndexer().ByIndex(indexService, service)
+func (k *Resolver) endpoints(svc, portName string) []discovery.Endpoint {
 	var eps []discovery.Endpoint
-	for _, o := range objs {
-		s := o.(*discoveryv1.EndpointSlice)
-		port, ok := slicePort(s, portName)
+	for _, key := range k.st.slicesBySvc[svc] {
+		s := k.st.slices[key]
+		port, ok := s.ports[portName]
 		if !ok {
 			continue
 		}
-		for _, e := range s.Endpoints {
-			if e.Conditions.Ready != nil && !*e.Conditions.Ready {
-				continue
+		for _, ip := range s.ready {
+			w, ok := k.workload(ip)
+			if !ok {
+				w = discovery.Workload{IP: ip} // no pod known: not meshed
 			}
-			eps = k.appendAddresses(eps, e.Addresses, port)
+			eps = append(eps, discovery.Endpoint{Workload: w, Addr: netip.AddrPortFrom(ip, port)})
 		}
 	}
 	return eps
-}
-
-func (k *Resolver) appendAddresses(eps []discovery.Endpoint, addrs []string, port uint16) []discovery.Endpoint {
-	for _, a := range addrs {
-		ip, err := netip.ParseAddr(a)
-		if err != nil {
-			continue
-		}
-		w, ok := k.Workload(ip)
-		if !ok {
-			w = discovery.Workload{IP: ip.Unmap()}
-		}
-		eps = append(eps, discovery.Endpoint{Workload: w, Addr: netip.AddrPortFrom(ip.Unmap(), port)})
-	}
-	return eps
-}
-
-func slicePort(s *discoveryv1.EndpointSlice, name string) (uint16, bool) {
-	for _, p := range s.Ports {
-		pn := ""
-		if p.Name != nil {
-			pn = *p.Name
-		}
-		if pn == name && p.Port != nil && (p.Protocol == nil || *p.Protocol == corev1.ProtocolTCP) {
-			return uint16(*p.Port), true
-		}
-	}
-	return 0, false
 }

@@ -1,10 +1,9 @@
 package kube_test
 
 import (
+	"context"
+	"errors"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -14,17 +13,18 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
 	"github.com/rampart-mesh/rampart/sidecar/discovery/kube"
+	"github.com/rampart-mesh/rampart/sidecar/discovery/kube/kubetest"
 )
 
 // TestKubeFollowsTheAPIServer runs a real kube-apiserver and etcd (built by
 // test/tools/kube/build.sh) and checks that what is created, changed and deleted
 // through the API shows in the resolver.
 func TestKubeFollowsTheAPIServer(t *testing.T) {
-	client := startAPIServer(t)
+	env := kubetest.Start(t)
+	client := env.Client
 	ctx := t.Context()
 	const ns = "default"
 	svc := createService(t, client, ns)
@@ -35,11 +35,12 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 	createPod(t, client, ns, "legacy", "198.18.5.9", false, nil)
 	slice := createSlice(t, client, ns, "198.18.5.2", "198.18.5.9")
 
-	k, err := kube.New(kube.Options{Client: client})
+	k, err := kube.New(kube.Options{Config: env.Config})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Start(ctx); err != nil {
+	k.Start(ctx)
+	if err := k.Synced(ctx); err != nil {
 		t.Fatal(err)
 	}
 
@@ -52,6 +53,14 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 	peer := "spiffe://cluster.local/ns/default/sa/tiefighter"
 	if got := discovery.TrustedLabels(k, tie, peer); got["org"] != "empire" {
 		t.Fatalf("labels %v, want org=empire", got)
+	}
+
+	view, found := k.View(), false
+	for _, sv := range view.Services {
+		found = found || sv.Service == "default/deathstar" && sv.Address == vip && len(sv.Endpoints) == 2
+	}
+	if !found || len(view.Workloads) != 3 {
+		t.Errorf("view %+v, want deathstar at %s with 2 endpoints and 3 workloads", view, vip)
 	}
 
 	// Label change follows.
@@ -84,6 +93,31 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 	}
 }
 
+// TestSyncedFailsWhenRefused checks that a proxy the API server refuses (no
+// credentials here; missing RBAC in a cluster) is told so at once, with the
+// server's reason, instead of waiting for a timeout.
+func TestSyncedFailsWhenRefused(t *testing.T) {
+	env := kubetest.Start(t)
+	cfg := env.Config
+	cfg.TLS = cfg.TLS.Clone()
+	cfg.TLS.Certificates = nil // anonymous
+	k, err := kube.New(kube.Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Start(t.Context())
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	err = k.Synced(ctx)
+	var se *kube.StatusError
+	if !errors.As(err, &se) || !se.Permanent() {
+		t.Fatalf("Synced as anonymous: %v, want a 401/403 StatusError", err)
+	}
+	if _, ok := k.Workload(netip.MustParseAddr("198.18.5.2")); ok {
+		t.Error("a refused resolver knows a workload")
+	}
+}
+
 func endpoints(k *kube.Resolver, vip netip.AddrPort) string {
 	eps, _ := k.Endpoints(vip)
 	var out []string
@@ -96,49 +130,6 @@ func endpoints(k *kube.Resolver, vip netip.AddrPort) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, ",")
-}
-
-func startAPIServer(t *testing.T) *kubernetes.Clientset {
-	t.Helper()
-	assets := kubeAssets(t)
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start kube-apiserver from %s: %v", assets, err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client
-}
-
-// kubeAssets finds the folder test/tools/kube/build.sh fills: kube-<version>/ under
-// $RAMPART_TOOLS_DIR, or <repo>/.cache/bin.
-func kubeAssets(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("RAMPART_TOOLS_DIR")
-	if dir == "" {
-		out, err := exec.Command("go", "env", "GOMOD").Output()
-		if err == nil {
-			dir = filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), ".cache", "bin")
-		}
-	}
-	found, _ := filepath.Glob(filepath.Join(dir, "kube-*", "kube-apiserver"))
-	if len(found) == 0 {
-		missing(t, "kube-apiserver not built under "+dir+" (run test/tools/kube/build.sh)")
-	}
-	sort.Strings(found)
-	return filepath.Dir(found[len(found)-1])
-}
-
-func missing(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(reason)
-	}
-	t.Skip(reason)
 }
 
 func createService(t *testing.T, c *kubernetes.Clientset, ns string) *corev1.Service {
