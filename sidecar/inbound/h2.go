@@ -121,6 +121,16 @@ func flatten(h http.Header) map[string]string {
 
 func writeH2Denial(w http.ResponseWriter, d denial) {
 	h := w.Header()
+	for k, vv := range denialHeader(d) {
+		h[k] = vv
+	}
+	w.WriteHeader(d.status)
+	w.Write([]byte(d.body))
+}
+
+// denialHeader is the header of a denial answered over HTTP/2.
+func denialHeader(d denial) http.Header {
+	h := make(http.Header, len(d.headers)+1)
 	for k, v := range d.headers {
 		if safeResponseField(k, v) {
 			h.Set(k, v)
@@ -129,8 +139,7 @@ func writeH2Denial(w http.ResponseWriter, d denial) {
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 	}
-	w.WriteHeader(d.status)
-	w.Write([]byte(d.body))
+	return h
 }
 
 // h2Upstream forwards HTTP/2 requests to the app over h2c with prior knowledge,

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/rampart-mesh/rampart/identity"
+	"github.com/rampart-mesh/rampart/sidecar/internal/hbone"
 	"github.com/rampart-mesh/rampart/rego"
 )
 
@@ -37,43 +38,55 @@ func (s *Server) ServeHBONE(ctx context.Context, ln net.Listener) error {
 			s.opts.Logger.Info("hbone peer refused", "peer", c.RemoteAddr(), "err", err)
 			return
 		}
-		s.h2.ServeConn(tc, &http2.ServeConnOpts{Context: ctx, Handler: s.tunnelHandler(peer.String(), c.RemoteAddr()), BaseConfig: s.h2base})
+		err = hbone.Serve(ctx, tc, s.tunnelConfig(), s.tunnelHandler(ctx, peer.String(), c.RemoteAddr()))
+		if err != nil {
+			s.opts.Logger.Info("hbone connection", "peer", peer, "err", err)
+		}
 	})
 }
 
+func (s *Server) tunnelConfig() hbone.Config {
+	return hbone.Config{
+		MaxConcurrentStreams: s.opts.MaxConcurrentStreams,
+		MaxHeaderBytes:       uint32(s.opts.HTTP.MaxHeaderBytes),
+		IdleTimeout:          s.opts.Timeouts.Idle,
+		Logger:               s.opts.Logger,
+	}
+}
+
 // tunnelHandler serves CONNECT streams of one authenticated peer.
-func (s *Server) tunnelHandler(principal string, remote net.Addr) http.Handler {
+func (s *Server) tunnelHandler(ctx context.Context, principal string, remote net.Addr) func(*hbone.Stream) {
 	peerIP, _ := netip.ParseAddrPort(remote.String())
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(st *hbone.Stream) {
 		// Labels are looked up per stream: a long-lived tunnel must not keep
 		// labels of a pod that has since gone (and whose address was reused).
 		source := rego.Peer{Principal: principal, Address: remote.String(),
 			Labels: trustedLabels(s.opts.Workloads, principal, peerIP.Addr())}
-		ci, status, err := s.tunnelTarget(r, source)
+		req := st.Request()
+		ci, status, err := s.tunnelTarget(req, source)
 		if err != nil {
-			s.opts.Logger.Info("tunnel refused", "source", principal, "authority", r.Host, "err", err)
+			s.opts.Logger.Info("tunnel refused", "source", principal, "authority", req.Authority, "err", err)
 			s.m.refuse("hbone", status)
-			writeH2Denial(w, errorDenial(status))
+			d := errorDenial(status)
+			st.Respond(d.status, denialHeader(d), []byte(d.body))
 			return
 		}
-		w.WriteHeader(http.StatusOK)
-		sc := newStreamConn(w, r, remote)
-		if err := sc.flush(); err != nil {
+		if st.Accept() != nil {
 			return
 		}
-		s.serveConn(r.Context(), sc, ci)
-	})
+		s.serveConn(ctx, st, ci)
+	}
 }
 
 // tunnelTarget checks a CONNECT request: "ip:port" authority, a port that is not
 // the proxy's own.
-func (s *Server) tunnelTarget(r *http.Request, source rego.Peer) (*connInfo, int, error) {
+func (s *Server) tunnelTarget(r *hbone.Request, source rego.Peer) (*connInfo, int, error) {
 	if r.Method != http.MethodConnect {
 		return nil, http.StatusMethodNotAllowed, fmt.Errorf("method %s in tunnel", r.Method)
 	}
-	ap, err := netip.ParseAddrPort(r.Host)
+	ap, err := netip.ParseAddrPort(r.Authority)
 	if err != nil || ap.Port() == 0 {
-		return nil, http.StatusBadRequest, fmt.Errorf("authority %q is not ip:port", r.Host)
+		return nil, http.StatusBadRequest, fmt.Errorf("authority %q is not ip:port", r.Authority)
 	}
 	if !s.local(ap.Addr()) {
 		return nil, http.StatusForbidden, fmt.Errorf("%s is not this pod", ap.Addr())

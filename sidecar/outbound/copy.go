@@ -25,14 +25,17 @@ func splice(a, b *net.TCPConn) {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
-// writerOnly hides TCPConn.ReadFrom so io.CopyBuffer uses our pooled buffer
-// instead of allocating one per connection.
-type writerOnly struct{ io.Writer }
+// writerOnly and readerOnly hide TCPConn.ReadFrom and WriteTo so io.CopyBuffer
+// uses our pooled buffer instead of allocating one per connection.
+type (
+	writerOnly struct{ io.Writer }
+	readerOnly struct{ io.Reader }
+)
 
 func copyPooled(dst io.Writer, src io.Reader) error {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	_, err := io.CopyBuffer(writerOnly{dst}, src, *bp)
+	_, err := io.CopyBuffer(writerOnly{dst}, readerOnly{src}, *bp)
 	return err
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
+	"github.com/rampart-mesh/rampart/sidecar/internal/hbone"
 )
 
 // target is where one app connection goes.
@@ -110,21 +111,12 @@ func (p *Proxy) fail(app *net.TCPConn, t target, kind string, err error) {
 		p.opts.Logger.Warn("outbound: connect failed", "destination", t.dst, "err", err)
 	}
 	p.metrics.connections.WithLabelValues(kind, result).Inc()
-	if t.eject {
+	var status *hbone.StatusError
+	if t.eject && !errors.As(err, &status) { // a proxy that answered is alive
 		p.bal.Fail(t.dst)
 	}
-	var up *upstreamError
-	if !errors.As(err, &up) { // nothing was read from the app yet
-		reply503(app)
-	}
+	reply503(app) // nothing was read from the app yet
 }
-
-// upstreamError marks a failure after the app's bytes started flowing, when a 503
-// could corrupt what the app already received.
-type upstreamError struct{ err error }
-
-func (e *upstreamError) Error() string { return e.err.Error() }
-func (e *upstreamError) Unwrap() error { return e.err }
 
 func (p *Proxy) passthrough(app *net.TCPConn, t target, start time.Time) error {
 	ctx, cancel := context.WithTimeout(context.Background(), p.opts.ConnectTimeout)

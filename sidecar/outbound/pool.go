@@ -9,7 +9,8 @@ import (
 	"sync"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
-	"golang.org/x/net/http2"
+
+	"github.com/rampart-mesh/rampart/sidecar/internal/hbone"
 )
 
 // peerKey names one destination proxy: its address and the identity it must
@@ -23,14 +24,14 @@ type peerKey struct {
 // pool keeps the HBONE connections: normally one per destination proxy, a second
 // only when the first has no free stream.
 type pool struct {
-	t       *http2.Transport
+	cfg     hbone.Config
 	tls     ClientTLS
 	dialer  net.Dialer
 	opts    *Options
 	metrics *metrics
 
 	mu      sync.Mutex
-	conns   map[peerKey][]*http2.ClientConn
+	conns   map[peerKey][]*hbone.Conn
 	dialing map[peerKey]*dialCall
 }
 
@@ -41,21 +42,21 @@ type dialCall struct {
 
 func newPool(opts *Options, m *metrics) *pool {
 	return &pool{
-		t: &http2.Transport{
-			IdleConnTimeout:    opts.IdleTimeout,
-			DisableCompression: true,                 // a tunnel carries bytes, never gzip
-			ReadIdleTimeout:    opts.IdleTimeout / 3, // ping a quiet peer to find dead conns
-			PingTimeout:        opts.ConnectTimeout,
+		cfg: hbone.Config{
+			IdleTimeout:  opts.IdleTimeout,
+			PingInterval: opts.IdleTimeout / 3, // ping a quiet peer to find dead conns
+			PingTimeout:  opts.ConnectTimeout,
+			Logger:       opts.Logger,
 		},
 		tls: opts.TLS, opts: opts, metrics: m,
 		dialer:  net.Dialer{Timeout: opts.ConnectTimeout},
-		conns:   map[peerKey][]*http2.ClientConn{},
+		conns:   map[peerKey][]*hbone.Conn{},
 		dialing: map[peerKey]*dialCall{},
 	}
 }
 
 // get returns a connection to key with one stream reserved for the caller.
-func (p *pool) get(ctx context.Context, key peerKey) (*http2.ClientConn, error) {
+func (p *pool) get(ctx context.Context, key peerKey) (*hbone.Conn, error) {
 	for {
 		p.mu.Lock()
 		if cc := p.reserveLocked(key); cc != nil {
@@ -89,16 +90,16 @@ func (p *pool) get(ctx context.Context, key peerKey) (*http2.ClientConn, error) 
 }
 
 // reserveLocked returns a live connection with a free stream, dropping dead ones.
-func (p *pool) reserveLocked(key peerKey) *http2.ClientConn {
+func (p *pool) reserveLocked(key peerKey) *hbone.Conn {
 	list := p.conns[key]
 	live := list[:0]
-	var found *http2.ClientConn
+	var found *hbone.Conn
 	for _, cc := range list {
-		if st := cc.State(); st.Closed || st.Closing {
+		if cc.Closing() {
 			continue
 		}
 		live = append(live, cc)
-		if found == nil && cc.ReserveNewRequest() {
+		if found == nil && cc.Reserve() {
 			found = cc
 		}
 	}
@@ -133,9 +134,8 @@ func (p *pool) dial(key peerKey) error {
 		return &HandshakeError{Addr: key.addr, Want: key.id, Err: err}
 	}
 	p.metrics.handshakes.WithLabelValues("ok").Inc()
-	cc, err := p.t.NewClientConn(conn)
+	cc, err := hbone.Client(conn, p.cfg)
 	if err != nil {
-		conn.Close()
 		return fmt.Errorf("http2 %s: %w", key.addr, err)
 	}
 	p.mu.Lock()
@@ -149,7 +149,7 @@ func (p *pool) dial(key peerKey) error {
 func (p *pool) close(ctx context.Context) {
 	p.mu.Lock()
 	all := p.conns
-	p.conns = map[peerKey][]*http2.ClientConn{}
+	p.conns = map[peerKey][]*hbone.Conn{}
 	p.mu.Unlock()
 	for _, list := range all {
 		for _, cc := range list {

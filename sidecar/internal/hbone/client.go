@@ -1,0 +1,110 @@
+package hbone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// Client starts the client side of an HTTP/2 connection over nc (a TLS
+// connection that negotiated "h2"). The caller opens streams with Reserve and
+// Connect and ends the connection with Shutdown or Close.
+func Client(nc net.Conn, cfg Config) (*Conn, error) {
+	c := newConn(nc, cfg, true)
+	if err := c.start(); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	go c.readLoop()
+	return c, nil
+}
+
+// Reserve promises the caller one stream for a later Connect. It returns false
+// when the connection takes no new streams (closing, or the peer's
+// MAX_CONCURRENT_STREAMS reached).
+func (c *Conn) Reserve() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.goaway || c.nextID >= 1<<31-1 || uint32(len(c.streams)+c.reserved) >= c.peerMaxStreams {
+		return false
+	}
+	c.reserved++
+	return true
+}
+
+// Closing reports whether the connection takes no new streams.
+func (c *Conn) Closing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.goaway
+}
+
+// Connect opens a CONNECT stream to authority ("ip:port") on a stream reserved
+// with Reserve, and returns it once the peer answered 200. Another answer is a
+// *StatusError; ErrRefused means the peer never processed the stream.
+func (c *Conn) Connect(ctx context.Context, authority string) (*Stream, error) {
+	if authority == "" {
+		return nil, errors.New("hbone: empty authority")
+	}
+	s := c.newStream()
+	s.local = c.nc.LocalAddr()
+	s.remote = authorityAddr(authority)
+	refused := false
+	err := c.write(func(fr *http2.Framer) error {
+		c.mu.Lock()
+		if c.reserved > 0 {
+			c.reserved--
+		}
+		if c.goaway {
+			refused = true
+			c.mu.Unlock()
+			return nil
+		}
+		s.id = c.nextID
+		c.nextID += 2
+		s.sendWindow = c.peerInitialWindow
+		c.streams[s.id] = s
+		c.mu.Unlock()
+		block := c.encodeHeaders(
+			hpack.HeaderField{Name: ":method", Value: "CONNECT"},
+			hpack.HeaderField{Name: ":authority", Value: authority})
+		return c.writeHeadersLocked(fr, s.id, block)
+	})
+	switch {
+	case refused:
+		return nil, ErrRefused
+	case err != nil:
+		return nil, err
+	}
+	select {
+	case <-s.resp:
+	case <-ctx.Done():
+		s.Close()
+		return nil, fmt.Errorf("hbone: CONNECT %s: %w", authority, ctx.Err())
+	}
+	c.mu.Lock()
+	status, rerr := s.status, s.rerr
+	c.mu.Unlock()
+	switch {
+	case status == 0:
+		return nil, rerr
+	case status != 200:
+		s.Close()
+		return nil, &StatusError{Status: status}
+	}
+	return s, nil
+}
+
+// authorityAddr is a CONNECT authority as a net.Addr.
+func authorityAddr(authority string) net.Addr {
+	ap, err := netip.ParseAddrPort(authority)
+	if err != nil {
+		return &net.TCPAddr{}
+	}
+	return net.TCPAddrFromAddrPort(ap)
+}

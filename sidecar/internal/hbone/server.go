@@ -1,0 +1,148 @@
+package hbone
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+
+	"golang.org/x/net/http2"
+)
+
+// Serve runs the server side of an HTTP/2 connection over nc (a TLS connection
+// that negotiated "h2") until it closes. Every stream the peer opens runs handle
+// in its own goroutine; handle answers with Stream.Accept or Stream.Respond, and
+// the stream is closed when handle returns. When ctx ends, Serve sends GOAWAY and
+// lets open streams finish. Serve returns once the connection is closed and
+// every handler has returned.
+func Serve(ctx context.Context, nc net.Conn, cfg Config, handle func(*Stream)) error {
+	c := newConn(nc, cfg, false)
+	c.handler = handle
+	if err := c.start(); err != nil {
+		nc.Close()
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { c.Shutdown(context.Background()) })
+	defer stop()
+	c.readLoop()
+	c.handlers.Wait()
+	err := c.Err()
+	if errors.Is(err, ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// onHeaders handles a header block: a new request (server), a response
+// (client), or trailers, which only end the stream.
+func (c *Conn) onHeaders(f *http2.MetaHeadersFrame) error {
+	id := f.StreamID
+	c.mu.Lock()
+	st := c.streams[id]
+	switch {
+	case st != nil && (!c.client || st.status != 0):
+		if !f.StreamEnded() { // trailers must end the stream (§8.1)
+			st.abortLocked(http2.ErrCodeProtocol, &StreamError{Code: http2.ErrCodeProtocol})
+		} else {
+			st.remoteEnd = true
+			st.maybeRemoveLocked()
+		}
+		c.mu.Unlock()
+		st.wakeReader()
+		return nil
+	case st != nil:
+		err := c.onResponseLocked(st, f)
+		c.mu.Unlock()
+		st.wakeReader()
+		return err
+	case c.client || id%2 == 0 || id <= c.lastPeerID:
+		known := c.openedLocked(id)
+		c.mu.Unlock()
+		if known {
+			return nil // a stream that ended; its frames may still arrive
+		}
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	c.lastPeerID = id
+	if c.goaway || uint32(len(c.streams)) >= c.cfg.MaxConcurrentStreams {
+		c.mu.Unlock()
+		c.resetStreamAsync(id, http2.ErrCodeRefusedStream)
+		return nil
+	}
+	req, ok := request(f)
+	if !ok {
+		c.mu.Unlock()
+		c.resetStreamAsync(id, http2.ErrCodeProtocol) // malformed (§8.1.1)
+		return nil
+	}
+	st = c.newStream()
+	st.id, st.request = id, req
+	st.sendWindow = c.peerInitialWindow
+	st.remoteEnd = f.StreamEnded()
+	st.local, st.remote = authorityAddr(req.Authority), c.nc.RemoteAddr()
+	if st.local.(*net.TCPAddr).Port == 0 {
+		st.local = c.nc.LocalAddr()
+	}
+	c.streams[id] = st
+	c.handlers.Add(1)
+	c.mu.Unlock()
+	go c.serveStream(st, f.Truncated)
+	return nil
+}
+
+// request reads a request's header block. A CONNECT carries only :method and
+// :authority (§8.5); other methods reach the handler, which refuses them.
+func request(f *http2.MetaHeadersFrame) (Request, bool) {
+	r := Request{
+		Method: f.PseudoValue("method"), Authority: f.PseudoValue("authority"),
+		Scheme: f.PseudoValue("scheme"), Path: f.PseudoValue("path"), Protocol: f.PseudoValue("protocol"),
+		Header: make(http.Header),
+	}
+	if f.PseudoValue("status") != "" || r.Method == "" {
+		return r, false
+	}
+	if r.Method == http.MethodConnect && (r.Authority == "" || r.Scheme != "" || r.Path != "" || r.Protocol != "") {
+		return r, false
+	}
+	for _, hf := range f.RegularFields() {
+		r.Header.Add(http.CanonicalHeaderKey(hf.Name), hf.Value)
+	}
+	return r, true
+}
+
+func (c *Conn) onResponseLocked(st *Stream, f *http2.MetaHeadersFrame) error {
+	code, err := strconv.Atoi(f.PseudoValue("status"))
+	if err != nil || code < 100 || code > 999 || f.Truncated {
+		st.abortLocked(http2.ErrCodeProtocol, &StreamError{Code: http2.ErrCodeProtocol})
+		return nil
+	}
+	if code < 200 {
+		return nil // interim response
+	}
+	st.status = code
+	close(st.resp)
+	if f.StreamEnded() {
+		st.remoteEnd = true
+		st.maybeRemoveLocked()
+	}
+	return nil
+}
+
+// serveStream runs the handler for one stream. A panic in it takes down the
+// stream, never the proxy.
+func (c *Conn) serveStream(st *Stream, truncated bool) {
+	defer c.handlers.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			c.cfg.Logger.Error("hbone: stream handler panicked", "panic", r, "stream", st.id)
+		}
+		st.Close()
+	}()
+	if truncated {
+		st.Respond(http.StatusRequestHeaderFieldsTooLarge, nil, nil)
+		return
+	}
+	c.handler(st)
+}
