@@ -10,6 +10,7 @@ import (
 
 	"github.com/rampart-mesh/rampart/identity"
 	"github.com/rampart-mesh/rampart/sidecar/admin"
+	"github.com/rampart-mesh/rampart/sidecar/discovery"
 )
 
 // readyChecker is what the admin server asks the policy side: the rego engine
@@ -18,7 +19,7 @@ type readyChecker interface{ Ready() bool }
 
 // newAdmin builds the admin listener: ready once an SVID (when an identity is
 // configured) and a policy are loaded.
-func newAdmin(opts *Options, authz any, src identity.Source) ([]serveFunc, error) {
+func newAdmin(opts *Options, authz any, src identity.Source, res discovery.Resolver) ([]serveFunc, error) {
 	a := opts.Admin
 	if a.Addr == "" {
 		return nil, nil
@@ -37,7 +38,7 @@ func newAdmin(opts *Options, authz any, src identity.Source) ([]serveFunc, error
 		}})
 	}
 	s, err := admin.New(admin.Options{Listen: a.Addr, Gatherer: gatherer, Ready: checks,
-		Config: debugConfig(opts), AppProbes: a.AppProbes, Logger: opts.Logger})
+		Config: debugConfig(opts, res), AppProbes: a.AppProbes, Logger: opts.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("sidecar: %w", err)
 	}
@@ -47,8 +48,9 @@ func newAdmin(opts *Options, authz any, src identity.Source) ([]serveFunc, error
 }
 
 // debugConfig is the part of Options shown at /debug/config: addresses, routes
-// and sources, never key material.
-func debugConfig(o *Options) map[string]any {
+// and sources, never key material; "discovery" is what the resolver knows when
+// the page is served.
+func debugConfig(o *Options, res discovery.Resolver) map[string]any {
 	return map[string]any{
 		"trustDomain": o.Identity.TrustDomain, "namespace": o.Identity.Namespace,
 		"serviceAccount": o.Identity.ServiceAccount, "bundle": o.Policy.Bundle,
@@ -58,6 +60,6 @@ func debugConfig(o *Options) map[string]any {
 			"mode": o.Inbound.Mode, "upstream": o.Inbound.Upstream},
 		"outbound": map[string]any{"capture": o.Outbound.CaptureAddr, "routes": o.Outbound.Routes,
 			"registry": o.Outbound.RegistryFile},
-		"admin": o.Admin.Addr,
+		"admin": o.Admin.Addr, "discovery": discoveryView{o, res},
 	}
 }

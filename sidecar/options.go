@@ -30,6 +30,8 @@ type Options struct {
 	Inbound InboundOptions
 	// Outbound configures the client side (15001 capture, explicit routes).
 	Outbound OutboundOptions
+	// Discovery selects Kubernetes service discovery (else Outbound.RegistryFile).
+	Discovery DiscoveryOptions
 	// Admin configures the admin listener (15020).
 	Admin AdminOptions
 	// Capture holds the injector's capture exclusions, only reported at
@@ -136,6 +138,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Identity.TrustDomain == "" {
 		o.Identity.TrustDomain = "cluster.local"
+	}
+	if o.Discovery.SyncTimeout <= 0 {
+		o.Discovery.SyncTimeout = 30 * time.Second
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 5 * time.Second

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
@@ -28,7 +27,8 @@ type OutboundOptions struct {
 	// it changes. It also resolves peers for source.labels when the inbound side
 	// has no Workloads of its own.
 	RegistryFile string
-	// Resolver, when set, wins over RegistryFile (Kubernetes, tests).
+	// Resolver, when set, wins over RegistryFile and Options.Discovery (tests,
+	// embedding).
 	Resolver discovery.Resolver
 	// Tuning holds timeouts and ports (outbound.Options: TunnelPort,
 	// ConnectTimeout, EjectFor, IdleTimeout); the other fields are filled by Run.
@@ -44,20 +44,6 @@ type AdminOptions struct {
 }
 
 func (o *OutboundOptions) enabled() bool { return o.CaptureAddr != "" || len(o.Routes) > 0 }
-
-// resolver loads the registry file once and keeps it fresh until ctx ends.
-func resolver(ctx context.Context, opts *Options) (discovery.Resolver, error) {
-	o := &opts.Outbound
-	if o.Resolver != nil || o.RegistryFile == "" {
-		return o.Resolver, nil
-	}
-	f, err := discovery.LoadFile(o.RegistryFile)
-	if err != nil {
-		return nil, fmt.Errorf("sidecar: %w", err)
-	}
-	go f.Watch(ctx, 2*time.Second, opts.Logger)
-	return f, nil
-}
 
 // newOutbound builds the outbound proxy and one serveFunc per listener.
 func newOutbound(opts *Options, res discovery.Resolver, src identity.Source) ([]serveFunc, error) {

@@ -51,7 +51,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	adm, err := newAdmin(&opts, authz, src)
+	adm, err := newAdmin(&opts, authz, src, res)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,38 @@
+package sidecar_test
+
+import (
+	"crypto/tls"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rampart-mesh/rampart/sidecar"
+	"github.com/rampart-mesh/rampart/sidecar/discovery/kube"
+)
+
+// TestDiscoveryMisconfigured: a proxy whose discovery cannot work refuses to
+// start and says why, instead of serving with an empty view.
+func TestDiscoveryMisconfigured(t *testing.T) {
+	unreachable := &kube.Config{Host: "https://" + freeAddr(t), TLS: &tls.Config{}}
+	for _, tc := range []struct {
+		name string
+		d    sidecar.DiscoveryOptions
+		reg  string
+		want string
+	}{
+		{"kube and file", sidecar.DiscoveryOptions{Kube: unreachable}, "testdata/registry.json", "exclude each other"},
+		{"http api server", sidecar.DiscoveryOptions{Kube: &kube.Config{Host: "http://127.0.0.1:1", TLS: &tls.Config{}}}, "", "want an https URL"},
+		{"unreachable api server", sidecar.DiscoveryOptions{Kube: unreachable, SyncTimeout: 1500 * time.Millisecond}, "", "pods not synced"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := sidecar.Options{Logger: quiet, Discovery: tc.d}
+			opts.Policy.Bundle = "testdata/landing"
+			opts.Inbound.PlaintextAddr = freeAddr(t)
+			opts.Outbound.RegistryFile = tc.reg
+			err := sidecar.Run(t.Context(), opts)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Run: %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+}
