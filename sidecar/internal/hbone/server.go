@@ -57,12 +57,16 @@ func (c *Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		c.mu.Unlock()
 		st.wakeReader()
 		return err
-	case c.client || id%2 == 0 || id <= c.lastPeerID:
+	case c.client:
 		known := c.openedLocked(id)
 		c.mu.Unlock()
 		if known {
-			return nil // a stream that ended; its frames may still arrive
+			return nil // the answer to a stream we gave up on
 		}
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	case id%2 == 0 || id <= c.lastPeerID:
+		// A request on a closed stream or below one already opened (§5.1.1).
+		c.mu.Unlock()
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	c.lastPeerID = id

@@ -1,0 +1,127 @@
+package hbone_test
+
+import (
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/rampart-mesh/rampart/sidecar/internal/hbone"
+)
+
+// block HPACK-encodes header fields given as name, value pairs.
+func block(kv ...string) []byte {
+	var buf bytes.Buffer
+	enc := hpack.NewEncoder(&buf)
+	for i := 0; i+1 < len(kv); i += 2 {
+		enc.WriteField(hpack.HeaderField{Name: kv[i], Value: kv[i+1]})
+	}
+	return buf.Bytes()
+}
+
+func headers(id uint32, end bool, kv ...string) func(*http2.Framer) {
+	return func(fr *http2.Framer) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block(kv...), EndHeaders: true, EndStream: end})
+	}
+}
+
+// bigHeaders is a CONNECT whose header list (20 fields of 1 KiB) exceeds 16 KiB.
+func bigHeaders() []string {
+	kv := []string{":method", "CONNECT", ":authority", "198.18.0.1:80"}
+	for i := range 20 {
+		kv = append(kv, fmt.Sprintf("x-field-%d", i), strings.Repeat("a", 1<<10))
+	}
+	return kv
+}
+
+var connect1 = headers(1, false, ":method", "CONNECT", ":authority", "198.18.0.1:80")
+
+// TestBadInput sends a peer's protocol errors to the server and checks its
+// answer: a stream reset, a GOAWAY, or an HTTP status, never a tunnel.
+func TestBadInput(t *testing.T) {
+	cases := []struct {
+		name   string
+		frames []func(*http2.Framer)
+		want   string // "rst CODE", "goaway CODE" or "status N"
+	}{
+		{"connect with path", []func(*http2.Framer){headers(1, false, ":method", "CONNECT", ":authority", "198.18.0.1:80", ":path", "/")}, "rst PROTOCOL_ERROR"},
+		{"connect with scheme", []func(*http2.Framer){headers(1, false, ":method", "CONNECT", ":authority", "198.18.0.1:80", ":scheme", "https")}, "rst PROTOCOL_ERROR"},
+		{"connect without authority", []func(*http2.Framer){headers(1, false, ":method", "CONNECT")}, "rst PROTOCOL_ERROR"},
+		{"no method", []func(*http2.Framer){headers(1, false, ":authority", "198.18.0.1:80")}, "rst PROTOCOL_ERROR"},
+		{"response pseudo-header in a request", []func(*http2.Framer){headers(1, false, ":method", "CONNECT", ":authority", "198.18.0.1:80", ":status", "200")}, "rst PROTOCOL_ERROR"},
+		{"not CONNECT", []func(*http2.Framer){headers(1, true, ":method", "GET", ":scheme", "https", ":authority", "a", ":path", "/")}, "status 405"},
+		{"header list too large", []func(*http2.Framer){headers(1, false, bigHeaders()...)}, "status 431"},
+		{"header value too large", []func(*http2.Framer){headers(1, false, ":method", "CONNECT", ":authority", "198.18.0.1:80", "x-big", strings.Repeat("a", 20<<10))}, "goaway COMPRESSION_ERROR"},
+		{"even stream id", []func(*http2.Framer){headers(2, false, ":method", "CONNECT", ":authority", "198.18.0.1:80")}, "goaway PROTOCOL_ERROR"},
+		{"stream id going down", []func(*http2.Framer){headers(5, false, ":method", "CONNECT", ":authority", "198.18.0.1:80"), headers(3, false, ":method", "CONNECT", ":authority", "198.18.0.1:80")}, "goaway PROTOCOL_ERROR"},
+		{"data on an idle stream", []func(*http2.Framer){func(fr *http2.Framer) { fr.WriteData(7, false, []byte("x")) }}, "goaway PROTOCOL_ERROR"},
+		{"data past the stream window", []func(*http2.Framer){connect1, func(fr *http2.Framer) {
+			for range 5 { // the stream window is 64 KiB in this test
+				fr.WriteData(1, false, make([]byte, 16<<10))
+			}
+		}}, "rst FLOW_CONTROL_ERROR"},
+		{"window overflow", []func(*http2.Framer){connect1, func(fr *http2.Framer) { fr.WriteWindowUpdate(1, 1<<31-1) }}, "rst FLOW_CONTROL_ERROR"},
+		{"connection window overflow", []func(*http2.Framer){func(fr *http2.Framer) { fr.WriteWindowUpdate(0, 1<<31-1) }}, "goaway FLOW_CONTROL_ERROR"},
+		{"push promise", []func(*http2.Framer){func(fr *http2.Framer) {
+			fr.WritePushPromise(http2.PushPromiseParam{StreamID: 1, PromiseID: 2, BlockFragment: block(":method", "GET"), EndHeaders: true})
+		}}, "goaway PROTOCOL_ERROR"},
+		{"bad setting", []func(*http2.Framer){func(fr *http2.Framer) { fr.WriteSettings(http2.Setting{ID: http2.SettingEnablePush, Val: 2}) }}, "goaway PROTOCOL_ERROR"},
+	}
+	addr, cli, _ := serve(t, hbone.Config{StreamWindow: 64 << 10, MaxHeaderBytes: 16 << 10}, func(s *hbone.Stream) {
+		if s.Request().Method != "CONNECT" {
+			s.Respond(405, nil, nil)
+			return
+		}
+		s.Accept()
+		time.Sleep(2 * time.Second) // never reads: only flow control limits the peer
+	})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rawExchange(t, addr, cli, tc.frames); got != tc.want {
+				t.Fatalf("server answered %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// rawExchange speaks HTTP/2 frames by hand to the server at addr and returns the
+// first answer that is not part of a healthy connection.
+func rawExchange(t *testing.T, addr string, cli *tls.Config, frames []func(*http2.Framer)) string {
+	c, err := tls.Dial("tcp", addr, cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, http2.ClientPreface)
+	fr := http2.NewFramer(c, c)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	fr.WriteSettings()
+	go func() {
+		for _, f := range frames {
+			f(fr)
+		}
+	}()
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return "read error: " + err.Error()
+		}
+		switch f := f.(type) {
+		case *http2.RSTStreamFrame:
+			return "rst " + f.ErrCode.String()
+		case *http2.GoAwayFrame:
+			return "goaway " + f.ErrCode.String()
+		case *http2.MetaHeadersFrame:
+			if s := f.PseudoValue("status"); s != "200" {
+				return "status " + s
+			}
+		}
+	}
+}
