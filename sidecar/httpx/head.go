@@ -10,27 +10,42 @@ import (
 
 // parseRequestLine checks "METHOD SP target SP HTTP/1.x" with single spaces.
 func parseRequestLine(l []byte) (*Request, string, error) {
-	parts := bytes.Split(l, []byte(" "))
-	if len(parts) != 3 {
+	sp1 := bytes.IndexByte(l, ' ')
+	sp2 := sp1 + 1 + bytes.IndexByte(l[sp1+1:], ' ')
+	if sp1 < 0 || sp2 <= sp1 || bytes.IndexByte(l[sp2+1:], ' ') >= 0 {
 		return nil, "", badRequest("malformed request line")
 	}
-	method, target, proto := string(parts[0]), string(parts[1]), string(parts[2])
+	method, target, proto := internMethod(l[:sp1]), l[sp1+1:sp2], l[sp2+1:]
 	if err := CheckMethod(method); err != nil {
 		return nil, "", err
 	}
-	switch proto {
-	case "HTTP/1.1", "HTTP/1.0":
+	req := &Request{Method: method}
+	switch string(proto) {
+	case "HTTP/1.1":
+		req.Proto = "HTTP/1.1"
+	case "HTTP/1.0":
+		req.Proto = "HTTP/1.0"
 	case "HTTP/2.0", "HTTP/0.9", "HTTP/3.0":
 		return nil, "", errorf(http.StatusHTTPVersionNotSupported, "version %s", proto)
 	default:
 		return nil, "", badRequest("malformed HTTP version")
 	}
-	for i := 0; i < len(target); i++ {
-		if c := target[i]; c <= ' ' || c >= 0x7f {
+	for _, c := range target {
+		if c <= ' ' || c >= 0x7f {
 			return nil, "", badRequest("byte 0x%02x in request target", c)
 		}
 	}
-	return &Request{Method: method, Proto: proto}, target, nil
+	return req, string(target), nil
+}
+
+// internMethod returns the common methods as constants, without a copy.
+func internMethod(m []byte) string {
+	for _, known := range [...]string{"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"} {
+		if string(m) == known {
+			return known
+		}
+	}
+	return string(m)
 }
 
 // CheckMethod accepts upper-case tokens only: "get" and "GET" are different methods
@@ -52,12 +67,37 @@ func CheckMethod(m string) error {
 	return nil
 }
 
-// head holds the fields the proxy interprets; regular are forwarded.
+// head holds the fields the proxy interprets; regular are forwarded. A head lives
+// on its caller's stack: values keeps the first few values in place, so the usual
+// head costs no allocation.
 type head struct {
-	host, contentLength, transferEncoding []string
-	connection                            []string
-	upgrade, expect                       []string
+	host, contentLength, transferEncoding values
+	connection                            values // lower-cased tokens
+	upgrade, expect                       values
 	regular                               []Field
+}
+
+// values are one field's values in order.
+type values struct {
+	n     int
+	first [4]string
+	more  []string
+}
+
+func (v *values) add(s string) {
+	if v.n < len(v.first) {
+		v.first[v.n] = s
+	} else {
+		v.more = append(v.more, s)
+	}
+	v.n++
+}
+
+func (v *values) at(i int) string {
+	if i < len(v.first) {
+		return v.first[i]
+	}
+	return v.more[i-len(v.first)]
 }
 
 // hopByHop are removed from what is forwarded (RFC 9110 7.6.1) or regenerated.
@@ -67,44 +107,46 @@ var hopByHop = map[string]bool{
 	"content-length": true, "host": true, "expect": true,
 }
 
-// classify collects the fields the proxy interprets and keeps in regular the ones it
-// forwards: neither in hop nor named by a Connection field.
-func classify(fields []Field, hop map[string]bool) *head {
-	h := &head{}
+// classify fills h with the fields the proxy interprets and keeps in h.regular, in
+// fields' own backing array, the ones it forwards: neither in hop nor named by a
+// Connection field. fields is not used afterwards.
+func classify(h *head, fields []Field, hop map[string]bool) {
 	var buf [64]byte
 	for _, f := range fields {
 		switch string(lowerName(&buf, f.Name)) {
 		case "host":
-			h.host = append(h.host, f.Value)
+			h.host.add(f.Value)
 		case "content-length":
-			h.contentLength = append(h.contentLength, f.Value)
+			h.contentLength.add(f.Value)
 		case "transfer-encoding":
-			h.transferEncoding = append(h.transferEncoding, f.Value)
+			h.transferEncoding.add(f.Value)
 		case "connection":
-			h.connection = append(h.connection, splitList(f.Value)...)
+			addList(&h.connection, f.Value)
 		case "upgrade":
-			h.upgrade = append(h.upgrade, f.Value)
+			h.upgrade.add(f.Value)
 		case "expect":
-			h.expect = append(h.expect, f.Value)
+			h.expect.add(f.Value)
 		}
 	}
+	// Filtering in place is safe: the write index never passes the read index.
+	h.regular = fields[:0]
 	for _, f := range fields {
 		k := lowerName(&buf, f.Name)
 		if !hop[string(k)] && !h.listed(k) {
-			if h.regular == nil {
-				h.regular = make([]Field, 0, len(fields)) // one allocation, not one per doubling
-			}
 			h.regular = append(h.regular, f)
 		}
 	}
-	return h
+	if len(h.regular) == 0 {
+		h.regular = nil
+	}
 }
 
 // listed reports whether a Connection field names the lower-case field name k. A
 // linear scan: there are rarely more than two tokens, and a set was an allocation
 // per message.
 func (h *head) listed(k []byte) bool {
-	for _, c := range h.connection {
+	for i := range h.connection.n {
+		c := h.connection.at(i)
 		if c == string(k) {
 			return true
 		}
@@ -132,23 +174,22 @@ func lowerName(buf *[64]byte, name string) []byte {
 	return buf[:len(name)]
 }
 
-func splitList(v string) []string {
-	var out []string
+// addList adds the lower-cased, non-empty elements of a comma-separated list to out.
+func addList(out *values, v string) {
 	for p := range strings.SplitSeq(v, ",") {
 		if p = strings.ToLower(strings.Trim(p, " \t")); p != "" {
-			out = append(out, p)
+			out.add(p)
 		}
 	}
-	return out
 }
 
 // applyFraming decides the body length and refuses every ambiguous combination.
 func applyFraming(req *Request, h *head, maxBody int64) error {
 	switch {
-	case len(h.transferEncoding) > 0 && len(h.contentLength) > 0:
+	case h.transferEncoding.n > 0 && h.contentLength.n > 0:
 		return badRequest("Content-Length with Transfer-Encoding")
-	case len(h.transferEncoding) > 0:
-		if len(h.transferEncoding) != 1 || !strings.EqualFold(h.transferEncoding[0], "chunked") {
+	case h.transferEncoding.n > 0:
+		if h.transferEncoding.n != 1 || !strings.EqualFold(h.transferEncoding.at(0), "chunked") {
 			return errorf(http.StatusNotImplemented, "transfer coding other than a lone chunked")
 		}
 		if req.Proto != "HTTP/1.1" {
@@ -156,8 +197,8 @@ func applyFraming(req *Request, h *head, maxBody int64) error {
 		}
 		req.ContentLength = -1
 		return nil
-	case len(h.contentLength) > 0:
-		n, err := contentLength(h.contentLength)
+	case h.contentLength.n > 0:
+		n, err := contentLength(&h.contentLength)
 		if err != nil {
 			return err
 		}
@@ -170,9 +211,10 @@ func applyFraming(req *Request, h *head, maxBody int64) error {
 }
 
 // contentLength accepts repeated Content-Length values only when all are equal.
-func contentLength(values []string) (int64, error) {
+func contentLength(vs *values) (int64, error) {
 	var n int64 = -1
-	for _, v := range values {
+	for i := range vs.n {
+		v := vs.at(i)
 		for p := range strings.SplitSeq(v, ",") {
 			p = strings.Trim(p, " \t")
 			if p == "" || len(p) > 18 || strings.Trim(p, "0123456789") != "" {
@@ -190,11 +232,11 @@ func contentLength(values []string) (int64, error) {
 
 // applyTarget normalizes the target and the host and refuses a Host field that
 // disagrees with an absolute-form target.
-func applyTarget(req *Request, target string, hosts []string, cfg Config) error {
-	if len(hosts) != 1 {
-		return badRequest("want exactly one Host field, got %d", len(hosts))
+func applyTarget(req *Request, target string, hosts *values, cfg Config) error {
+	if hosts.n != 1 {
+		return badRequest("want exactly one Host field, got %d", hosts.n)
 	}
-	host, err := NormalizeHost(hosts[0], cfg.DefaultPort)
+	host, err := NormalizeHost(hosts.at(0), cfg.DefaultPort)
 	if err != nil {
 		return err
 	}
@@ -238,7 +280,8 @@ func splitAbsolute(t string) (authority, rest string, err error) {
 func applyConnection(req *Request, h *head) {
 	keepAlive := false
 	upgrade := false
-	for _, c := range h.connection {
+	for i := range h.connection.n {
+		c := h.connection.at(i)
 		switch c {
 		case "close":
 			req.Close = true
@@ -251,10 +294,11 @@ func applyConnection(req *Request, h *head) {
 	if req.Proto == "HTTP/1.0" && !keepAlive {
 		req.Close = true
 	}
-	if upgrade && len(h.upgrade) == 1 && req.Proto == "HTTP/1.1" && !upgradesToH2C(h.upgrade[0]) {
-		req.Upgrade = h.upgrade[0]
+	if upgrade && h.upgrade.n == 1 && req.Proto == "HTTP/1.1" && !upgradesToH2C(h.upgrade.at(0)) {
+		req.Upgrade = h.upgrade.at(0)
 	}
-	for _, e := range h.expect {
+	for i := range h.expect.n {
+		e := h.expect.at(i)
 		if strings.EqualFold(e, "100-continue") {
 			req.Expect100 = true
 		}
@@ -265,7 +309,10 @@ func applyConnection(req *Request, h *head) {
 // upgradesToH2C is true for an HTTP/2 cleartext upgrade, which the proxy never
 // forwards: after it the app would speak HTTP/2 that the proxy does not parse.
 func upgradesToH2C(v string) bool {
-	for _, p := range splitList(v) {
+	var tokens values
+	addList(&tokens, v)
+	for i := range tokens.n {
+		p := tokens.at(i)
 		if strings.HasPrefix(p, "h2") {
 			return true
 		}

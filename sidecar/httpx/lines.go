@@ -84,30 +84,48 @@ func (lr *lineReader) requestLine() ([]byte, error) {
 	return nil, badRequest("empty lines before request")
 }
 
-// fields reads header lines up to the empty line.
+// fields reads header lines up to the empty line. The names and values of all
+// fields are gathered into one byte slice (on the stack for a typical head) and
+// become one string: a string per field was most of a parse's allocations.
 func (lr *lineReader) fields(max int) ([]Field, error) {
-	var out []Field
+	var rawBuf [2048]byte
+	var spanBuf [32]fieldSpan
+	raw, spans := rawBuf[:0], spanBuf[:0]
 	for {
 		l, err := lr.line()
 		if err != nil {
 			return nil, eofIsBad(err)
 		}
 		if len(l) == 0 {
-			return out, nil
+			break
 		}
-		if len(out) == max {
+		if len(spans) == max {
 			return nil, &Error{Status: http.StatusRequestHeaderFieldsTooLarge, Reason: "too many header fields"}
 		}
-		f, err := parseField(l)
+		name, value, err := parseField(l)
 		if err != nil {
 			return nil, err
 		}
-		if out == nil {
-			out = make([]Field, 0, 16) // room for a typical request's fields
-		}
-		out = append(out, f)
+		sp := fieldSpan{start: len(raw)}
+		raw = append(raw, name...)
+		sp.nameEnd = len(raw)
+		raw = append(raw, value...)
+		sp.end = len(raw)
+		spans = append(spans, sp)
 	}
+	if len(spans) == 0 {
+		return nil, nil
+	}
+	all := string(raw)
+	out := make([]Field, len(spans))
+	for i, sp := range spans {
+		out[i] = Field{Name: all[sp.start:sp.nameEnd], Value: all[sp.nameEnd:sp.end]}
+	}
+	return out, nil
 }
+
+// fieldSpan locates one field's name and value in the bytes fields gathers.
+type fieldSpan struct{ start, nameEnd, end int }
 
 func eofIsBad(err error) error {
 	if errors.Is(err, io.EOF) {
@@ -116,35 +134,30 @@ func eofIsBad(err error) error {
 	return err
 }
 
-// parseField splits "name: value". obs-fold (a line starting with whitespace),
-// whitespace before the colon, non-token names and control characters in values are
-// refused.
-func parseField(l []byte) (Field, error) {
+// parseField splits "name: value" into slices of l. obs-fold (a line starting with
+// whitespace), whitespace before the colon, non-token names and control characters
+// in values are refused.
+func parseField(l []byte) (name, value []byte, err error) {
 	if l[0] == ' ' || l[0] == '\t' {
-		return Field{}, badRequest("obs-fold")
+		return nil, nil, badRequest("obs-fold")
 	}
 	colon := bytes.IndexByte(l, ':')
 	if colon <= 0 {
-		return Field{}, badRequest("header line without name and colon")
+		return nil, nil, badRequest("header line without name and colon")
 	}
-	name := l[:colon]
+	name = l[:colon]
 	for _, c := range name {
 		if !tokenChar(c) {
-			return Field{}, badRequest("byte 0x%02x in header name", c)
+			return nil, nil, badRequest("byte 0x%02x in header name", c)
 		}
 	}
-	left := bytes.TrimLeft(l[colon+1:], " \t")
-	value := bytes.TrimRight(left, " \t")
+	value = bytes.Trim(l[colon+1:], " \t")
 	for _, c := range value {
 		if c < ' ' && c != '\t' || c == 0x7f {
-			return Field{}, badRequest("control byte 0x%02x in header value", c)
+			return nil, nil, badRequest("control byte 0x%02x in header value", c)
 		}
 	}
-	// One string for name and value: two copies per field were most of the
-	// parser's allocations.
-	start := len(l) - len(left)
-	s := string(l[:start+len(value)])
-	return Field{Name: s[:colon], Value: s[start:]}, nil
+	return name, value, nil
 }
 
 func tokenChar(c byte) bool {

@@ -54,6 +54,9 @@ func NormalizePath(raw string, rule SlashRule) (string, error) {
 // decodeUnreserved decodes escapes of unreserved characters once, upper-cases the hex
 // of the escapes it keeps, and applies the slash rule.
 func decodeUnreserved(raw string, rule SlashRule) (string, error) {
+	if plainPath(raw) {
+		return raw, nil // nothing to decode: no copy
+	}
 	var b strings.Builder
 	b.Grow(len(raw))
 	for i := 0; i < len(raw); i++ {
@@ -140,6 +143,9 @@ func checkUTF8(p string) error {
 // with ".." at the root staying at the root). Segments such as "..;x" are refused:
 // servers that strip path parameters read them as "..".
 func resolveSegments(p string) (string, error) {
+	if resolved(p) {
+		return p, nil // the loop below would rebuild p unchanged
+	}
 	trailing := strings.HasSuffix(p, "/")
 	var out []string
 	for seg := range strings.SplitSeq(p[1:], "/") {
@@ -164,6 +170,36 @@ func resolveSegments(p string) (string, error) {
 		res += "/"
 	}
 	return res, nil
+}
+
+// plainPath reports whether raw holds only characters that stand for themselves in
+// a path: no escape, no backslash, nothing refused.
+func plainPath(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c == '%' || c == '\\' || !pathChar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// resolved reports whether resolveSegments would return p as it is: every segment
+// but a last empty one (a trailing slash) is non-empty, and none is "." or ".."
+// with or without parameters.
+func resolved(p string) bool {
+	rest := p[1:]
+	for rest != "" {
+		seg, after, more := strings.Cut(rest, "/")
+		name, _, _ := strings.Cut(seg, ";")
+		if seg == "" || name == "." || name == ".." {
+			return false
+		}
+		if !more {
+			break
+		}
+		rest = after
+	}
+	return true
 }
 
 func checkQuery(q string) error {

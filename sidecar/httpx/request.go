@@ -74,14 +74,15 @@ func ReadRequest(br *bufio.Reader, cfg Config) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := classify(fields, hopByHop)
-	if err := applyFraming(req, h, cfg.MaxBodyBytes); err != nil {
+	var h head
+	classify(&h, fields, hopByHop)
+	if err := applyFraming(req, &h, cfg.MaxBodyBytes); err != nil {
 		return nil, err
 	}
-	if err := applyTarget(req, target, h.host, cfg); err != nil {
+	if err := applyTarget(req, target, &h.host, cfg); err != nil {
 		return nil, err
 	}
-	applyConnection(req, h)
+	applyConnection(req, &h)
 	if req.Upgrade != "" && req.ContentLength != 0 {
 		// Bytes after an upgrade request belong to the new protocol; a body would
 		// be read by the app as the start of it.

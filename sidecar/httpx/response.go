@@ -69,8 +69,9 @@ func ReadResponse(br *bufio.Reader, method string, cfg Config) (*Response, error
 	if err != nil {
 		return nil, badGateway(err)
 	}
-	h := classify(fields, responseHopByHop)
-	if err := resp.frame(h, method); err != nil {
+	var h head
+	classify(&h, fields, responseHopByHop)
+	if err := resp.frame(&h, method); err != nil {
 		return nil, err
 	}
 	resp.Header = h.regular
@@ -131,16 +132,16 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // frame decides the body framing (RFC 9112 6.3) and the connection's fate, and
 // refuses every ambiguous combination.
 func (r *Response) frame(h *head, method string) error {
-	te, cl := len(h.transferEncoding) > 0, len(h.contentLength) > 0
+	te, cl := h.transferEncoding.n > 0, h.contentLength.n > 0
 	switch {
 	case te && cl:
 		return badResponse("Content-Length with Transfer-Encoding")
-	case te && (len(h.transferEncoding) != 1 || !strings.EqualFold(h.transferEncoding[0], "chunked")):
+	case te && (h.transferEncoding.n != 1 || !strings.EqualFold(h.transferEncoding.at(0), "chunked")):
 		return badResponse("transfer coding other than a lone chunked")
 	case te && r.Proto != "HTTP/1.1":
 		return badResponse("Transfer-Encoding in HTTP/1.0")
 	case cl:
-		n, err := contentLength(h.contentLength)
+		n, err := contentLength(&h.contentLength)
 		if err != nil {
 			return badGateway(err)
 		}
@@ -168,7 +169,8 @@ func (r *Response) frame(h *head, method string) error {
 // applyConnection sets Close and Upgrade.
 func (r *Response) applyConnection(h *head) {
 	keepAlive := false
-	for _, c := range h.connection {
+	for i := range h.connection.n {
+		c := h.connection.at(i)
 		switch c {
 		case "close":
 			r.Close = true
@@ -179,7 +181,7 @@ func (r *Response) applyConnection(h *head) {
 	if r.Proto == "HTTP/1.0" && !keepAlive || r.Framing == CloseBody {
 		r.Close = true
 	}
-	if r.Status == http.StatusSwitchingProtocols && len(h.upgrade) == 1 {
-		r.Upgrade = h.upgrade[0]
+	if r.Status == http.StatusSwitchingProtocols && h.upgrade.n == 1 {
+		r.Upgrade = h.upgrade.at(0)
 	}
 }
