@@ -29,7 +29,15 @@ func (p *Proxy) tunnel(app *net.TCPConn, t target, start time.Time) error {
 	}()
 	_ = copyPooled(app, st)
 	_ = app.CloseWrite()
-	<-up
+	select {
+	case <-up:
+	case <-st.Done():
+		// The far side ended the stream (and said to stop sending): what the app
+		// still sends has nowhere to go, so stop reading it rather than wait for
+		// the app to close.
+		_ = app.CloseRead()
+		<-up
+	}
 	return nil
 }
 

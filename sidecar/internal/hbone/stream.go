@@ -51,19 +51,24 @@ type Stream struct {
 	responded     bool  // server: response HEADERS sent
 	status        int   // client: the response's status
 	resp          chan struct{}
+	done          chan struct{} // closed when removed
 	readDeadline  time.Time
 	writeDeadline time.Time
 }
 
 func (c *Conn) newStream() *Stream {
 	return &Stream{
-		c: c, readable: make(chan struct{}, 1), resp: make(chan struct{}),
+		c: c, readable: make(chan struct{}, 1), resp: make(chan struct{}), done: make(chan struct{}),
 		recvWindow: int32(c.cfg.StreamWindow),
 	}
 }
 
 // Request is the CONNECT request of a server-side stream.
 func (s *Stream) Request() *Request { return &s.request }
+
+// Done is closed once the stream has ended both ways or was reset: nothing
+// written to it from then on reaches the peer.
+func (s *Stream) Done() <-chan struct{} { return s.done }
 
 func (s *Stream) LocalAddr() net.Addr  { return s.local }
 func (s *Stream) RemoteAddr() net.Addr { return s.remote }
@@ -321,6 +326,7 @@ func (s *Stream) removeLocked() {
 		return
 	}
 	s.removed = true
+	close(s.done)
 	c := s.c
 	delete(c.streams, s.id)
 	// Unread bytes no longer count against the connection's window.
