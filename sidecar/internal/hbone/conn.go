@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,6 +99,7 @@ type Conn struct {
 	nextID    uint32 // client: next stream ID, allocated under wmu so IDs go out in order
 	wdeadline time.Time
 	werr      error
+	flushes   uint64 // flushLocked calls, so a yielding writer sees its frames went out
 
 	framesRead atomic.Uint64 // for the ping check
 
@@ -190,11 +192,26 @@ func (c *Conn) write(fn func(*http2.Framer) error) error {
 	c.waiting.Add(1)
 	c.wmu.Lock()
 	c.waiting.Add(-1)
-	defer c.wmu.Unlock()
 	if c.werr != nil {
+		c.wmu.Unlock()
 		return c.werr
 	}
 	err := fn(c.fr)
+	if err == nil && c.waiting.Load() == 0 && c.bw.Buffered() < writeBufSize/2 {
+		// Let goroutines that are ready to run (streams woken by the same read,
+		// answers that arrived together) add their frames first: one flush, one
+		// TLS record and one syscall then carries them all. With nothing else
+		// runnable, Gosched returns at once.
+		gen := c.flushes
+		c.wmu.Unlock()
+		runtime.Gosched()
+		c.wmu.Lock()
+		if c.flushes != gen || c.werr != nil {
+			err := c.werr
+			c.wmu.Unlock()
+			return err // flushed by a writer that came after us
+		}
+	}
 	if c.waiting.Load() == 0 || err != nil || c.bw.Buffered() >= writeBufSize/2 {
 		if ferr := c.flushLocked(); err == nil {
 			err = ferr
@@ -203,12 +220,16 @@ func (c *Conn) write(fn func(*http2.Framer) error) error {
 	if err != nil {
 		c.werr = fmt.Errorf("hbone: write: %w", err)
 		go c.close(c.werr)
+	}
+	c.wmu.Unlock()
+	if err != nil {
 		return c.werr
 	}
 	return nil
 }
 
 func (c *Conn) flushLocked() error {
+	c.flushes++
 	if c.bw.Buffered() == 0 {
 		return nil
 	}
