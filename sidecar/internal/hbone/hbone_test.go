@@ -167,7 +167,6 @@ func byteSize(n int) string {
 	return strconv.Itoa(n) + "B"
 }
 
-
 // TestManyStreams runs concurrent tunnels over one connection.
 func TestManyStreams(t *testing.T) {
 	addr, cli, _ := serve(t, hbone.Config{MaxConcurrentStreams: 200}, echo)
@@ -361,4 +360,3 @@ func TestHandlerPanic(t *testing.T) {
 	}
 	s.Close()
 }
-
