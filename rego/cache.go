@@ -1,7 +1,7 @@
 package rego
 
 import (
-	"sync"
+	"hash/maphash"
 	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -12,15 +12,29 @@ import (
 const DefaultDecisionCache = 4096
 
 // decisionCache memoizes one revision's decisions by the input they were made on,
-// pruned to the fields the policy can read. It exists only for revisions whose policies
-// call no non-deterministic builtin (time, http.send, rand, ...), so the same pruned
-// input under the same revision always evaluates to the same value. Reads take no
-// lock; once full, new inputs are still evaluated but no longer stored, so a stream of
-// unique paths costs evaluation time, never memory.
+// pruned to the fields the policy can read (the key is Input.appendKey's encoding
+// of exactly those fields). It exists only for revisions whose policies call no
+// non-deterministic builtin (time, http.send, rand, ...), so the same pruned input
+// under the same revision always evaluates to the same value. Once full, new inputs
+// are still evaluated but no longer stored, so a stream of unique paths costs
+// evaluation time, never memory.
+//
+// It is an insert-only open-addressing table of atomic pointers: lookups take no
+// lock and allocate nothing (the key is looked up as bytes), entries are never
+// removed or changed, and a hit is confirmed by comparing the whole key, so a hash
+// collision can cost a miss, never a wrong decision. It costs 16 bytes of slots per
+// decision it can hold.
 type decisionCache struct {
-	m   sync.Map // pruned input, as Rego text → ast.Value
-	n   atomic.Int64
-	max int64
+	seed  maphash.Seed
+	slots []atomic.Pointer[decisionEntry] // length a power of two, at least 2·max
+	n     atomic.Int64
+	max   int64
+}
+
+type decisionEntry struct {
+	hash   uint64
+	key    string
+	result ast.Value
 }
 
 // newDecisionCache returns nil (no caching) when size ≤ 0 or a module is not
@@ -29,23 +43,42 @@ func newDecisionCache(size int, modules map[string]*ast.Module) *decisionCache {
 	if size <= 0 || !deterministic(modules) {
 		return nil
 	}
-	return &decisionCache{max: int64(size)}
-}
-
-func (c *decisionCache) get(key string) (ast.Value, bool) {
-	v, ok := c.m.Load(key)
-	if !ok {
-		return nil, false
+	slots := 1
+	for slots < 2*size {
+		slots <<= 1
 	}
-	return v.(ast.Value), true
+	return &decisionCache{seed: maphash.MakeSeed(), slots: make([]atomic.Pointer[decisionEntry], slots), max: int64(size)}
 }
 
-func (c *decisionCache) put(key string, v ast.Value) {
+func (c *decisionCache) get(key []byte) (ast.Value, bool) {
+	h := maphash.Bytes(c.seed, key)
+	mask := uint64(len(c.slots) - 1)
+	for i, probes := h&mask, 0; probes < len(c.slots); i, probes = (i+1)&mask, probes+1 {
+		e := c.slots[i].Load()
+		if e == nil {
+			return nil, false
+		}
+		if e.hash == h && e.key == string(key) {
+			return e.result, true
+		}
+	}
+	return nil, false
+}
+
+func (c *decisionCache) put(key []byte, v ast.Value) {
 	if c.n.Load() >= c.max {
 		return
 	}
-	if _, loaded := c.m.LoadOrStore(key, v); !loaded {
-		c.n.Add(1)
+	e := &decisionEntry{hash: maphash.Bytes(c.seed, key), key: string(key), result: v}
+	mask := uint64(len(c.slots) - 1)
+	for i, probes := e.hash&mask, 0; probes < len(c.slots); i, probes = (i+1)&mask, probes+1 {
+		if c.slots[i].CompareAndSwap(nil, e) {
+			c.n.Add(1)
+			return
+		}
+		if cur := c.slots[i].Load(); cur.hash == e.hash && cur.key == e.key {
+			return // a concurrent decision stored the same input first
+		}
 	}
 }
 

@@ -49,14 +49,16 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Ti
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTimeout, err)
 	}
-	input := in.value(rev.need, rev.terms)
-	var key string
+	// The cache key is built straight from in; the ast input only on a miss.
+	var kb [256]byte
+	var key []byte
 	if rev.cache != nil && tracer == nil {
-		key = input.String()
+		key = in.appendKey(kb[:0], rev.need)
 		if v, ok := rev.cache.get(key); ok {
 			return v, nil
 		}
 	}
+	input := in.value(rev.need, rev.terms)
 	s := newScratch(now.Add(e.opts.timeout))
 	q := topdown.NewQuery(rev.query).
 		WithQueryCompiler(rev.qc).
@@ -83,7 +85,7 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Ti
 	case result == nil:
 		return nil, ErrUndefined
 	}
-	if key != "" {
+	if key != nil {
 		rev.cache.put(key, result)
 	}
 	return result, nil

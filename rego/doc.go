@@ -50,6 +50,8 @@
 //
 // Each revision also remembers up to [DefaultDecisionCache] decisions keyed on that
 // pruned input ([WithDecisionCache]), so a repeated request is answered without
-// evaluating. A revision whose policies call a builtin OPA marks non-deterministic
+// evaluating. The key is encoded straight from the Input (length-prefixed fields,
+// presence bytes), the ast input is built only on a miss, and lookups take no lock
+// and allocate nothing. A revision whose policies call a builtin OPA marks non-deterministic
 // (time.now_ns, http.send, rand.intn, ...) is never cached; a new revision starts empty.
 package rego

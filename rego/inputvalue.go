@@ -52,10 +52,14 @@ func (in *Input) value(n *need, tb *terms) ast.Value {
 // AST returns the whole input as an ast.Value; what the decision log records.
 func (in *Input) AST() ast.Value { return in.value(everything(), nil) }
 
+// maxPairs bounds the members pairs holds; a label or header map with more read
+// names present is converted whole (appendMap mirrors that choice).
+const maxPairs = 6
+
 // pairs collects an object's members on the stack so the object is built in one
 // call with its final size (inserting one by one grows its map and key slice).
 type pairs struct {
-	kv [6][2]*ast.Term
+	kv [maxPairs][2]*ast.Term
 	n  int
 }
 

@@ -1,14 +1,19 @@
 package rego
 
-import "github.com/open-policy-agent/opa/v1/ast"
+import (
+	"sort"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
 
 // need is the set of input paths a compiled policy can read, as a trie. Building only
 // those parts of the input halves the cost of a decision (see RECIPES.md): most
 // policies read a handful of fields out of dozens. A nil *need means "nothing under
 // here is read"; all means "the whole subtree is read".
 type need struct {
-	all  bool
-	kids map[string]*need
+	all   bool
+	kids  map[string]*need
+	names []string // the keys of kids, sorted: the decision-cache key's order
 }
 
 // everything is a trie that keeps the whole input (used for decision logs and when a
@@ -78,7 +83,18 @@ func inputNeeds(modules map[string]*ast.Module) *need {
 	for _, m := range modules {
 		ast.NewGenericVisitor(visit).Walk(m)
 	}
+	root.seal()
 	return root
+}
+
+// seal records every node's sorted key names; the trie is read-only afterwards.
+func (n *need) seal() {
+	n.names = n.names[:0]
+	for k, kid := range n.kids {
+		n.names = append(n.names, k)
+		kid.seal()
+	}
+	sort.Strings(n.names)
 }
 
 // constPrefix returns the leading constant string keys of a ref tail.

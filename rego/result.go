@@ -72,16 +72,20 @@ func readHeaders(obj ast.Object, d *Decision) error {
 	if !ok {
 		return fmt.Errorf("%w: headers is %s, want object", ErrBadDecision, ast.ValueName(t.Value))
 	}
-	d.Headers = make(map[string]string, h.Len())
-	return h.Iter(func(k, v *ast.Term) error {
+	// The closure fills a local map, not d's: capturing d would move every
+	// decision's Decision to the heap, headers or not.
+	headers := make(map[string]string, h.Len())
+	err := h.Iter(func(k, v *ast.Term) error {
 		ks, ok1 := k.Value.(ast.String)
 		vs, ok2 := v.Value.(ast.String)
 		if !ok1 || !ok2 {
 			return fmt.Errorf("%w: header %v: %v is not a string pair", ErrBadDecision, k, v)
 		}
-		d.Headers[string(ks)] = string(vs)
+		headers[string(ks)] = string(vs)
 		return nil
 	})
+	d.Headers = headers
+	return err
 }
 
 func stringField(obj ast.Object, key string) (string, bool) {
