@@ -22,6 +22,7 @@ type config struct {
 	caDir, workloadAPI, trustDomain, ns, sa  string
 	slashes, reload, bundleURL, poll         string
 	out                                      outConfig
+	disc                                     discoveryConfig
 	pod                                      podConfig
 	level                                    slog.Level
 	inPod                                    bool
@@ -63,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error
 	str(&c.sa, "service-account", "RAMPART_SERVICE_ACCOUNT", envOr("default", "SERVICE_ACCOUNT"), "this pod's service account (or $SERVICE_ACCOUNT)")
 	str(&c.slashes, "slashes", "RAMPART_SLASHES", "reject", "%2F, %5C and \\ in paths: reject|keep|decode")
 	c.out.register(fs, pod)
+	c.disc.register(fs)
 	c.pod.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return sidecar.Options{}, nil, err
@@ -107,6 +109,9 @@ func (c *config) options() (sidecar.Options, func(), error) {
 	o.Inbound.PlaintextAddr, o.Inbound.HBONEAddr = c.plaintext, c.hbone
 	o.Inbound.Upstream, o.Inbound.WorkloadsFile = c.upstream, c.workloads
 	if err := c.out.apply(&o); err != nil {
+		return o, noop, err
+	}
+	if err := c.disc.apply(&o); err != nil {
 		return o, noop, err
 	}
 	if o.Inbound.Mode, err = parseMode(c.mode, c.hbone != ""); err != nil {
