@@ -19,6 +19,9 @@ var (
 	ErrBadDecision = errors.New("malformed decision")
 	// ErrNotModified: an HTTP bundle service answered 304; the active revision stays.
 	ErrNotModified = errors.New("bundle not modified")
+	// ErrBundleTooLarge: a bundle download exceeded PollOptions.MaxBytes; it is
+	// refused (inside a BundleError) and the active revision stays.
+	ErrBundleTooLarge = errors.New("bundle download too large")
 )
 
 // BundleError says why a bundle update was refused. The engine keeps serving the last

@@ -1,9 +1,11 @@
 package rego
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -25,7 +27,15 @@ type PollOptions struct {
 	MinDelay, MaxDelay time.Duration
 	// MaxBackoff caps the exponential wait after failures (default 120 s).
 	MaxBackoff time.Duration
+	// MaxBytes caps the download (the .tar.gz as sent); a bigger one is refused with
+	// ErrBundleTooLarge before it is unpacked. Default DefaultMaxBundleBytes.
+	MaxBytes int64
 }
+
+// DefaultMaxBundleBytes is PollOptions.MaxBytes unless set: far above any policy
+// bundle (10 000 rules compress to well under 1 MiB), far below what would hurt a
+// sidecar's memory.
+const DefaultMaxBundleBytes = 32 << 20
 
 func (o *PollOptions) setDefaults() {
 	if o.Client == nil {
@@ -40,11 +50,15 @@ func (o *PollOptions) setDefaults() {
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 120 * time.Second
 	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBundleBytes
+	}
 }
 
 // Poll keeps the bundle called name in sync with an HTTP bundle service until ctx
 // ends, then returns ctx's error. A failed download or a refused bundle keeps the last
-// good revision and retries with exponential backoff; each failure is logged.
+// good revision and retries with exponential backoff; each failure is logged once
+// (by PollOnce, as every refused load is).
 func (e *Engine) Poll(ctx context.Context, name string, o PollOptions) error {
 	o.setDefaults()
 	etag := ""
@@ -58,7 +72,6 @@ func (e *Engine) Poll(ctx context.Context, name string, o PollOptions) error {
 			failures = 0
 		default:
 			failures++
-			e.opts.logger.Warn("bundle poll failed", "bundle", name, "url", o.URL, "failures", failures, "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -109,9 +122,29 @@ func (e *Engine) PollOnce(ctx context.Context, name string, o PollOptions, etag 
 	default:
 		return "", e.refuse(name, &BundleError{Bundle: name, Err: fmt.Errorf("download %s: %s", o.URL, resp.Status)})
 	}
+	body, err := readCapped(resp, o.MaxBytes)
+	if err != nil {
+		return "", e.refuse(name, &BundleError{Bundle: name, Err: fmt.Errorf("download %s: %w", o.URL, err)})
+	}
 	next := resp.Header.Get("ETag")
-	if err := e.load(ctx, name, bundle.NewTarballLoaderWithBaseURL(resp.Body, ""), next); err != nil {
+	if err := e.load(ctx, name, bundle.NewTarballLoaderWithBaseURL(bytes.NewReader(body), ""), next); err != nil {
 		return "", err
 	}
 	return next, nil
+}
+
+// readCapped reads the whole body, refusing one longer than max bytes: up front when
+// the service declares its length, else as soon as one byte too many arrives.
+func readCapped(resp *http.Response, max int64) ([]byte, error) {
+	if resp.ContentLength > max {
+		return nil, fmt.Errorf("%w: Content-Length %d exceeds %d bytes", ErrBundleTooLarge, resp.ContentLength, max)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	switch {
+	case err != nil:
+		return nil, err
+	case int64(len(body)) > max:
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrBundleTooLarge, max)
+	}
+	return body, nil
 }

@@ -3,10 +3,14 @@ package rego_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -144,3 +148,88 @@ func TestPollDelayBacksOff(t *testing.T) {
 		}
 	}
 }
+
+// TestPollOnceRefusesOversizedBundle: a download over PollOptions.MaxBytes is refused
+// with ErrBundleTooLarge whether the service declares its length or streams it
+// chunked, nothing is loaded, and a bundle of exactly MaxBytes still loads.
+func TestPollOnceRefusesOversizedBundle(t *testing.T) {
+	body, err := os.ReadFile(buildTarball(t, starwarsDir, rego.BuildOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, chunked := range []bool{false, true} {
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if !chunked {
+				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			}
+			half := len(body) / 2
+			w.Write(body[:half])
+			w.(http.Flusher).Flush() // without a Content-Length: sent chunked
+			w.Write(body[half:])
+		}))
+		e := newEngine(t)
+		o := rego.PollOptions{URL: hs.URL, MaxBytes: int64(len(body) - 1)}
+		_, err := e.PollOnce(context.Background(), "main", o, "")
+		var be *rego.BundleError
+		if !errors.Is(err, rego.ErrBundleTooLarge) || !errors.As(err, &be) || e.Ready() {
+			t.Errorf("chunked=%v: %d-byte bundle with MaxBytes %d: err %v, ready %v; want a refused BundleError wrapping ErrBundleTooLarge",
+				chunked, len(body), o.MaxBytes, err, e.Ready())
+		}
+		o.MaxBytes = int64(len(body))
+		if _, err := e.PollOnce(context.Background(), "main", o, ""); err != nil || e.Revision() != "starwars-v1" {
+			t.Errorf("chunked=%v: bundle of exactly MaxBytes: err %v, revision %q", chunked, err, e.Revision())
+		}
+		hs.Close()
+	}
+}
+
+// TestPollLogsEachRefusalOnce: Poll against a service serving a bad bundle three
+// times, then 304s, logs exactly one warning or error per refused poll, not one from
+// PollOnce and another from Poll.
+func TestPollLogsEachRefusalOnce(t *testing.T) {
+	bad, err := os.ReadFile("testdata/badbundles/traversal.tar.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const refused = 3
+	var polls atomic.Int32
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if polls.Add(1) > refused {
+			w.WriteHeader(http.StatusNotModified) // not a failure: not logged
+			return
+		}
+		w.Write(bad)
+	}))
+	defer hs.Close()
+	var logs lockedLog
+	e := newEngine(t, rego.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.Poll(ctx, "main", rego.PollOptions{URL: hs.URL, MinDelay: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
+	// Polls run one after another: once the fifth has arrived, the third refusal
+	// has been logged, and 304s log nothing.
+	waitFor(t, func() bool { return polls.Load() >= refused+2 })
+	if got := logs.count(`"level":"WARN"`) + logs.count(`"level":"ERROR"`); got != refused {
+		t.Errorf("%d warnings and errors for %d refused polls, want one each:\n%s", got, refused, logs.String())
+	}
+}
+
+// lockedLog collects log output written from Poll's goroutine.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedLog) count(s string) int { return strings.Count(l.String(), s) }
