@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,5 +124,30 @@ func rawExchange(t *testing.T, addr string, cli *tls.Config, frames []func(*http
 				return "status " + s
 			}
 		}
+	}
+}
+
+// TestRapidReset opens and at once resets many streams (CVE-2023-44487): handlers
+// of reset streams still count against MaxConcurrentStreams.
+func TestRapidReset(t *testing.T) {
+	var running, peak atomic.Int32
+	addr, cli, _ := serve(t, hbone.Config{MaxConcurrentStreams: 10}, func(s *hbone.Stream) {
+		n := running.Add(1)
+		defer running.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		s.Accept()
+		time.Sleep(300 * time.Millisecond) // a slow handler, ignoring the reset
+	})
+	var fs []func(*http2.Framer)
+	for id := uint32(1); id < 1000; id += 2 {
+		fs = append(fs, headers(id, false, ":method", "CONNECT", ":authority", "198.18.0.1:80"),
+			func(fr *http2.Framer) { fr.WriteRSTStream(id, http2.ErrCodeCancel) })
+	}
+	fs = append(fs, func(*http2.Framer) { time.Sleep(100 * time.Millisecond) })
+	rawExchange(t, addr, cli, fs)
+	time.Sleep(100 * time.Millisecond)
+	if p := peak.Load(); p > 10 || p == 0 {
+		t.Fatalf("%d handlers ran at once, limit 10", p)
 	}
 }

@@ -72,6 +72,7 @@ const (
 	maxWindow      = 1<<31 - 1
 	initialWindow  = 65535 // RFC 9113 §6.9.2, before SETTINGS say otherwise
 	defaultFrame   = 16384
+	maxAsyncWrites = 1024
 	maxWriteBurst  = 64 << 10 // DATA written per lock hold, so one stream cannot hog the wire
 	writeBufSize   = 32 << 10
 	readBufSize    = 32 << 10
@@ -101,7 +102,8 @@ type Conn struct {
 	werr      error
 	flushes   uint64 // flushLocked calls, so a yielding writer sees its frames went out
 
-	framesRead atomic.Uint64 // for the ping check
+	framesRead  atomic.Uint64 // for the ping check
+	asyncWrites atomic.Int32  // control frames queued by writeAsync
 
 	// mu guards everything below and every stream's state.
 	mu                sync.Mutex
@@ -123,6 +125,7 @@ type Conn struct {
 	done              chan struct{}
 	idle              *time.Timer
 	handlers          sync.WaitGroup
+	running           uint32 // server: handlers not yet returned (a reset stream's may still run)
 	handler           func(*Stream)
 	pings             *time.Timer
 }
@@ -246,7 +249,17 @@ func (c *Conn) flushLocked() error {
 // on the write lock (a writer stuck on a peer that does not read must not stop
 // us from reading that peer).
 func (c *Conn) writeAsync(fn func(*http2.Framer) error) {
-	go c.write(fn)
+	// A peer that floods frames needing an answer (PING, SETTINGS, resets) while
+	// not reading ours would pile up writers without bound.
+	if c.asyncWrites.Add(1) > maxAsyncWrites {
+		c.asyncWrites.Add(-1)
+		go c.close(errors.New("hbone: peer floods control frames without reading the answers"))
+		return
+	}
+	go func() {
+		defer c.asyncWrites.Add(-1)
+		c.write(fn)
+	}()
 }
 
 // encodeHeaders returns an HPACK block; call under wmu (the encoder's table must

@@ -70,7 +70,9 @@ func (c *Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	c.lastPeerID = id
-	if c.goaway || uint32(len(c.streams)) >= c.cfg.MaxConcurrentStreams {
+	// Handlers count, not only open streams: a peer that opens and at once resets
+	// streams (CVE-2023-44487) must not start handlers without bound.
+	if c.goaway || max(uint32(len(c.streams)), c.running) >= c.cfg.MaxConcurrentStreams {
 		c.mu.Unlock()
 		c.resetStreamAsync(id, http2.ErrCodeRefusedStream)
 		return nil
@@ -90,6 +92,7 @@ func (c *Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		st.local = c.nc.LocalAddr()
 	}
 	c.streams[id] = st
+	c.running++
 	c.handlers.Add(1)
 	c.mu.Unlock()
 	go c.serveStream(st, f.Truncated)
@@ -138,6 +141,11 @@ func (c *Conn) onResponseLocked(st *Stream, f *http2.MetaHeadersFrame) error {
 // stream, never the proxy.
 func (c *Conn) serveStream(st *Stream, truncated bool) {
 	defer c.handlers.Done()
+	defer func() {
+		c.mu.Lock()
+		c.running--
+		c.mu.Unlock()
+	}()
 	defer func() {
 		if r := recover(); r != nil {
 			c.cfg.Logger.Error("hbone: stream handler panicked", "panic", r, "stream", st.id)

@@ -258,7 +258,9 @@ func (s *Stream) Close() error {
 	}
 	s.closed = true
 	live := !s.removed
-	answered := c.client || s.responded
+	// A client stream whose CONNECT was never answered, or a server stream
+	// never answered, is cancelled; an answered one ends like a TCP close.
+	answered := s.responded || c.client && s.status != 0
 	sendEnd := live && answered && !s.localEnd
 	code := http2.ErrCodeNo
 	if !answered {
