@@ -9,7 +9,9 @@
 // the kube subpackage, list-and-watch on Pods, Services and EndpointSlices through
 // the API server's REST API, keeping only the fields Rampart needs.
 //
-// [Balancer] spreads connects over a service's endpoints round robin and ejects an
+// [Balancer] spreads connects over a service's endpoints — [LeastRequests] (power
+// of two choices by connections in flight, counted between [Balancer.Acquire] and
+// its release; the default of [NewBalancerWith]) or [RoundRobin] — and ejects an
 // endpoint that failed for a while. [TrustedLabels] returns a peer's labels only when
 // the pod at its address has the namespace and service account its authenticated
 // SPIFFE ID names, so policy never sees labels a peer could not vouch for.
