@@ -65,7 +65,12 @@ const (
 	EnvExcludeOutPorts = "RAMPART_EXCLUDE_OUTBOUND_PORTS"
 	EnvExcludeOutCIDRs = "RAMPART_EXCLUDE_OUTBOUND_CIDRS"
 	EnvAppProbes       = "RAMPART_APP_PROBES"
+	EnvDiscovery       = "RAMPART_DISCOVERY"
 )
+
+// DiscoveryKube is the EnvDiscovery value that makes the proxy watch Pods,
+// Services and EndpointSlices through the API server (in-cluster config).
+const DiscoveryKube = "kube"
 
 // Modes of inbound plaintext handling.
 const (
@@ -78,10 +83,14 @@ const (
 	spireMountPath  = "/run/rampart/spire"
 	bundleMountPath = "/etc/rampart/bundle"
 	tmpMountPath    = "/tmp"
+	// kubeAPIMountPath is where client libraries (and the proxy) look for the
+	// service-account token and the cluster CA.
+	kubeAPIMountPath = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 	spireVolume  = "rampart-spire"
 	bundleVolume = "rampart-bundle"
 	tmpVolume    = "rampart-tmp"
+	kubeVolume   = "rampart-kube-api"
 
 	// AppHealthPrefix is the admin-port path prefix of rewritten app probes:
 	// /app-health/<container>/<livez|readyz|startupz>.

@@ -23,7 +23,9 @@
 // liveness GETs :15020/healthz/live. Volumes: rampart-spire (the SPIRE agent socket
 // directory, SPIFFE CSI driver or hostPath) at /run/rampart/spire, rampart-bundle (an
 // optional ConfigMap, default "rampart-policy" in the pod's namespace) at
-// /etc/rampart/bundle, and rampart-tmp (16Mi in-memory emptyDir) at /tmp.
+// /etc/rampart/bundle, rampart-tmp (16Mi in-memory emptyDir) at /tmp, and
+// rampart-kube-api (the pod's service-account token and the cluster CA, projected as
+// kube-api-access-* would be) at /var/run/secrets/kubernetes.io/serviceaccount.
 // The pod is annotated rampart.io/status with a JSON Status.
 //
 // # The proxy's environment (the contract with rampart-proxy)
@@ -43,6 +45,8 @@
 //	RAMPART_EXCLUDE_OUTBOUND_PORTS  comma-separated ports (only when set)
 //	RAMPART_EXCLUDE_OUTBOUND_CIDRS  comma-separated prefixes, e.g. "10.0.0.0/8,fd00::/8"
 //	RAMPART_APP_PROBES        JSON object, only when a probe was rewritten (see below)
+//	RAMPART_DISCOVERY         "kube": service VIPs, endpoints and peer labels come from
+//	                          the API server (the rampart-proxy ClusterRole, see install)
 //
 // # App probe rewriting (RAMPART_APP_PROBES)
 //

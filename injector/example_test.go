@@ -34,6 +34,7 @@ func ExampleMutate() {
 	// SPIFFE_ENDPOINT_SOCKET=unix:///run/rampart/spire/spire-agent.sock
 	// RAMPART_MODE=PERMISSIVE
 	// RAMPART_LOG_LEVEL=info
+	// RAMPART_DISCOVERY=kube
 	// second time: already injected
 }
 
@@ -57,6 +58,8 @@ func ExampleInstallManifests() {
 	// ServiceAccount rampart-node
 	// ClusterRole rampart-node
 	// ClusterRoleBinding rampart-node
+	// ClusterRole rampart-proxy
+	// ClusterRoleBinding rampart-proxy
 	// Issuer rampart-injector-selfsigned
 	// Certificate rampart-injector
 	// Deployment rampart-injector

@@ -89,6 +89,7 @@ func InstallManifests(opts InstallOptions) ([]runtime.Object, error) {
 	objs := []runtime.Object{namespace(opts)}
 	objs = append(objs, injectorRBAC(opts)...)
 	objs = append(objs, nodeRBAC(opts)...)
+	objs = append(objs, proxyRBAC()...)
 	objs = append(objs, tlsObjs...)
 	objs = append(objs, injectorDeployment(opts), injectorService(opts), injectorPDB(opts), nodeDaemonSet(opts))
 	objs = append(objs, webhookConfiguration(opts, caBundle))

@@ -54,6 +54,11 @@ func Mutate(pod *corev1.Pod, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	out.Spec.InitContainers = append([]corev1.Container{proxy}, out.Spec.InitContainers...)
+	if out.Spec.ServiceAccountName == "" {
+		// What the ServiceAccount admission plugin sets; the proxy's projected
+		// token (rampart-kube-api) is refused without it.
+		out.Spec.ServiceAccountName = "default"
+	}
 	vols := proxyVolumes(cfg)
 	out.Spec.Volumes = append(out.Spec.Volumes, vols...)
 	if err := annotateStatus(out, s.image, vols, probes); err != nil {

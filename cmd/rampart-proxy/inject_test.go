@@ -27,12 +27,15 @@ import (
 
 // TestInjectedEnv starts the real binary with exactly the environment the
 // injector gives the rampart-proxy container (no args from the injector; the
-// test adds only loopback listener addresses and a built-in CA, which stands in
-// for the SPIRE agent socket the pod would mount) and checks it becomes ready,
-// from a bundle path and from a bundle service.
+// test adds only loopback listener addresses, a built-in CA, which stands in
+// for the SPIRE agent socket the pod would mount, and a kubeconfig holding the
+// pod's service-account token, which stands in for the token the injector mounts)
+// and checks it becomes ready, from a bundle path and from a bundle service,
+// with Kubernetes discovery under the RBAC `rampart install` renders.
 func TestInjectedEnv(t *testing.T) {
 	bin := buildProxy(t)
 	ca := testCA(t)
+	kubeconfig := kubeForProxy(t, bin, "empire", "deathstar")
 	for _, tt := range []struct {
 		name   string
 		cfg    injector.Config
@@ -44,6 +47,10 @@ func TestInjectedEnv(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			env := injectedEnv(t, tt.cfg)
+			if env["RAMPART_DISCOVERY"] != "kube" {
+				t.Fatalf("RAMPART_DISCOVERY %q, want kube", env["RAMPART_DISCOVERY"])
+			}
+			env["RAMPART_KUBECONFIG"] = kubeconfig
 			var open func() // makes the bundle available, when it is not at start
 			switch {
 			case tt.cfg.Bundle.URL != "":
@@ -83,7 +90,7 @@ func TestInjectedEnv(t *testing.T) {
 			if err := json.Compact(&cfg, []byte(strings.TrimPrefix(fetchBody(t, "http://"+admin+"/debug/config"), "200 "))); err != nil {
 				t.Fatalf("/debug/config: %v", err)
 			}
-			for _, want := range []string{`"serviceAccount":"deathstar"`, `"namespace":"empire"`,
+			for _, want := range []string{`"serviceAccount":"deathstar"`, `"namespace":"empire"`, `"source":"kube"`,
 				`"podIPs":["127.0.0.1"]`, `"excludeInboundPorts":[9090]`, `"excludeOutboundCIDRs":["198.19.0.0/16"]`} {
 				if !strings.Contains(cfg.String(), want) {
 					t.Errorf("/debug/config lacks %s:\n%s", want, cfg.String())
@@ -106,6 +113,7 @@ func TestInjectedEnvBad(t *testing.T) {
 	defer f.Close()
 	base := injectedEnv(t, injector.Config{})
 	base["RAMPART_BUNDLE"] = "../../policies/starwars"
+	base["RAMPART_DISCOVERY"] = "file" // no API server here; TestInjectedEnv covers kube
 	for sc := bufio.NewScanner(f); sc.Scan(); {
 		line := sc.Text()
 		if line == "" || strings.HasPrefix(line, "#") {

@@ -29,6 +29,7 @@ type Env struct {
 	Config kube.Config
 	// Kubeconfig is a kubeconfig file for that user (for processes under test).
 	Kubeconfig string
+	rest       *rest.Config
 }
 
 // Start runs kube-apiserver and etcd until the test ends.
@@ -53,7 +54,20 @@ func Start(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{Client: client, Config: kcfg, Kubeconfig: kc}
+	return &Env{Client: client, Config: kcfg, Kubeconfig: kc, rest: cfg}
+}
+
+// TokenKubeconfig writes a kubeconfig that authenticates with token alone (a
+// service account's, as a pod would), and returns its path.
+func (e *Env) TokenKubeconfig(t testing.TB, token string) string {
+	t.Helper()
+	cfg := rest.AnonymousClientConfig(e.rest)
+	cfg.BearerToken = token
+	kc := filepath.Join(t.TempDir(), "kubeconfig-token")
+	if err := os.WriteFile(kc, []byte(kubeconfig(cfg)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kc
 }
 
 func kubeconfig(cfg *rest.Config) string {
