@@ -192,6 +192,17 @@ func (c *Conn) start() error {
 // write runs fn with the framer under the write lock and flushes unless another
 // writer is queued behind it (that one flushes for both).
 func (c *Conn) write(fn func(*http2.Framer) error) error {
+	return c.writeFrames(fn, false)
+}
+
+// writeLast writes and flushes at once, with everything queued before: for the
+// last frames before the connection closes (a writer that left its frames to a
+// later flush may never get to it).
+func (c *Conn) writeLast(fn func(*http2.Framer) error) error {
+	return c.writeFrames(fn, true)
+}
+
+func (c *Conn) writeFrames(fn func(*http2.Framer) error, now bool) error {
 	c.waiting.Add(1)
 	c.wmu.Lock()
 	c.waiting.Add(-1)
@@ -200,7 +211,7 @@ func (c *Conn) write(fn func(*http2.Framer) error) error {
 		return c.werr
 	}
 	err := fn(c.fr)
-	if err == nil && c.waiting.Load() == 0 && c.bw.Buffered() < writeBufSize/2 {
+	if err == nil && !now && c.waiting.Load() == 0 && c.bw.Buffered() < writeBufSize/2 {
 		// Let goroutines that are ready to run (streams woken by the same read,
 		// answers that arrived together) add their frames first: one flush, one
 		// TLS record and one syscall then carries them all. With nothing else
@@ -215,7 +226,7 @@ func (c *Conn) write(fn func(*http2.Framer) error) error {
 			return err // flushed by a writer that came after us
 		}
 	}
-	if c.waiting.Load() == 0 || err != nil || c.bw.Buffered() >= writeBufSize/2 {
+	if now || c.waiting.Load() == 0 || err != nil || c.bw.Buffered() >= writeBufSize/2 {
 		if ferr := c.flushLocked(); err == nil {
 			err = ferr
 		}
@@ -280,7 +291,7 @@ func (c *Conn) readLoop() {
 		c.mu.Lock()
 		last := c.lastPeerID
 		c.mu.Unlock()
-		c.write(func(fr *http2.Framer) error { return fr.WriteGoAway(last, http2.ErrCode(ce), nil) })
+		c.writeLast(func(fr *http2.Framer) error { return fr.WriteGoAway(last, http2.ErrCode(ce), nil) })
 	}
 	c.close(err)
 }
@@ -582,7 +593,7 @@ func (c *Conn) Shutdown(ctx context.Context) error {
 	c.goaway = true
 	last := c.lastPeerID
 	c.mu.Unlock()
-	c.write(func(fr *http2.Framer) error { return fr.WriteGoAway(last, http2.ErrCodeNo, nil) })
+	c.writeLast(func(fr *http2.Framer) error { return fr.WriteGoAway(last, http2.ErrCodeNo, nil) })
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -590,6 +601,9 @@ func (c *Conn) Shutdown(ctx context.Context) error {
 		n := len(c.streams)
 		c.mu.Unlock()
 		if n == 0 {
+			// The last stream's frames may wait for a flush that a yielding
+			// writer has not done yet.
+			c.writeLast(func(*http2.Framer) error { return nil })
 			c.Close()
 			return nil
 		}
