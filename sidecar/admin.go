@@ -53,7 +53,7 @@ func newAdmin(opts *Options, authz any, src identity.Source, res discovery.Resol
 func debugConfig(o *Options, res discovery.Resolver) map[string]any {
 	return map[string]any{
 		"trustDomain": o.Identity.TrustDomain, "namespace": o.Identity.Namespace,
-		"serviceAccount": o.Identity.ServiceAccount, "bundle": o.Policy.Bundle,
+		"serviceAccount": o.Identity.ServiceAccount, "svidDir": o.Identity.SVIDDir, "bundle": o.Policy.Bundle,
 		"podIPs": o.Inbound.PodIPs, "capture": o.Capture,
 		"decision": o.Policy.Decision, "dryRun": o.Policy.DryRun,
 		"inbound": map[string]any{"plaintext": o.Inbound.PlaintextAddr, "hbone": o.Inbound.HBONEAddr,

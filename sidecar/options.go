@@ -73,11 +73,17 @@ type PolicyOptions struct {
 	Authorizer inbound.Authorizer
 }
 
-// IdentityOptions select the SVID source: Source, else the built-in CA in CADir,
-// else the SPIFFE Workload API at WorkloadAPI, else none.
+// IdentityOptions select the SVID source: Source, else the files in SVIDDir,
+// else the built-in CA in CADir, else the SPIFFE Workload API at WorkloadAPI,
+// else none.
 type IdentityOptions struct {
 	// Source is a ready SVID and bundle source (tests, embedding).
 	Source identity.Source
+	// SVIDDir holds svid.pem, svid.key and bundle.pem, written by something else
+	// (cert-manager's csi-driver-spiffe, spiffe-helper, `rampart ca issue`) and
+	// reloaded when they change (identity.NewFileSource). The SVID's trust
+	// domain must be TrustDomain.
+	SVIDDir string
 	// CADir holds the built-in CA (identity.InitCA); the proxy issues itself a
 	// rotating SVID for Namespace/ServiceAccount from it.
 	CADir string

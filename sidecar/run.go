@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
@@ -127,6 +128,8 @@ func svidSource(ctx context.Context, opts *Options) (identity.Source, func(), er
 	switch {
 	case id.Source != nil:
 		return id.Source, noop, nil
+	case id.SVIDDir != "":
+		return fileSource(id, opts.Logger)
 	case id.CADir != "":
 		return caSource(id)
 	case id.WorkloadAPI != "":
@@ -156,6 +159,25 @@ func caSource(id IdentityOptions) (identity.Source, func(), error) {
 	src, err := identity.NewRotatingSource(ca, wid, identity.RotatingOptions{})
 	if err != nil {
 		return nil, noop, fmt.Errorf("sidecar: svid: %w", err)
+	}
+	return src, func() { src.Close() }, nil
+}
+
+// fileSource reads the SVID from files and checks it belongs to this mesh, so a
+// wrong mount fails at start rather than in every handshake.
+func fileSource(id IdentityOptions, log *slog.Logger) (identity.Source, func(), error) {
+	noop := func() {}
+	src, err := identity.NewFileSource(identity.FileOptions{Dir: id.SVIDDir, Logger: log})
+	if err != nil {
+		return nil, noop, fmt.Errorf("sidecar: svid dir: %w", err)
+	}
+	svid, err := src.GetX509SVID()
+	if err == nil && svid.ID.TrustDomain().Name() != id.TrustDomain {
+		err = fmt.Errorf("SVID %s is not in trust domain %q", svid.ID, id.TrustDomain)
+	}
+	if err != nil {
+		src.Close()
+		return nil, noop, fmt.Errorf("sidecar: svid dir %s: %w", id.SVIDDir, err)
 	}
 	return src, func() { src.Close() }, nil
 }

@@ -20,6 +20,7 @@ type config struct {
 	plaintext, hbone, upstream, mode, labels string
 	workloads, podIPs                        string
 	caDir, workloadAPI, trustDomain, ns, sa  string
+	svidDir                                  string
 	slashes, reload, bundleURL, poll         string
 	out                                      outConfig
 	disc                                     discoveryConfig
@@ -57,6 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error
 	str(&c.labels, "labels", "RAMPART_LABELS", "", "this pod's labels, k=v,k=v")
 	str(&c.podIPs, "pod-ips", "RAMPART_POD_IPS", "", "this pod's addresses, comma-separated; tunnels to others are refused")
 	str(&c.workloads, "workloads", "RAMPART_WORKLOADS", "", "JSON/YAML file: peer address → namespace, serviceAccount, labels")
+	str(&c.svidDir, "svid-dir", "RAMPART_SVID_DIR", "", "directory with svid.pem, svid.key and bundle.pem (cert-manager csi-driver-spiffe, spiffe-helper), reloaded on change; wins over --ca-dir and --workload-api")
 	str(&c.caDir, "ca-dir", "RAMPART_CA_DIR", "", "built-in CA directory to issue this proxy's SVID from")
 	str(&c.workloadAPI, "workload-api", "RAMPART_WORKLOAD_API", envOr("", "SPIFFE_ENDPOINT_SOCKET"), "SPIFFE Workload API address (or $SPIFFE_ENDPOINT_SOCKET)")
 	str(&c.trustDomain, "trust-domain", "RAMPART_TRUST_DOMAIN", envOr("cluster.local", "TRUST_DOMAIN"), "SPIFFE trust domain (or $TRUST_DOMAIN)")
@@ -104,7 +106,7 @@ func (c *config) options() (sidecar.Options, func(), error) {
 	if reload <= 0 {
 		o.Policy.ReloadInterval = -1 // the flag says never; 0 in Options means the default
 	}
-	o.Identity = sidecar.IdentityOptions{CADir: c.caDir, WorkloadAPI: c.workloadAPI,
+	o.Identity = sidecar.IdentityOptions{SVIDDir: c.svidDir, CADir: c.caDir, WorkloadAPI: c.workloadAPI,
 		TrustDomain: c.trustDomain, Namespace: c.ns, ServiceAccount: c.sa}
 	o.Inbound.PlaintextAddr, o.Inbound.HBONEAddr = c.plaintext, c.hbone
 	o.Inbound.Upstream, o.Inbound.WorkloadsFile = c.upstream, c.workloads
