@@ -5,24 +5,38 @@ import (
 	"syscall"
 )
 
-// peerOpen peeks at c without blocking and without consuming: EAGAIN means open
-// and quiet; EOF, an error or unexpected bytes mean the connection is not reusable.
-// (A read with an expired deadline would not even reach the kernel.)
-func peerOpen(c net.Conn) bool {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
+// peeker checks, without blocking and without consuming, whether an idle
+// connection's peer is still there and quiet. It is made once per connection: a
+// SyscallConn and a closure per check were two allocations per request.
+type peeker struct {
+	rc   syscall.RawConn // nil when c cannot be peeked at
+	fn   func(fd uintptr) bool
+	open bool
+	buf  [1]byte
+}
+
+func newPeeker(c net.Conn) *peeker {
+	p := &peeker{}
+	if sc, ok := c.(syscall.Conn); ok {
+		p.rc, _ = sc.SyscallConn()
+	}
+	p.fn = p.peek
+	return p
+}
+
+// peerOpen peeks at the socket: EAGAIN means open and quiet; EOF, an error or
+// unexpected bytes mean the connection is not reusable. (A read with an expired
+// deadline would not even reach the kernel.)
+func (p *peeker) peerOpen() bool {
+	if p.rc == nil {
 		return true
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	open := false
-	err = rc.Read(func(fd uintptr) bool {
-		var b [1]byte
-		_, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		open = rerr == syscall.EAGAIN
-		return true // never wait for readiness
-	})
-	return err == nil && open
+	p.open = false
+	return p.rc.Read(p.fn) == nil && p.open
+}
+
+func (p *peeker) peek(fd uintptr) bool {
+	_, _, err := syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	p.open = err == syscall.EAGAIN
+	return true // never wait for readiness
 }

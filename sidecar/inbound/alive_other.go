@@ -4,6 +4,10 @@ package inbound
 
 import "net"
 
-// peerOpen cannot peek portably; a closed connection is then found on use (and a
+// peeker cannot peek portably; a closed connection is then found on use (and a
 // request without a body is retried).
-func peerOpen(net.Conn) bool { return true }
+type peeker struct{}
+
+func newPeeker(net.Conn) *peeker { return &peeker{} }
+
+func (*peeker) peerOpen() bool { return true }

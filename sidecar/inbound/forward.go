@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"syscall"
 
 	"github.com/rampart-mesh/rampart/sidecar/httpx"
 )
@@ -13,7 +15,7 @@ import (
 // roundTrip sends the normalized request (plus x-forwarded-client-cert) to the app
 // and returns its final response; 1xx interim responses other than 101 are dropped
 // (the proxy answered Expect itself). A request without a body is retried once on a
-// fresh connection when a pooled one turns out to be closed.
+// fresh connection when a pooled one turns out to be closed (see stale).
 func (s *Server) roundTrip(ctx context.Context, cr *clientReader, br *bufio.Reader, req *httpx.Request, ci *connInfo) (*upConn, *httpx.Response, error) {
 	var extra []httpx.Field
 	if v := ci.xfcc(); v != "" {
@@ -29,11 +31,23 @@ func (s *Server) roundTrip(ctx context.Context, cr *clientReader, br *bufio.Read
 			return up, resp, nil
 		}
 		up.Close()
-		var he *httpx.Error
-		if errors.As(err, &he) || !reused || req.ContentLength != 0 || attempt > 0 {
+		if !reused || !stale(err) || req.ContentLength != 0 || attempt > 0 {
 			return nil, nil, err
 		}
 	}
+}
+
+// stale reports whether err is how a kept-alive connection that the app had closed
+// fails: the write is refused, or the read ends or is reset before a response. The
+// app closed it idle, so it never saw the request and sending it again is safe. A
+// timeout or a malformed response is not stale: the app may have acted on the
+// request.
+func stale(err error) bool {
+	var he *httpx.Error
+	if errors.As(err, &he) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func (s *Server) send(up *upConn, br *bufio.Reader, req *httpx.Request, extra []httpx.Field) (*httpx.Response, error) {

@@ -17,6 +17,7 @@ type upConn struct {
 	br    *bufio.Reader
 	bw    *bufio.Writer
 	body  httpx.BodyReader // the response body being relayed; one per conn, not per request
+	peek  *peeker
 	addr  string
 	since time.Time // when it went idle
 }
@@ -56,7 +57,7 @@ func (p *upstreamPool) get(ctx context.Context, addr string) (*upConn, bool, err
 	// Reads and writes refresh their deadlines: the app may stream for long, but
 	// may not stall for longer than the Response (reads) or Idle (writes) timeout.
 	return &upConn{
-		Conn: c, addr: addr,
+		Conn: c, addr: addr, peek: newPeeker(c),
 		br: bufio.NewReaderSize(deadlineReader{c, c, p.timeouts.Response}, 16<<10),
 		bw: bufio.NewWriterSize(deadlineWriter{c, p.timeouts.Idle}, 16<<10),
 	}, false, nil
@@ -84,14 +85,23 @@ func (p *upstreamPool) pop(addr string) *upConn {
 	return c
 }
 
-// alive checks, without blocking, that the app has not closed an idle connection
-// (apps time out keep-alive connections; a request with a body sent on a closed one
-// could not be retried).
+// alive checks, without blocking, that the app has neither closed an idle
+// connection nor sent on it. Apps time out keep-alive connections, and a request
+// with a body sent on a closed one could not be retried. Bytes nobody asked for
+// (a body after a HEAD response, more body than Content-Length said) would be read
+// as the answer to the next request, which may come from another client: the pool
+// is shared, so that would hand one client's response to another.
+//
+// The check runs on every reuse, however briefly the connection was idle. Skipping
+// it for a connection idle less than some threshold looks cheap but is not sound:
+// stray bytes arrive right after the response they follow, so a connection reused
+// quickly (under load: always) is exactly the one whose stray bytes would be missed.
+// It is made cheap instead: one recvfrom, no allocation (see peeker).
 func (c *upConn) alive() bool {
 	if c.br.Buffered() > 0 {
 		return false // the app sent something nobody asked for
 	}
-	return peerOpen(c.Conn)
+	return c.peek.peerOpen()
 }
 
 // put returns a connection whose response was read to the end.
