@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -145,9 +146,9 @@ type event struct {
 
 // watch streams events after rv to on until the server ends the stream (nil),
 // ctx ends, or an error; it returns the last resourceVersion seen.
-func (c *client) watch(ctx context.Context, path, rv string, on func(event) (string, error)) (string, error) {
-	q := url.Values{"watch": {"true"}, "resourceVersion": {rv},
-		"allowWatchBookmarks": {"true"}, "timeoutSeconds": {"300"}}
+func (c *client) watch(ctx context.Context, path, rv string, timeout time.Duration, on func(event) (string, error)) (string, error) {
+	q := url.Values{"watch": {"true"}, "resourceVersion": {rv}, "allowWatchBookmarks": {"true"},
+		"timeoutSeconds": {strconv.Itoa(max(1, int(timeout.Seconds())))}}
 	body, err := c.get(ctx, path, q)
 	if err != nil {
 		return rv, err

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
 )
@@ -23,6 +24,9 @@ type Options struct {
 	Namespace string
 	// Logger receives list and watch failures (retried). Default: discarded.
 	Logger *slog.Logger
+	// WatchTimeout is how long the server keeps one watch open before the
+	// resolver re-watches from the last version it saw. Default 5m.
+	WatchTimeout time.Duration
 }
 
 // Resolver is a discovery.Resolver fed by watches on Pods, Services and
@@ -45,6 +49,9 @@ func New(opts Options) (*Resolver, error) {
 	}
 	if opts.SidecarName == "" {
 		opts.SidecarName = "rampart-proxy"
+	}
+	if opts.WatchTimeout <= 0 {
+		opts.WatchTimeout = 5 * time.Minute
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -3,9 +3,11 @@ package kube_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,7 +37,11 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 	createPod(t, client, ns, "legacy", "198.18.5.9", false, nil)
 	slice := createSlice(t, client, ns, "198.18.5.2", "198.18.5.9")
 
-	k, err := kube.New(kube.Options{Config: env.Config})
+	// Watches end every second, so the changes below arrive over re-watches from
+	// the last resourceVersion seen, as after any dropped connection.
+	var logs syncBuffer
+	k, err := kube.New(kube.Options{Config: env.Config, WatchTimeout: time.Second,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,13 +69,17 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 		t.Errorf("view %+v, want deathstar at %s with 2 endpoints and 3 workloads", view, vip)
 	}
 
-	// Label change follows.
+	// Label change follows, after a few re-watches.
+	time.Sleep(2500 * time.Millisecond)
 	pod, _ := client.CoreV1().Pods(ns).Get(ctx, "tiefighter", metav1.GetOptions{})
 	pod.Labels["org"] = "alliance"
 	if _, err := client.CoreV1().Pods(ns).Update(ctx, pod, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return discovery.TrustedLabels(k, tie, peer)["org"] == "alliance" })
+	if n := strings.Count(logs.String(), "kind=pods resourceVersion="); n < 2 {
+		t.Errorf("pod watch resumed %d times in 2.5 s with a 1 s watch timeout, want ≥ 2:\n%s", n, logs.String())
+	}
 
 	// An endpoint turning unready, then removed from the slice, leaves.
 	f := false
@@ -196,4 +206,22 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// syncBuffer is a log sink the resolver's goroutines and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

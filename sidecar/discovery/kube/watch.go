@@ -33,7 +33,10 @@ func (k *Resolver) run(ctx context.Context, kd *kind) {
 		for err == nil && ctx.Err() == nil {
 			kd.once.Do(func() { close(kd.synced) })
 			wait = 500 * time.Millisecond
-			rv, err = k.client.watch(ctx, kd.path, rv, func(ev event) (string, error) { return k.apply(kd, ev) })
+			rv, err = k.client.watch(ctx, kd.path, rv, k.opts.WatchTimeout, func(ev event) (string, error) { return k.apply(kd, ev) })
+			if err == nil {
+				k.opts.Logger.Debug("kube discovery: watch ended, resuming", "kind", kd.name, "resourceVersion", rv)
+			}
 		}
 		if ctx.Err() != nil {
 			return
