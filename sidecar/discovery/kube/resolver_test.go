@@ -35,6 +35,7 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 	createPod(t, client, ns, "deathstar-1", "198.18.5.2", true, map[string]string{"org": "empire"})
 	createPod(t, client, ns, "tiefighter", "198.18.5.20", true, map[string]string{"org": "empire"})
 	createPod(t, client, ns, "legacy", "198.18.5.9", false, nil)
+	createHostNetworkPod(t, client, ns, "node-agent", "198.18.5.100")
 	slice := createSlice(t, client, ns, "198.18.5.2", "198.18.5.9")
 
 	// Watches end every second, so the changes below arrive over re-watches from
@@ -66,7 +67,10 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 		found = found || sv.Service == "default/deathstar" && sv.Address == vip && len(sv.Endpoints) == 2
 	}
 	if !found || len(view.Workloads) != 3 {
-		t.Errorf("view %+v, want deathstar at %s with 2 endpoints and 3 workloads", view, vip)
+		t.Errorf("view %+v, want deathstar at %s with 2 endpoints and 3 workloads (no host-network pod)", view, vip)
+	}
+	if w, ok := k.Workload(netip.MustParseAddr("198.18.5.100")); ok {
+		t.Errorf("the node's address resolves to host-network pod %s", w.Name)
 	}
 
 	// Label change follows, after a few re-watches.
@@ -224,4 +228,21 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// createHostNetworkPod creates a pod whose IP is the node's.
+func createHostNetworkPod(t *testing.T, c *kubernetes.Clientset, ns, name, nodeIP string) {
+	t.Helper()
+	pod, err := c.CoreV1().Pods(ns).Create(t.Context(), &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"org": "empire"}},
+		Spec: corev1.PodSpec{HostNetwork: true, ServiceAccountName: name,
+			Containers: []corev1.Container{{Name: "agent", Image: "agent"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod.Status.Phase, pod.Status.PodIP, pod.Status.PodIPs = corev1.PodRunning, nodeIP, []corev1.PodIP{{IP: nodeIP}}
+	if _, err := c.CoreV1().Pods(ns).UpdateStatus(t.Context(), pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -27,6 +27,7 @@ type apiPod struct {
 	Metadata objectMeta `json:"metadata"`
 	Spec     struct {
 		ServiceAccountName string  `json:"serviceAccountName"`
+		HostNetwork        bool    `json:"hostNetwork"`
 		Containers         []named `json:"containers"`
 		InitContainers     []named `json:"initContainers"`
 	} `json:"spec"`
@@ -73,7 +74,8 @@ type object interface {
 }
 
 // pod is a trimmed Pod: its workload (without IP) and its addresses. Finished
-// pods keep no addresses: their IPs are handed to new pods.
+// pods keep no addresses (their IPs are handed to new pods), nor do host-network
+// pods (their IP is the node's, shared by many pods and by the node itself).
 type pod struct {
 	key, rv string
 	w       discovery.Workload
@@ -119,7 +121,7 @@ func (k *Resolver) decodePod(raw json.RawMessage) (object, error) {
 	if p.w.Meshed {
 		p.w.Identity = discovery.SPIFFEID(k.opts.TrustDomain, p.w.Namespace, p.w.ServiceAccount)
 	}
-	if a.Status.Phase == "Succeeded" || a.Status.Phase == "Failed" {
+	if a.Status.Phase == "Succeeded" || a.Status.Phase == "Failed" || a.Spec.HostNetwork {
 		return p, nil
 	}
 	ips := []string{a.Status.PodIP}
