@@ -35,14 +35,14 @@ func (in *Input) value(n *need, tb *terms) ast.Value {
 		return ast.NewObject()
 	}
 	var kv pairs
-	if a := n.child("attributes"); a != nil {
+	if a := n.at(fAttributes); a != nil {
 		kv.add(kAttributes, in.attributes(a, tb))
 	}
 	if in.Request != nil {
-		if n.child("parsed_path") != nil {
+		if n.at(fParsedPath) != nil {
 			kv.add(kParsedPath, ast.NewTerm(parsedPath(in.Request.Path, tb)))
 		}
-		if n.child("parsed_query") != nil {
+		if n.at(fParsedQuery) != nil {
 			kv.add(kParsedQuery, ast.NewTerm(parsedQuery(in.Request.Path)))
 		}
 	}
@@ -80,14 +80,14 @@ func (p *pairs) term(tb *terms) *ast.Term {
 
 func (in *Input) attributes(n *need, tb *terms) *ast.Term {
 	var kv pairs
-	if s := n.child("source"); s != nil {
+	if s := n.at(fSource); s != nil {
 		kv.add(kSource, in.Source.value(s, tb))
 	}
-	if d := n.child("destination"); d != nil {
+	if d := n.at(fDestination); d != nil {
 		kv.add(kDestination, in.Destination.value(d, tb))
 	}
-	if r := n.child("request"); r != nil && in.Request != nil {
-		if h := r.child("http"); h != nil {
+	if r := n.at(fRequest); r != nil && in.Request != nil {
+		if h := r.at(fHTTP); h != nil {
 			var req pairs
 			req.add(kHttp, in.Request.value(h, tb))
 			kv.add(kRequest, req.term(tb))
@@ -98,13 +98,13 @@ func (in *Input) attributes(n *need, tb *terms) *ast.Term {
 
 func (p *Peer) value(n *need, tb *terms) *ast.Term {
 	var kv pairs
-	if n.child("principal") != nil {
+	if n.at(fPrincipal) != nil {
 		kv.add(kPrincipal, tb.str(p.Principal))
 	}
-	if l := n.child("labels"); l != nil {
+	if l := n.at(fLabels); l != nil {
 		kv.add(kLabels, stringMap(p.Labels, l, tb))
 	}
-	if n.child("address") != nil && p.Address != "" {
+	if n.at(fAddress) != nil && p.Address != "" {
 		kv.add(kAddress, ast.NewTerm(socketAddress(p.Address)))
 	}
 	return kv.term(tb)
@@ -113,18 +113,18 @@ func (p *Peer) value(n *need, tb *terms) *ast.Term {
 func (r *Request) value(n *need, tb *terms) *ast.Term {
 	var kv pairs
 	for _, f := range [...]struct {
-		name string
+		name field
 		key  *ast.Term
 		val  string
 	}{
-		{"method", kMethod, r.Method}, {"path", kPath, r.Path}, {"host", kHost, r.Host},
-		{"scheme", kScheme, r.Scheme}, {"protocol", kProtocol, r.Protocol},
+		{fMethod, kMethod, r.Method}, {fPath, kPath, r.Path}, {fHost, kHost, r.Host},
+		{fScheme, kScheme, r.Scheme}, {fProtocol, kProtocol, r.Protocol},
 	} {
-		if n.child(f.name) != nil {
+		if n.at(f.name) != nil {
 			kv.add(f.key, tb.str(f.val))
 		}
 	}
-	if h := n.child("headers"); h != nil {
+	if h := n.at(fHeaders); h != nil {
 		kv.add(kHeaders, stringMap(r.Headers, h, tb))
 	}
 	return kv.term(tb)

@@ -18,20 +18,20 @@ func (in *Input) appendKey(b []byte, n *need) []byte {
 		return append(b, 0)
 	}
 	b = append(b, 1)
-	if a := n.child("attributes"); a != nil {
-		if s := a.child("source"); s != nil {
+	if a := n.at(fAttributes); a != nil {
+		if s := a.at(fSource); s != nil {
 			b = in.Source.appendKey(b, s)
 		}
-		if d := a.child("destination"); d != nil {
+		if d := a.at(fDestination); d != nil {
 			b = in.Destination.appendKey(b, d)
 		}
-		if r := a.child("request"); r != nil {
-			if h := r.child("http"); h != nil {
+		if r := a.at(fRequest); r != nil {
+			if h := r.at(fHTTP); h != nil {
 				b = in.Request.appendKey(b, h)
 			}
 		}
 	}
-	if n.child("parsed_path") != nil || n.child("parsed_query") != nil {
+	if n.at(fParsedPath) != nil || n.at(fParsedQuery) != nil {
 		if in.Request == nil {
 			return append(b, 0)
 		}
@@ -41,13 +41,13 @@ func (in *Input) appendKey(b []byte, n *need) []byte {
 }
 
 func (p *Peer) appendKey(b []byte, n *need) []byte {
-	if n.child("principal") != nil {
+	if n.at(fPrincipal) != nil {
 		b = appendString(b, p.Principal)
 	}
-	if l := n.child("labels"); l != nil {
+	if l := n.at(fLabels); l != nil {
 		b = appendMap(b, p.Labels, l)
 	}
-	if n.child("address") != nil {
+	if n.at(fAddress) != nil {
 		b = appendString(b, p.Address) // "" builds no address: still a distinct key
 	}
 	return b
@@ -59,15 +59,18 @@ func (r *Request) appendKey(b []byte, n *need) []byte {
 		return append(b, 0)
 	}
 	b = append(b, 1)
-	for _, f := range [...]struct{ name, val string }{
-		{"method", r.Method}, {"path", r.Path}, {"host", r.Host},
-		{"scheme", r.Scheme}, {"protocol", r.Protocol},
+	for _, f := range [...]struct {
+		name field
+		val  string
+	}{
+		{fMethod, r.Method}, {fPath, r.Path}, {fHost, r.Host},
+		{fScheme, r.Scheme}, {fProtocol, r.Protocol},
 	} {
-		if n.child(f.name) != nil {
+		if n.at(f.name) != nil {
 			b = appendString(b, f.val)
 		}
 	}
-	if h := n.child("headers"); h != nil {
+	if h := n.at(fHeaders); h != nil {
 		b = appendMap(b, r.Headers, h)
 	}
 	return b

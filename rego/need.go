@@ -13,22 +13,51 @@ import (
 type need struct {
 	all   bool
 	kids  map[string]*need
-	names []string // the keys of kids, sorted: the decision-cache key's order
+	names []string         // the keys of kids, sorted: the decision-cache key's order
+	fixed [numFields]*need // kids of the input's fixed keys, so a decision indexes an array
 }
+
+// field is one of the fixed keys of the input (OPA-Envoy's shape); label and header
+// names are the only keys that are not.
+type field uint8
+
+const (
+	fAttributes field = iota
+	fSource
+	fDestination
+	fRequest
+	fHTTP
+	fHeaders
+	fParsedPath
+	fParsedQuery
+	fPrincipal
+	fLabels
+	fAddress
+	fMethod
+	fPath
+	fHost
+	fScheme
+	fProtocol
+	numFields
+)
+
+// fieldNames spells each field as the input does.
+var fieldNames = [numFields]string{"attributes", "source", "destination", "request", "http", "headers", "parsed_path", "parsed_query", "principal", "labels", "address", "method", "path", "host", "scheme", "protocol"}
 
 // everything is a trie that keeps the whole input (used for decision logs and when a
 // policy reads input in a way the analysis cannot bound).
 func everything() *need { return &need{all: true} }
 
-// child returns the trie for key, or nil when nothing under key is read.
-func (n *need) child(key string) *need {
+// at returns the trie for a fixed key, or nil when nothing under it is read. It
+// indexes the array seal filled, so it is valid only on a sealed trie.
+func (n *need) at(f field) *need {
 	if n == nil {
 		return nil
 	}
 	if n.all {
 		return n
 	}
-	return n.kids[key]
+	return n.fixed[f]
 }
 
 // add marks path (and everything under it) as read.
@@ -95,6 +124,9 @@ func (n *need) seal() {
 		kid.seal()
 	}
 	sort.Strings(n.names)
+	for f, name := range fieldNames {
+		n.fixed[f] = n.kids[name]
+	}
 }
 
 // constPrefix returns the leading constant string keys of a ref tail.
