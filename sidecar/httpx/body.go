@@ -83,7 +83,7 @@ func (c *chunkReader) next() (int64, error) {
 	}
 	if n == 0 {
 		c.lr.budget = DefaultMaxHeaderBytes
-		c.trailer, err = c.lr.fields(DefaultMaxHeaders)
+		c.trailer, err = c.lr.fields(DefaultMaxHeaders, nil)
 		return 0, err
 	}
 	return n, nil

@@ -86,8 +86,9 @@ func (lr *lineReader) requestLine() ([]byte, error) {
 
 // fields reads header lines up to the empty line. The names and values of all
 // fields are gathered into one byte slice (on the stack for a typical head) and
-// become one string: a string per field was most of a parse's allocations.
-func (lr *lineReader) fields(max int) ([]Field, error) {
+// become one string: a string per field was most of a parse's allocations. The
+// fields go into dst's backing array when it is large enough.
+func (lr *lineReader) fields(max int, dst []Field) ([]Field, error) {
 	var rawBuf [2048]byte
 	var spanBuf [32]fieldSpan
 	raw, spans := rawBuf[:0], spanBuf[:0]
@@ -117,9 +118,12 @@ func (lr *lineReader) fields(max int) ([]Field, error) {
 		return nil, nil
 	}
 	all := string(raw)
-	out := make([]Field, len(spans))
-	for i, sp := range spans {
-		out[i] = Field{Name: all[sp.start:sp.nameEnd], Value: all[sp.nameEnd:sp.end]}
+	out := dst[:0]
+	if cap(out) < len(spans) {
+		out = make([]Field, 0, len(spans))
+	}
+	for _, sp := range spans {
+		out = append(out, Field{Name: all[sp.start:sp.nameEnd], Value: all[sp.nameEnd:sp.end]})
 	}
 	return out, nil
 }

@@ -29,6 +29,8 @@ type Request struct {
 	Upgrade string
 	// Expect100 is set for "Expect: 100-continue"; the field itself is not forwarded.
 	Expect100 bool
+
+	fieldBuf [6]Field // backs Header for a typical request: no allocation of its own
 }
 
 // Target is the origin-form request target that is authorized and forwarded.
@@ -70,7 +72,7 @@ func ReadRequest(br *bufio.Reader, cfg Config) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	fields, err := lr.fields(cfg.MaxHeaders)
+	fields, err := lr.fields(cfg.MaxHeaders, req.fieldBuf[:0])
 	if err != nil {
 		return nil, err
 	}

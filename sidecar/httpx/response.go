@@ -38,6 +38,8 @@ type Response struct {
 	Close bool
 	// Upgrade is the Upgrade field of a 101 response.
 	Upgrade string
+
+	fieldBuf [6]Field // backs Header for a typical response: no allocation of its own
 }
 
 // responseHopByHop are never forwarded from a response (RFC 9110 7.6.1) or are
@@ -65,7 +67,7 @@ func ReadResponse(br *bufio.Reader, method string, cfg Config) (*Response, error
 	if err != nil {
 		return nil, err
 	}
-	fields, err := lr.fields(cfg.MaxHeaders)
+	fields, err := lr.fields(cfg.MaxHeaders, resp.fieldBuf[:0])
 	if err != nil {
 		return nil, badGateway(err)
 	}

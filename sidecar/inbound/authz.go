@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/rampart-mesh/rampart/rego"
+	"github.com/rampart-mesh/rampart/sidecar/httpx"
 )
 
 // Authorizer decides one request or L4 connection; it must fail closed (a
@@ -25,6 +26,11 @@ type connInfo struct {
 	dest     rego.Peer
 	upstream string // where allowed traffic goes
 	scheme   string // "https" inside mTLS, else "http"
+
+	// xfccFields caches the x-forwarded-client-cert field for HTTP/1 requests (one
+	// goroutine per connection), so it is built once per connection, not per request.
+	xfccFields []httpx.Field
+	xfccDone   bool
 }
 
 // proxySet are request headers the proxy itself owns; a client's copies are removed
@@ -55,19 +61,33 @@ func (ci *connInfo) xfcc() string {
 	return "By=" + ci.dest.Principal + ";URI=" + ci.source.Principal
 }
 
+// xfccExtra is the field the proxy adds to every forwarded HTTP/1 request (none for
+// an unauthenticated peer). Only the connection's own goroutine may call it.
+func (ci *connInfo) xfccExtra() []httpx.Field {
+	if !ci.xfccDone {
+		if v := ci.xfcc(); v != "" {
+			ci.xfccFields = []httpx.Field{{Name: "X-Forwarded-Client-Cert", Value: v}}
+		}
+		ci.xfccDone = true
+	}
+	return ci.xfccFields
+}
+
 // l4Input is the input for an opaque connection: no request.
 func (ci *connInfo) l4Input() *rego.Input {
 	return &rego.Input{Source: ci.source, Destination: ci.dest}
 }
 
-// httpInput is the input for one normalized request.
+// httpInput is the input for one normalized request. Input and Request share one
+// allocation.
 func (ci *connInfo) httpInput(method, target, host, proto string, headers map[string]string) *rego.Input {
-	return &rego.Input{
-		Source:      ci.source,
-		Destination: ci.dest,
-		Request: &rego.Request{
-			Method: method, Path: target, Host: host, Headers: headers,
-			Scheme: ci.scheme, Protocol: proto,
-		},
-	}
+	p := &struct {
+		in  rego.Input
+		req rego.Request
+	}{req: rego.Request{
+		Method: method, Path: target, Host: host, Headers: headers,
+		Scheme: ci.scheme, Protocol: proto,
+	}}
+	p.in = rego.Input{Source: ci.source, Destination: ci.dest, Request: &p.req}
+	return &p.in
 }

@@ -17,10 +17,7 @@ import (
 // (the proxy answered Expect itself). A request without a body is retried once on a
 // fresh connection when a pooled one turns out to be closed (see stale).
 func (s *Server) roundTrip(ctx context.Context, cr *clientReader, br *bufio.Reader, req *httpx.Request, ci *connInfo) (*upConn, *httpx.Response, error) {
-	var extra []httpx.Field
-	if v := ci.xfcc(); v != "" {
-		extra = append(extra, httpx.Field{Name: "X-Forwarded-Client-Cert", Value: v})
-	}
+	extra := ci.xfccExtra()
 	for attempt := 0; ; attempt++ {
 		up, reused, err := s.pool.get(ctx, ci.upstream)
 		if err != nil {

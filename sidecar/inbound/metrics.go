@@ -12,6 +12,11 @@ type metrics struct {
 	decisions *prometheus.CounterVec // protocol, decision
 	refused   *prometheus.CounterVec // protocol, status
 	upstream  *prometheus.CounterVec // protocol
+
+	// allowed and denied are the decision counters of each protocol, looked up
+	// once: WithLabelValues hashes its labels on every call, and decisions are
+	// counted on every request. (Their series show from the start, at zero.)
+	allowed, denied map[string]prometheus.Counter
 }
 
 func newMetrics(r prometheus.Registerer) (*metrics, error) {
@@ -37,11 +42,24 @@ func newMetrics(r prometheus.Registerer) (*metrics, error) {
 			return nil, fmt.Errorf("inbound: register metrics: %w", err)
 		}
 	}
+	m.allowed, m.denied = map[string]prometheus.Counter{}, map[string]prometheus.Counter{}
+	for _, p := range []string{"http1", "h2", "tcp"} { // the protocol label's values
+		m.allowed[p] = m.decisions.WithLabelValues(p, "allow")
+		m.denied[p] = m.decisions.WithLabelValues(p, "deny")
+	}
 	return m, nil
 }
 
 func (m *metrics) decision(protocol string, allowed bool) {
 	if m == nil {
+		return
+	}
+	counters := m.denied
+	if allowed {
+		counters = m.allowed
+	}
+	if c, ok := counters[protocol]; ok {
+		c.Inc()
 		return
 	}
 	d := "deny"
