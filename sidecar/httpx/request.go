@@ -1,9 +1,6 @@
 package httpx
 
-import (
-	"bufio"
-	"strings"
-)
+import "bufio"
 
 // Field is one header field as forwarded: a valid token name (case as received) and a
 // value without surrounding whitespace.
@@ -48,8 +45,9 @@ func (r *Request) Chunked() bool { return r.ContentLength < 0 }
 // joined with "," (the policy input's shape).
 func (r *Request) Headers() map[string]string {
 	m := make(map[string]string, len(r.Header)+1)
+	var buf [64]byte
 	for _, f := range r.Header {
-		k := strings.ToLower(f.Name)
+		k := lowerKey(&buf, f.Name)
 		if v, ok := m[k]; ok {
 			m[k] = v + "," + f.Value
 		} else {
@@ -58,6 +56,33 @@ func (r *Request) Headers() map[string]string {
 	}
 	return m
 }
+
+// lowerKey is strings.ToLower(name) without a copy when name is already lower case
+// or a common field name: a lowered copy per field was an allocation per field and
+// request.
+func lowerKey(buf *[64]byte, name string) string {
+	k := lowerName(buf, name)
+	if string(k) == name {
+		return name
+	}
+	if common, ok := commonFields[string(k)]; ok {
+		return common
+	}
+	return string(k)
+}
+
+// commonFields interns the lower-case names of request fields most clients send.
+var commonFields = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"accept", "accept-encoding", "accept-language", "authorization",
+		"cache-control", "content-type", "cookie", "origin", "pragma", "referer", "user-agent",
+		"x-request-id", "traceparent", "tracestate", "x-b3-traceid", "x-b3-spanid",
+		"x-b3-sampled", "grpc-timeout", "if-none-match", "if-modified-since", "range",
+		"sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest", "dnt", "priority"} {
+		m[k] = k
+	}
+	return m
+}()
 
 // ReadRequest reads one request head from br. It returns io.EOF when the connection
 // ends cleanly before a request starts, and *Error for anything it refuses.

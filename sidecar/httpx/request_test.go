@@ -81,3 +81,21 @@ func TestPipelinedRequestsAreReadOneByOne(t *testing.T) {
 		t.Errorf("got %q, want [/a /c]", got)
 	}
 }
+
+func TestHeadersForPolicy(t *testing.T) {
+	raw := "GET / HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nX-Tag: 1\r\nx-tag: 2\r\nUser-agent: curl\r\nx-lower: l\r\n\r\n"
+	req, err := httpx.ReadRequest(bufio.NewReader(bytes.NewReader([]byte(raw))), httpx.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := req.Headers()
+	want := map[string]string{"content-type": "text/plain", "x-tag": "1,2", "user-agent": "curl", "x-lower": "l"}
+	if len(got) != len(want) {
+		t.Errorf("Headers() = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("Headers()[%q] = %q, want %q", k, got[k], v)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package inbound
 
 import (
 	"context"
-	"strings"
 
 	"github.com/rampart-mesh/rampart/rego"
 	"github.com/rampart-mesh/rampart/sidecar/httpx"
@@ -44,9 +43,24 @@ var proxySet = map[string]bool{
 }
 
 // isProxySet also catches "x_forwarded_client_cert": some frameworks (CGI, WSGI)
-// map "_" and "-" to the same variable.
+// map "_" and "-" to the same variable. It folds name into a stack buffer (every
+// proxy-set name is short): a lowered copy per field was an allocation per field.
 func isProxySet(name string) bool {
-	return proxySet[strings.ReplaceAll(strings.ToLower(name), "_", "-")]
+	var buf [32]byte
+	if len(name) > len(buf) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '_':
+			c = '-'
+		}
+		buf[i] = c
+	}
+	return proxySet[string(buf[:len(name)])]
 }
 
 // xfcc is the x-forwarded-client-cert value for an authenticated peer (Envoy's
