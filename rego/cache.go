@@ -11,6 +11,10 @@ import (
 // unless WithDecisionCache says otherwise.
 const DefaultDecisionCache = 4096
 
+// MaxDecisionCache caps WithDecisionCache: the table's slots are allocated up front
+// (16 bytes per decision it can hold), so a larger request is clamped to this.
+const MaxDecisionCache = 1 << 20
+
 // decisionCache memoizes one revision's decisions by the input they were made on,
 // pruned to the fields the policy can read (the key is Input.appendKey's encoding
 // of exactly those fields). It exists only for revisions whose policies call no
@@ -43,6 +47,7 @@ func newDecisionCache(size int, modules map[string]*ast.Module) *decisionCache {
 	if size <= 0 || !deterministic(modules) {
 		return nil
 	}
+	size = min(size, MaxDecisionCache)
 	slots := 1
 	for slots < 2*size {
 		slots <<= 1

@@ -25,7 +25,8 @@ func TestDecisionCacheAgreesWithEvaluation(t *testing.T) {
 	other.Destination.Labels = map[string]string{"app": "tatooine"}
 	inputs["tiefighter to another app"] = other
 
-	for _, size := range []int{rego.DefaultDecisionCache, 1} {
+	// 1<<40 is clamped to MaxDecisionCache; unclamped, its table would not fit in memory.
+	for _, size := range []int{rego.DefaultDecisionCache, 1, 1 << 40} {
 		cached, plain := newEngine(t, rego.WithDecisionCache(size)), newEngine(t, rego.WithDecisionCache(0))
 		for _, e := range []*rego.Engine{cached, plain} {
 			if err := e.LoadDir(ctx, "starwars", starwarsDir); err != nil {

@@ -63,7 +63,8 @@ func WithDecision(path string) Option { return func(o *options) { o.decision = p
 // WithDecisionCache sets how many distinct inputs (pruned to the fields the policy
 // reads) each bundle revision remembers decisions for; n ≤ 0 turns the cache off.
 // Revisions whose policies call a non-deterministic builtin (time.now_ns, http.send,
-// rand.intn, ...) are never cached. Default DefaultDecisionCache.
+// rand.intn, ...) are never cached. Default DefaultDecisionCache; at most
+// MaxDecisionCache (larger values are clamped: the table is allocated up front).
 func WithDecisionCache(n int) Option {
 	return func(o *options) { o.cacheSize, o.cacheSet = n, true }
 }
