@@ -109,33 +109,92 @@ func statusError(path string, resp *http.Response) error {
 	return &StatusError{Path: path, Code: resp.StatusCode, Message: st.Message}
 }
 
-// list reads every page of a collection; items stay raw for the kind to decode.
-func (c *client) list(ctx context.Context, path string) ([]json.RawMessage, string, error) {
-	var items []json.RawMessage
+// list reads every page of a collection, handing each item to each as it is
+// decoded (a page is never held whole: a list of thousands of pods would
+// otherwise cost megabytes at start), and returns the list's resourceVersion.
+func (c *client) list(ctx context.Context, path string, each func(json.RawMessage) error) (string, error) {
 	q := url.Values{"limit": {"500"}}
 	for {
 		body, err := c.get(ctx, path, q)
 		if err != nil {
-			return nil, "", err
+			return "", err
 		}
-		var page struct {
-			Metadata struct {
-				ResourceVersion string `json:"resourceVersion"`
-				Continue        string `json:"continue"`
-			} `json:"metadata"`
-			Items []json.RawMessage `json:"items"`
-		}
-		err = json.NewDecoder(body).Decode(&page)
+		meta, err := readList(json.NewDecoder(body), each)
 		body.Close()
 		if err != nil {
-			return nil, "", fmt.Errorf("decode %s: %w", path, err)
+			return "", fmt.Errorf("decode %s: %w", path, err)
 		}
-		items = append(items, page.Items...)
-		if page.Metadata.Continue == "" {
-			return items, page.Metadata.ResourceVersion, nil
+		if meta.Continue == "" {
+			return meta.ResourceVersion, nil
 		}
-		q.Set("continue", page.Metadata.Continue)
+		q.Set("continue", meta.Continue)
 	}
+}
+
+type listMeta struct {
+	ResourceVersion string `json:"resourceVersion"`
+	Continue        string `json:"continue"`
+}
+
+// readList walks one list object: its metadata, and its items one at a time.
+func readList(dec *json.Decoder, each func(json.RawMessage) error) (listMeta, error) {
+	var meta listMeta
+	if err := expectDelim(dec, '{'); err != nil {
+		return meta, err
+	}
+	seenItems := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return meta, err
+		}
+		key, _ := tok.(string)
+		// Keys match case-insensitively, as encoding/json matches struct fields.
+		switch {
+		case strings.EqualFold(key, "metadata"):
+			err = dec.Decode(&meta)
+		case strings.EqualFold(key, "items") && seenItems:
+			err = errors.New("items listed twice")
+		case strings.EqualFold(key, "items"):
+			seenItems, err = true, readItems(dec, each)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return meta, err
+		}
+	}
+	return meta, expectDelim(dec, '}')
+}
+
+func readItems(dec *json.Decoder, each func(json.RawMessage) error) error {
+	if tok, err := dec.Token(); err != nil || tok == nil { // "items": null
+		return err
+	} else if tok != json.Delim('[') {
+		return fmt.Errorf("items: want an array, got %v", tok)
+	}
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		if err := each(raw); err != nil {
+			return err
+		}
+	}
+	return expectDelim(dec, ']')
+}
+
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != d {
+		return fmt.Errorf("want %v, got %v", d, tok)
+	}
+	return nil
 }
 
 // event is one line of a watch stream.

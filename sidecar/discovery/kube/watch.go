@@ -51,17 +51,14 @@ func (k *Resolver) run(ctx context.Context, kd *kind) {
 
 // relist replaces the kind's objects with a fresh list and returns its version.
 func (k *Resolver) relist(ctx context.Context, kd *kind) (string, error) {
-	raws, rv, err := k.client.list(ctx, kd.path)
+	var objs []object
+	rv, err := k.client.list(ctx, kd.path, func(raw json.RawMessage) error {
+		o, err := kd.decode(raw)
+		objs = append(objs, o)
+		return err
+	})
 	if err != nil {
 		return "", fmt.Errorf("list %s: %w", kd.name, err)
-	}
-	objs := make([]object, 0, len(raws))
-	for _, raw := range raws {
-		o, err := kd.decode(raw)
-		if err != nil {
-			return "", fmt.Errorf("list %s: decode: %w", kd.name, err)
-		}
-		objs = append(objs, o)
 	}
 	k.st.mu.Lock()
 	k.st.replace(kd.sample, objs)
