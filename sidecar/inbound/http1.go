@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -15,15 +16,19 @@ import (
 // serveHTTP1 serves requests one after another (pipelined requests wait in br and
 // are each parsed, authorized and forwarded in order) until one side closes.
 func (s *Server) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, ci *connInfo) {
-	bw := bufio.NewWriterSize(deadlineWriter{c, s.opts.Timeouts.Idle}, 16<<10)
+	bw := bufio.NewWriterSize(&deadlineWriter{c: c, d: s.opts.Timeouts.Idle}, 16<<10)
 	for ctx.Err() == nil {
-		c.SetReadDeadline(time.Now().Add(s.opts.Timeouts.Idle))
-		if _, err := br.Peek(1); err != nil {
-			return
+		// Deadlines are set only where a read may wait: each is a timer update.
+		if br.Buffered() == 0 {
+			cr.renew(s.opts.Timeouts.Idle) // the wait for the next request
+			if _, err := br.Peek(1); err != nil {
+				return
+			}
 		}
-		c.SetReadDeadline(time.Now().Add(s.opts.Timeouts.ReadHeader))
+		if !headBuffered(br) {
+			cr.set(time.Now().Add(s.opts.Timeouts.ReadHeader))
+		}
 		req, err := httpx.ReadRequest(br, s.opts.HTTP)
-		c.SetReadDeadline(time.Time{})
 		if err != nil {
 			s.refuse(bw, err, ci)
 			return
@@ -145,18 +150,45 @@ func stripProxySet(req *httpx.Request) {
 	req.Header = kept
 }
 
+// headBuffered reports whether a whole request head is already in br, so parsing it
+// reads nothing more from the client and needs no ReadHeader deadline. The parser
+// stops at the first empty line or earlier, so "\r\n\r\n" after a non-empty first
+// line bounds what it reads; leading empty lines are left to the deadline.
+func headBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	if len(b) == 0 || b[0] == '\r' || b[0] == '\n' {
+		return false
+	}
+	return bytes.Contains(b, []byte("\r\n\r\n"))
+}
+
 // clientReader is the client connection as the bufio.Reader sees it. While idle is
-// set, every read refreshes the read deadline (a streaming body may take long but
-// may not stall); otherwise the caller's fixed deadline applies.
+// set, reads keep the read deadline at least 15/16 of idle away (a streaming body
+// may take long but may not stall); otherwise the caller's deadline applies. Every
+// read deadline of c is set through it (sniff's, before, is cleared again), so
+// until is what c has.
 type clientReader struct {
-	c    net.Conn
-	idle time.Duration
-	err  error // the last read error, to tell a stalled client from a failed app
+	c     net.Conn
+	idle  time.Duration
+	err   error     // the last read error, to tell a stalled client from a failed app
+	until time.Time // c's read deadline; zero: none
+}
+
+func (r *clientReader) set(t time.Time) {
+	r.until = t
+	r.c.SetReadDeadline(t)
+}
+
+// renew moves the read deadline to now+d unless it is at least 15/16 of d away.
+func (r *clientReader) renew(d time.Duration) {
+	if t, ok := renew(r.until, d); ok {
+		r.set(t)
+	}
 }
 
 func (r *clientReader) Read(p []byte) (int, error) {
 	if r.idle > 0 {
-		r.c.SetReadDeadline(time.Now().Add(r.idle))
+		r.renew(r.idle)
 	}
 	n, err := r.c.Read(p)
 	if err != nil {

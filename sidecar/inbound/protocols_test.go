@@ -193,6 +193,8 @@ func TestSlowClientsTimeOut(t *testing.T) {
 	})
 	for _, tc := range []struct{ name, raw, want string }{
 		{"unfinished head", "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\n", ""},
+		{"empty lines, no request", "\r\n\r\n", ""},
+		{"head cut after an empty-line look-alike", "GET /public/a HTTP/1.1\r\nHost: deathstar\r\n\r\nGET /public/b HTTP/1.1\r\n", "HTTP/1.1 200 OK"},
 		{"idle keep-alive", "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\n\r\n", "HTTP/1.1 200 OK"},
 		{"stalled body", "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 10\r\n\r\nabc", "HTTP/1.1 408 Request Timeout"},
 	} {

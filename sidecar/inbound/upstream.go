@@ -58,8 +58,8 @@ func (p *upstreamPool) get(ctx context.Context, addr string) (*upConn, bool, err
 	// may not stall for longer than the Response (reads) or Idle (writes) timeout.
 	return &upConn{
 		Conn: c, addr: addr, peek: newPeeker(c),
-		br: bufio.NewReaderSize(deadlineReader{c, c, p.timeouts.Response}, 16<<10),
-		bw: bufio.NewWriterSize(deadlineWriter{c, p.timeouts.Idle}, 16<<10),
+		br: bufio.NewReaderSize(&deadlineReader{r: c, c: c, d: p.timeouts.Response}, 16<<10),
+		bw: bufio.NewWriterSize(&deadlineWriter{c: c, d: p.timeouts.Idle}, 16<<10),
 	}, false, nil
 }
 
@@ -104,9 +104,11 @@ func (c *upConn) alive() bool {
 	return c.peek.peerOpen()
 }
 
-// put returns a connection whose response was read to the end.
+// put returns a connection whose response was read to the end. Its deadlines stay:
+// clearing them was two timer updates per request. A connection idle for so long
+// that its read deadline (Response after its last read, 15/16 of that at least)
+// passed fails the liveness peek and is replaced by a new one, which is safe.
 func (p *upstreamPool) put(c *upConn) {
-	c.SetDeadline(time.Time{})
 	c.since = time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
