@@ -5,7 +5,10 @@
 // otherwise — the listeners default to the contract ports: outbound capture
 // 127.0.0.1:15001, plaintext 0.0.0.0:15006, HBONE :15008, admin :15020; the pod's
 // addresses come from $POD_IP and the identity from $SPIFFE_ENDPOINT_SOCKET.
-// Explicit flags and RAMPART_LISTEN_* variables still win. $RAMPART_BUNDLE may be
+// Explicit flags and RAMPART_LISTEN_* variables still win. The injector also sets
+// RAMPART_DISCOVERY=kube: service endpoints and peer labels then come from the API
+// server, read with the pod service-account token it mounts (--kubeconfig outside
+// a pod; the default, file, reads only --registry). $RAMPART_BUNDLE may be
 // a path or an http(s) bundle-service URL; the proxy is ready only once a bundle
 // is loaded.
 //
