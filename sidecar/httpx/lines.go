@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 )
 
 // lineReader reads CRLF-terminated lines and charges them to a byte budget, so an
@@ -89,8 +88,8 @@ func (lr *lineReader) requestLine() ([]byte, error) {
 // become one string: a string per field was most of a parse's allocations. The
 // fields go into dst's backing array when it is large enough.
 func (lr *lineReader) fields(max int, dst []Field) ([]Field, error) {
-	var rawBuf [2048]byte
-	var spanBuf [32]fieldSpan
+	var rawBuf [1024]byte // zeroed on every call: sized for a typical head, not the largest
+	var spanBuf [16]fieldSpan
 	raw, spans := rawBuf[:0], spanBuf[:0]
 	for {
 		l, err := lr.line()
@@ -155,7 +154,7 @@ func parseField(l []byte) (name, value []byte, err error) {
 			return nil, nil, badRequest("byte 0x%02x in header name", c)
 		}
 	}
-	value = bytes.Trim(l[colon+1:], " \t")
+	value = trimOWS(l[colon+1:])
 	for _, c := range value {
 		if c < ' ' && c != '\t' || c == 0x7f {
 			return nil, nil, badRequest("control byte 0x%02x in header value", c)
@@ -164,7 +163,30 @@ func parseField(l []byte) (name, value []byte, err error) {
 	return name, value, nil
 }
 
+// tokenChar reports whether c is a tchar (RFC 9110 5.6.2): ALPHA, DIGIT or one of
+// "!#$%&'*+-.^_`|~". The set is two bit masks over ASCII: searching the punctuation
+// string for every byte of every name showed in the profile.
 func tokenChar(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+	const (
+		lo = 0x03ff6cfa00000000 // bytes 0-63
+		hi = 0x57ffffffc7fffffe // bytes 64-127
+	)
+	switch {
+	case c < 64:
+		return lo>>c&1 != 0
+	case c < 128:
+		return hi>>(c-64)&1 != 0
+	}
+	return false
+}
+
+// trimOWS strips spaces and tabs from both ends of b.
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }

@@ -102,7 +102,7 @@ func ReadRequest(br *bufio.Reader, cfg Config) (*Request, error) {
 		return nil, err
 	}
 	var h head
-	classify(&h, fields, hopByHop)
+	classify(&h, fields, true)
 	if err := applyFraming(req, &h, cfg.MaxBodyBytes); err != nil {
 		return nil, err
 	}
