@@ -146,3 +146,26 @@ func hboneStarWars(b *testing.B, app string) net.Conn {
 	}
 	return c
 }
+
+// BenchmarkInboundConnPerRequest is a client that opens a connection per request
+// (Connection: close) through the plaintext proxy: what a new connection costs.
+func BenchmarkInboundConnPerRequest(b *testing.B) {
+	proxy := plaintextStarWars(b, kbApp(b))
+	req := []byte("POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}")
+	b.ReportAllocs()
+	for b.Loop() {
+		c := dialB(b, proxy)
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		c.Close()
+		if resp.StatusCode != 200 || n != 1024 {
+			b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
+		}
+	}
+}

@@ -16,7 +16,8 @@ import (
 // serveHTTP1 serves requests one after another (pipelined requests wait in br and
 // are each parsed, authorized and forwarded in order) until one side closes.
 func (s *Server) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, ci *connInfo) {
-	bw := bufio.NewWriterSize(&deadlineWriter{c: c, d: s.opts.Timeouts.Idle}, 16<<10)
+	bw := s.writer(&deadlineWriter{c: c, d: s.opts.Timeouts.Idle})
+	defer s.putWriter(bw)
 	for ctx.Err() == nil {
 		// Deadlines are set only where a read may wait: each is a timer update.
 		if br.Buffered() == 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -26,6 +27,10 @@ type Server struct {
 	h2base *http.Server
 	h2up   *h2Upstream
 	m      *metrics
+	// readers and writers recycle the 16 KiB client-side buffers: allocated per
+	// connection, they were most of what a short-lived connection cost. A pool is
+	// safe shared state, not configuration, and belongs to this Server.
+	readers, writers sync.Pool
 }
 
 // New checks opts and returns a Server.
@@ -130,15 +135,47 @@ func (s *Server) accept(ctx context.Context, ln net.Listener, handle func(net.Co
 func (s *Server) serveConn(ctx context.Context, c net.Conn, ci *connInfo) {
 	defer c.Close()
 	cr := &clientReader{c: c}
-	br := bufio.NewReaderSize(cr, 16<<10)
+	br := s.reader(cr)
 	switch sniff(c, br, s.opts.Timeouts.Sniff) {
 	case protoHTTP1:
 		s.serveHTTP1(ctx, c, cr, br, ci)
+		// Only here is br known to be unused once serve returns: the HTTP/2
+		// server may still have a frame reader on it after ServeConn returns.
+		s.putReader(br)
 	case protoH2C:
 		s.serveH2C(ctx, &bufferedConn{Conn: c, r: br}, ci)
 	case protoOpaque:
 		s.serveOpaque(ctx, c, br, ci)
 	}
+}
+
+// reader returns a pooled 16 KiB reader on r. Put it back (putReader) only when
+// nothing can use it any more: every reader of the connection has returned.
+func (s *Server) reader(r io.Reader) *bufio.Reader {
+	if br, ok := s.readers.Get().(*bufio.Reader); ok {
+		br.Reset(r)
+		return br
+	}
+	return bufio.NewReaderSize(r, 16<<10)
+}
+
+// writer returns a pooled 16 KiB writer on w; as reader.
+func (s *Server) writer(w io.Writer) *bufio.Writer {
+	if bw, ok := s.writers.Get().(*bufio.Writer); ok {
+		bw.Reset(w)
+		return bw
+	}
+	return bufio.NewWriterSize(w, 16<<10)
+}
+
+func (s *Server) putReader(br *bufio.Reader) {
+	br.Reset(nil) // drop the connection; old bytes are unreachable through the API
+	s.readers.Put(br)
+}
+
+func (s *Server) putWriter(bw *bufio.Writer) {
+	bw.Reset(nil)
+	s.writers.Put(bw)
 }
 
 func (s *Server) localPeer(addr string) (p rego.Peer) {
