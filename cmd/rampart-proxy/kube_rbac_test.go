@@ -35,8 +35,8 @@ func kubeForProxy(t *testing.T, bin, ns, sa string) string {
 	kc := env.TokenKubeconfig(t, tok.Status.Token)
 	out, err := exec.Command(bin, "--discovery", "kube", "--kubeconfig", kc, "--bundle", "../../policies/starwars",
 		"--listen-admin", "127.0.0.1:0").CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "forbidden") {
-		t.Fatalf("proxy without RBAC: err %v, output %s; want it to refuse to start saying forbidden", err, out)
+	if err == nil || !strings.Contains(string(out), "forbidden") || !strings.Contains(string(out), "ClusterRole rampart-proxy") {
+		t.Fatalf("proxy without RBAC: err %v, output %s; want it to refuse to start saying forbidden and what grants it", err, out)
 	}
 	objs, err := injector.InstallManifests(injector.InstallOptions{})
 	if err != nil {

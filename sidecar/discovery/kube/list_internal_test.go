@@ -65,7 +65,7 @@ func FuzzReadList(f *testing.F) {
 			return nil
 		})
 		var whole struct {
-			Metadata listMeta         `json:"metadata"`
+			Metadata listMeta          `json:"metadata"`
 			Items    []json.RawMessage `json:"items"`
 		}
 		if err != nil || json.Unmarshal(data, &whole) != nil {

@@ -2,8 +2,10 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"sync"
 	"time"
@@ -92,6 +94,11 @@ func (k *Resolver) Synced(ctx context.Context) error {
 		select {
 		case <-kd.synced:
 		case <-k.fatal:
+			var se *StatusError
+			if errors.As(k.fatalErr, &se) && se.Code == http.StatusForbidden {
+				return fmt.Errorf("kube discovery: %w (the proxy's service account needs get, list and watch "+
+					"on pods, services and endpointslices: ClusterRole rampart-proxy from rampart install)", k.fatalErr)
+			}
 			return fmt.Errorf("kube discovery: %w", k.fatalErr)
 		case <-ctx.Done():
 			if err := kd.err(); err != nil {

@@ -105,6 +105,19 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 	if _, ok := k.Endpoints(netip.AddrPortFrom(vip.Addr(), 81)); ok {
 		t.Error("port 81 is not a service port, yet resolved")
 	}
+
+	// A resolver limited to another namespace knows nothing of default's.
+	other, err := kube.New(kube.Options{Config: env.Config, Namespace: "kube-system"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Start(ctx)
+	if err := other.Synced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := other.Workload(netip.MustParseAddr("198.18.5.2")); ok {
+		t.Error("a kube-system resolver resolves a pod of default")
+	}
 }
 
 // TestSyncedFailsWhenRefused checks that a proxy the API server refuses (no
