@@ -129,19 +129,20 @@ func (k *Resolver) workload(ip netip.Addr) (discovery.Workload, bool) {
 
 // Endpoints implements discovery.Resolver: dst is a Service cluster IP and TCP
 // port; the result is the ready addresses of its EndpointSlices with the target
-// port of the same port name.
+// port of the same port name, of dst's address family (as kube-proxy routes a
+// dual-stack service).
 func (k *Resolver) Endpoints(dst netip.AddrPort) ([]discovery.Endpoint, bool) {
 	k.st.mu.RLock()
 	defer k.st.mu.RUnlock()
 	for _, key := range k.st.servicesBy[dst.Addr().Unmap()] {
 		if name, ok := k.st.services[key].ports[dst.Port()]; ok {
-			return k.endpoints(key, name), true
+			return k.endpoints(key, name, dst.Addr().Unmap().Is4()), true
 		}
 	}
 	return nil, false
 }
 
-func (k *Resolver) endpoints(svc, portName string) []discovery.Endpoint {
+func (k *Resolver) endpoints(svc, portName string, v4 bool) []discovery.Endpoint {
 	var eps []discovery.Endpoint
 	for _, key := range k.st.slicesBySvc[svc] {
 		s := k.st.slices[key]
@@ -150,6 +151,9 @@ func (k *Resolver) endpoints(svc, portName string) []discovery.Endpoint {
 			continue
 		}
 		for _, ip := range s.ready {
+			if ip.Is4() != v4 {
+				continue
+			}
 			w, ok := k.workload(ip)
 			if !ok {
 				w = discovery.Workload{IP: ip} // no pod known: not meshed

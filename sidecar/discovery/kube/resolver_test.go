@@ -37,6 +37,7 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 	createPod(t, client, ns, "legacy", "198.18.5.9", false, nil)
 	createHostNetworkPod(t, client, ns, "node-agent", "198.18.5.100")
 	slice := createSlice(t, client, ns, "198.18.5.2", "198.18.5.9")
+	createSliceV6(t, client, ns, "fd00::5") // the service's VIP is IPv4: never an IPv6 endpoint
 
 	// Watches end every second, so the changes below arrive over re-watches from
 	// the last resourceVersion seen, as after any dropped connection.
@@ -256,6 +257,20 @@ func createHostNetworkPod(t *testing.T, c *kubernetes.Clientset, ns, name, nodeI
 	}
 	pod.Status.Phase, pod.Status.PodIP, pod.Status.PodIPs = corev1.PodRunning, nodeIP, []corev1.PodIP{{IP: nodeIP}}
 	if _, err := c.CoreV1().Pods(ns).UpdateStatus(t.Context(), pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func createSliceV6(t *testing.T, c *kubernetes.Clientset, ns, ip string) {
+	t.Helper()
+	name, port := "http", int32(8080)
+	_, err := c.DiscoveryV1().EndpointSlices(ns).Create(t.Context(), &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "deathstar-v6", Labels: map[string]string{discoveryv1.LabelServiceName: "deathstar"}},
+		AddressType: discoveryv1.AddressTypeIPv6,
+		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &port}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{ip}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
 }

@@ -29,7 +29,7 @@ func (k *Resolver) View() View {
 		for _, ip := range s.vips {
 			for port, name := range s.ports {
 				v.Services = append(v.Services, ServiceView{Service: key,
-					Address: netip.AddrPortFrom(ip, port), Endpoints: k.endpoints(key, name)})
+					Address: netip.AddrPortFrom(ip, port), Endpoints: k.endpoints(key, name, ip.Is4())})
 			}
 		}
 	}
