@@ -55,7 +55,9 @@ func (s *Server) send(up *upConn, br *bufio.Reader, req *httpx.Request, extra []
 	if err := up.bw.Flush(); err != nil {
 		return nil, fmt.Errorf("write upstream: %w", err)
 	}
-	for {
+	// Interim responses are bounded (as net/http's client bounds them): an app
+	// sending them without end would hold the client's request forever.
+	for range maxInterim + 1 {
 		resp, err := httpx.ReadResponse(up.br, req.Method, s.opts.HTTP)
 		if err != nil {
 			return nil, fmt.Errorf("read upstream response: %w", err)
@@ -64,4 +66,8 @@ func (s *Server) send(up *upConn, br *bufio.Reader, req *httpx.Request, extra []
 			return resp, nil
 		}
 	}
+	return nil, &httpx.Error{Status: http.StatusBadGateway, Reason: "response: too many interim responses"}
 }
+
+// maxInterim is how many 1xx responses may precede the final one.
+const maxInterim = 8
