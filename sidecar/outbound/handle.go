@@ -21,10 +21,15 @@ type target struct {
 	id    spiffeid.ID    // identity the destination proxy must present
 	plain bool
 	eject bool // an endpoint chosen by the balancer: eject it when it fails
+	// release ends the connection's count at the balancer (least-requests).
+	release func()
 }
 
 func (p *Proxy) handle(app *net.TCPConn, r *route) {
 	t, err := p.target(app, r)
+	if t.release != nil {
+		defer t.release()
+	}
 	if err != nil {
 		p.metrics.connections.WithLabelValues("unknown", "error").Inc()
 		p.opts.Logger.Warn("outbound: no destination", "client", app.RemoteAddr(), "err", err)
@@ -66,12 +71,12 @@ func (p *Proxy) resolve(orig netip.AddrPort) (target, error) {
 		return target{dst: orig, plain: true}, nil
 	}
 	if eps, ok := res.Endpoints(orig); ok {
-		ep, err := p.bal.Pick(eps)
+		ep, release, err := p.bal.Acquire(eps)
 		if err != nil {
 			return target{}, fmt.Errorf("%s: %w", orig, err)
 		}
 		t, err := p.endpointTarget(ep)
-		t.eject = true
+		t.eject, t.release = true, release
 		return t, err
 	}
 	if w, ok := res.Workload(orig.Addr()); ok {

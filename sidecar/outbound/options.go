@@ -55,6 +55,9 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// EjectFor is how long a failed endpoint stays out of balancing. Default 30s.
 	EjectFor time.Duration
+	// Balancing spreads connects to a service over its endpoints. Default
+	// discovery.LeastRequests (by connections in flight).
+	Balancing discovery.Policy
 	// IdleTimeout closes pooled HBONE connections with no streams. Default 90s.
 	IdleTimeout time.Duration
 	// DrainTimeout bounds the wait for open connections on shutdown. Default 5s.

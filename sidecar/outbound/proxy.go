@@ -39,7 +39,7 @@ func New(opts Options) (*Proxy, error) {
 		return nil, fmt.Errorf("outbound: metrics: %w", err)
 	}
 	return &Proxy{opts: opts, routes: routes, metrics: m, pool: newPool(&opts, m),
-		bal: discovery.NewBalancer(opts.EjectFor), listeners: map[net.Listener]struct{}{},
+		bal: discovery.NewBalancerWith(discovery.BalancerOptions{Policy: opts.Balancing, EjectFor: opts.EjectFor}), listeners: map[net.Listener]struct{}{},
 		conns: map[net.Conn]struct{}{}}, nil
 }
 
