@@ -85,3 +85,14 @@ func BenchmarkReadResponse(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkNormalizeCanonicalTarget normalizes a path that is already in normal
+// form, as most clients send it.
+func BenchmarkNormalizeCanonicalTarget(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := httpx.NormalizeTarget("/v1/fleet/request-landing?bay=3", httpx.RejectSlashes); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

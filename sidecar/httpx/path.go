@@ -251,6 +251,18 @@ func unreserved(c byte) bool {
 
 // pathChar reports whether c may appear literally in a path: unreserved, sub-delims,
 // ":" and "@" (RFC 3986 pchar) plus "/".
+// The set is two bit masks over ASCII, as for tokenChar: a string search per byte
+// showed in the profile.
 func pathChar(c byte) bool {
-	return unreserved(c) || strings.IndexByte("!$&'()*+,;=:@/", c) >= 0
+	const (
+		lo = 0x2fffffd200000000 // bytes 0-63
+		hi = 0x47fffffe87ffffff // bytes 64-127
+	)
+	switch {
+	case c < 64:
+		return lo>>c&1 != 0
+	case c < 128:
+		return hi>>(c-64)&1 != 0
+	}
+	return false
 }
