@@ -14,4 +14,9 @@
 // every stream is authorized on its own; anything else is authorized once at L4
 // (principal, port) and then copied. Upgrades switch to copying only after the app
 // answers 101.
+//
+// The app's HTTP/1.1 answer is read by httpx.ReadResponse under the same framing
+// rules as requests (anything that could be framed two ways is a 502) and re-framed
+// for the client: only then can one pooled app connection serve many clients without
+// one client's response reaching another.
 package inbound
