@@ -50,27 +50,38 @@ type Response struct {
 // io.EOF when the connection ended before a byte of the response (a kept-alive
 // connection the app had closed).
 func ReadResponse(br *bufio.Reader, method string, cfg Config) (*Response, error) {
+	r := &Response{}
+	if err := r.Read(br, method, cfg); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Read is ReadResponse into r, which it overwrites: a proxy that relays one response
+// at a time on a connection reuses one Response instead of allocating one per
+// request.
+func (r *Response) Read(br *bufio.Reader, method string, cfg Config) error {
+	*r = Response{ContentLength: -1}
 	cfg.setDefaults()
 	lr := lineReader{br: br, budget: cfg.MaxHeaderBytes}
 	line, err := lr.line()
 	if err != nil {
-		return nil, badGateway(err)
+		return badGateway(err)
 	}
-	resp, err := parseStatusLine(line)
-	if err != nil {
-		return nil, err
+	if err := r.parseStatusLine(line); err != nil {
+		return err
 	}
-	fields, err := lr.fields(cfg.MaxHeaders, resp.fieldBuf[:0])
+	fields, err := lr.fields(cfg.MaxHeaders, r.fieldBuf[:0])
 	if err != nil {
-		return nil, badGateway(err)
+		return badGateway(err)
 	}
 	var h head
 	classify(&h, fields, false)
-	if err := resp.frame(&h, method); err != nil {
-		return nil, err
+	if err := r.frame(&h, method); err != nil {
+		return err
 	}
-	resp.Header = h.regular
-	return resp, nil
+	r.Header = h.regular
+	return nil
 }
 
 // badGateway turns a refusal of the app's bytes into the 502 the client gets;
@@ -89,37 +100,36 @@ func badResponse(format string, args ...any) *Error {
 
 // parseStatusLine checks "HTTP/1.x SP 3DIGIT [SP reason]". The reason may be empty
 // and the SP before it missing (common, and no framing depends on it).
-func parseStatusLine(l []byte) (*Response, error) {
+func (r *Response) parseStatusLine(l []byte) error {
 	if len(l) < 12 || l[8] != ' ' || len(l) > 12 && l[12] != ' ' {
-		return nil, badResponse("malformed status line")
+		return badResponse("malformed status line")
 	}
-	resp := &Response{ContentLength: -1}
 	switch string(l[:8]) {
 	case "HTTP/1.1":
-		resp.Proto = "HTTP/1.1"
+		r.Proto = "HTTP/1.1"
 	case "HTTP/1.0":
-		resp.Proto = "HTTP/1.0"
+		r.Proto = "HTTP/1.0"
 	default:
-		return nil, badResponse("version %q", l[:8])
+		return badResponse("version %q", l[:8])
 	}
 	code := l[9:12]
 	if code[0] < '1' || code[0] > '5' || !isDigit(code[1]) || !isDigit(code[2]) {
-		return nil, badResponse("status code %q", code)
+		return badResponse("status code %q", code)
 	}
-	resp.Status = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
+	r.Status = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
 	if len(l) > 13 {
 		reason := l[13:]
 		for _, c := range reason {
 			if c < ' ' && c != '\t' || c == 0x7f {
-				return nil, badResponse("control byte 0x%02x in reason phrase", c)
+				return badResponse("control byte 0x%02x in reason phrase", c)
 			}
 		}
 		// The usual phrase is a constant: no copy.
-		if resp.Reason = http.StatusText(resp.Status); resp.Reason != string(reason) {
-			resp.Reason = string(reason)
+		if r.Reason = http.StatusText(r.Status); r.Reason != string(reason) {
+			r.Reason = string(reason)
 		}
 	}
-	return resp, nil
+	return nil
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

@@ -135,3 +135,22 @@ func TestBodyReaderReady(t *testing.T) {
 		t.Fatal("body done, Ready false")
 	}
 }
+
+// TestResponseReadReuses reads two responses into one Response: nothing of the
+// first may survive into the second.
+func TestResponseReadReuses(t *testing.T) {
+	raw := "HTTP/1.0 101 Switching Protocols\r\nConnection: close, upgrade\r\nUpgrade: websocket\r\nX-First: 1\r\n\r\n" +
+		"HTTP/1.1 200 OK\r\nX-Second: 2\r\nContent-Length: 0\r\n\r\n"
+	br := bufio.NewReader(strings.NewReader(raw))
+	var resp httpx.Response
+	if err := resp.Read(br, "GET", httpx.Config{}); err != nil || resp.Upgrade != "websocket" || !resp.Close {
+		t.Fatalf("first: %+v, %v", resp, err)
+	}
+	if err := resp.Read(br, "GET", httpx.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != 200 || resp.Upgrade != "" || resp.Close || resp.Proto != "HTTP/1.1" ||
+		len(resp.Header) != 1 || resp.Header[0] != (httpx.Field{Name: "X-Second", Value: "2"}) || resp.ContentLength != 0 {
+		t.Errorf("second: %+v", resp)
+	}
+}

@@ -57,9 +57,9 @@ func (s *Server) send(up *upConn, br *bufio.Reader, req *httpx.Request, extra []
 	}
 	// Interim responses are bounded (as net/http's client bounds them): an app
 	// sending them without end would hold the client's request forever.
+	resp := &up.resp
 	for range maxInterim + 1 {
-		resp, err := httpx.ReadResponse(up.br, req.Method, s.opts.HTTP)
-		if err != nil {
+		if err := resp.Read(up.br, req.Method, s.opts.HTTP); err != nil {
 			return nil, fmt.Errorf("read upstream response: %w", err)
 		}
 		if resp.Status/100 != 1 || resp.Status == http.StatusSwitchingProtocols {

@@ -16,7 +16,8 @@ type upConn struct {
 	net.Conn
 	br    *bufio.Reader
 	bw    *bufio.Writer
-	body  httpx.BodyReader // the response body being relayed; one per conn, not per request
+	resp  httpx.Response   // the response being relayed, valid until the conn is
+	body  httpx.BodyReader // released; one per conn, not per request
 	peek  *peeker
 	addr  string
 	since time.Time // when it went idle
