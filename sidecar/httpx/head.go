@@ -8,15 +8,15 @@ import (
 )
 
 // parseRequestLine checks "METHOD SP target SP HTTP/1.x" with single spaces.
-func parseRequestLine(l []byte) (*Request, string, error) {
+func parseRequestLine(l []byte) (*Request, []byte, error) {
 	sp1 := bytes.IndexByte(l, ' ')
 	sp2 := sp1 + 1 + bytes.IndexByte(l[sp1+1:], ' ')
 	if sp1 < 0 || sp2 <= sp1 || bytes.IndexByte(l[sp2+1:], ' ') >= 0 {
-		return nil, "", badRequest("malformed request line")
+		return nil, nil, badRequest("malformed request line")
 	}
 	method, target, proto := internMethod(l[:sp1]), l[sp1+1:sp2], l[sp2+1:]
 	if err := CheckMethod(method); err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	req := &Request{Method: method}
 	switch string(proto) {
@@ -25,16 +25,16 @@ func parseRequestLine(l []byte) (*Request, string, error) {
 	case "HTTP/1.0":
 		req.Proto = "HTTP/1.0"
 	case "HTTP/2.0", "HTTP/0.9", "HTTP/3.0":
-		return nil, "", errorf(http.StatusHTTPVersionNotSupported, "version %s", proto)
+		return nil, nil, errorf(http.StatusHTTPVersionNotSupported, "version %s", proto)
 	default:
-		return nil, "", badRequest("malformed HTTP version")
+		return nil, nil, badRequest("malformed HTTP version")
 	}
 	for _, c := range target {
 		if c <= ' ' || c >= 0x7f {
-			return nil, "", badRequest("byte 0x%02x in request target", c)
+			return nil, nil, badRequest("byte 0x%02x in request target", c)
 		}
 	}
-	return req, string(target), nil
+	return req, target, nil
 }
 
 // internMethod returns the common methods as constants, without a copy.

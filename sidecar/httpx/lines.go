@@ -88,23 +88,30 @@ func (lr *lineReader) requestLine() ([]byte, error) {
 // become one string: a string per field was most of a parse's allocations. The
 // fields go into dst's backing array when it is large enough.
 func (lr *lineReader) fields(max int, dst []Field) ([]Field, error) {
+	fields, _, err := lr.fieldsAfter(max, dst, nil)
+	return fields, err
+}
+
+// fieldsAfter is fields whose string also holds first (the request target), copied
+// before any line is read: first may be a slice of the buffer that reading refills.
+func (lr *lineReader) fieldsAfter(max int, dst []Field, first []byte) ([]Field, string, error) {
 	var rawBuf [1024]byte // zeroed on every call: sized for a typical head, not the largest
 	var spanBuf [16]fieldSpan
-	raw, spans := rawBuf[:0], spanBuf[:0]
+	raw, spans := append(rawBuf[:0], first...), spanBuf[:0]
 	for {
 		l, err := lr.line()
 		if err != nil {
-			return nil, eofIsBad(err)
+			return nil, "", eofIsBad(err)
 		}
 		if len(l) == 0 {
 			break
 		}
 		if len(spans) == max {
-			return nil, &Error{Status: http.StatusRequestHeaderFieldsTooLarge, Reason: "too many header fields"}
+			return nil, "", &Error{Status: http.StatusRequestHeaderFieldsTooLarge, Reason: "too many header fields"}
 		}
 		name, value, err := parseField(l)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		sp := fieldSpan{start: len(raw)}
 		raw = append(raw, name...)
@@ -113,10 +120,10 @@ func (lr *lineReader) fields(max int, dst []Field) ([]Field, error) {
 		sp.end = len(raw)
 		spans = append(spans, sp)
 	}
-	if len(spans) == 0 {
-		return nil, nil
-	}
 	all := string(raw)
+	if len(spans) == 0 {
+		return nil, all, nil
+	}
 	out := dst[:0]
 	if cap(out) < len(spans) {
 		out = make([]Field, 0, len(spans))
@@ -124,7 +131,7 @@ func (lr *lineReader) fields(max int, dst []Field) ([]Field, error) {
 	for _, sp := range spans {
 		out = append(out, Field{Name: all[sp.start:sp.nameEnd], Value: all[sp.nameEnd:sp.end]})
 	}
-	return out, nil
+	return out, all[:len(first)], nil
 }
 
 // fieldSpan locates one field's name and value in the bytes fields gathers.

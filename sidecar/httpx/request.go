@@ -93,11 +93,12 @@ func ReadRequest(br *bufio.Reader, cfg Config) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	req, target, err := parseRequestLine(line)
+	req, rawTarget, err := parseRequestLine(line)
 	if err != nil {
 		return nil, err
 	}
-	fields, err := lr.fields(cfg.MaxHeaders, req.fieldBuf[:0])
+	// The target shares the fields' string (one allocation for the head).
+	fields, target, err := lr.fieldsAfter(cfg.MaxHeaders, req.fieldBuf[:0], rawTarget)
 	if err != nil {
 		return nil, err
 	}
