@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
 	"github.com/rampart-mesh/rampart/sidecar/discovery/kube"
 )
@@ -19,7 +21,7 @@ type DiscoveryOptions struct {
 	// Kube, when set, watches Pods, Services and EndpointSlices through this API
 	// server (kube.InCluster or kube.LoadKubeconfig). Exclusive with
 	// Outbound.RegistryFile.
-	Kube *kube.Config
+	Kube *rest.Config
 	// Namespace limits the Kubernetes watch to one namespace; "" = all.
 	Namespace string
 	// SyncTimeout bounds the wait for the first full list at start; the proxy
@@ -50,7 +52,7 @@ func resolver(ctx context.Context, opts *Options) (discovery.Resolver, error) {
 
 func kubeResolver(ctx context.Context, opts *Options) (discovery.Resolver, error) {
 	d := opts.Discovery
-	k, err := kube.New(kube.Options{Config: *d.Kube, TrustDomain: opts.Identity.TrustDomain,
+	k, err := kube.New(kube.Options{Config: d.Kube, TrustDomain: opts.Identity.TrustDomain,
 		Namespace: d.Namespace, Logger: opts.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("sidecar: %w", err)

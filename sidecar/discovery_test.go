@@ -1,19 +1,19 @@
 package sidecar_test
 
 import (
-	"crypto/tls"
 	"strings"
 	"testing"
 	"time"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/rampart-mesh/rampart/sidecar"
-	"github.com/rampart-mesh/rampart/sidecar/discovery/kube"
 )
 
 // TestDiscoveryMisconfigured: a proxy whose discovery cannot work refuses to
 // start and says why, instead of serving with an empty view.
 func TestDiscoveryMisconfigured(t *testing.T) {
-	unreachable := &kube.Config{Host: "https://" + freeAddr(t), TLS: &tls.Config{}}
+	unreachable := &rest.Config{Host: "https://" + freeAddr(t)}
 	for _, tc := range []struct {
 		name string
 		d    sidecar.DiscoveryOptions
@@ -21,7 +21,7 @@ func TestDiscoveryMisconfigured(t *testing.T) {
 		want string
 	}{
 		{"kube and file", sidecar.DiscoveryOptions{Kube: unreachable}, "testdata/registry.json", "exclude each other"},
-		{"http api server", sidecar.DiscoveryOptions{Kube: &kube.Config{Host: "http://127.0.0.1:1", TLS: &tls.Config{}}}, "", "want an https URL"},
+		{"http api server", sidecar.DiscoveryOptions{Kube: &rest.Config{Host: "http://127.0.0.1:1"}}, "", "want an https URL"},
 		{"unreachable api server", sidecar.DiscoveryOptions{Kube: unreachable, SyncTimeout: 1500 * time.Millisecond}, "", "pods not synced"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

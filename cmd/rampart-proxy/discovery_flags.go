@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/rampart-mesh/rampart/sidecar"
 	"github.com/rampart-mesh/rampart/sidecar/discovery/kube"
 )
@@ -45,19 +47,19 @@ func (c *discoveryConfig) apply(o *sidecar.Options) error {
 	if err != nil {
 		return fmt.Errorf("--discovery kube: %w", err)
 	}
-	o.Discovery.Kube, o.Discovery.Namespace = &cfg, c.namespace
+	o.Discovery.Kube, o.Discovery.Namespace = cfg, c.namespace
 	return nil
 }
 
 // kubeConfig reads --kubeconfig when given, else the in-cluster config; unlike
 // kubectl it never falls back to ~/.kube/config, so a sidecar cannot pick up a
 // stray admin credential.
-func (c *discoveryConfig) kubeConfig() (kube.Config, error) {
+func (c *discoveryConfig) kubeConfig() (*rest.Config, error) {
 	if c.kubeconfig == "" {
 		return kube.InCluster()
 	}
 	if strings.ContainsRune(c.kubeconfig, os.PathListSeparator) {
-		return kube.Config{}, fmt.Errorf("kubeconfig %q names several files; pass one", c.kubeconfig)
+		return nil, fmt.Errorf("kubeconfig %q names several files; pass one", c.kubeconfig)
 	}
 	return kube.LoadKubeconfig(c.kubeconfig)
 }

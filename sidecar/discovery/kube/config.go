@@ -1,77 +1,96 @@
 package kube
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
-	"os"
-	"path/filepath"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// Config says how to reach and authenticate to the API server.
-type Config struct {
-	// Host is the API server's https URL ("https://10.0.0.1:443"). Required.
-	Host string
-	// TLS verifies the server (RootCAs) and may carry a client certificate.
-	// Required: the proxy trusts what the API server says about identities.
-	TLS *tls.Config
-	// Token is a bearer token. TokenFile, when set, wins and is re-read for every
-	// list and watch, because projected service-account tokens rotate.
-	Token, TokenFile string
-}
-
-// ServiceAccountDir is where Kubernetes mounts a pod's service-account token and
-// the cluster CA.
-const ServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
-
-// InCluster is the config of a process running in a pod: the API server from
-// $KUBERNETES_SERVICE_HOST/PORT, the CA and token from ServiceAccountDir.
-func InCluster() (Config, error) {
-	host, port := os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT")
-	if host == "" || port == "" {
-		return Config{}, errors.New("in-cluster config: $KUBERNETES_SERVICE_HOST/PORT not set (not in a pod? pass a kubeconfig)")
-	}
-	pool, err := loadPool(filepath.Join(ServiceAccountDir, "ca.crt"), nil)
+// InCluster is the config of a process running in a pod (client-go's
+// rest.InClusterConfig: the API server from $KUBERNETES_SERVICE_HOST/PORT, the CA
+// and the service-account token from /var/run/secrets/kubernetes.io/serviceaccount;
+// the token file is re-read as it rotates).
+func InCluster() (*rest.Config, error) {
+	cfg, err := rest.InClusterConfig()
 	if err != nil {
-		return Config{}, fmt.Errorf("in-cluster config: %w", err)
+		return nil, fmt.Errorf("in-cluster config: %w (not in a pod? pass a kubeconfig)", err)
 	}
-	token := filepath.Join(ServiceAccountDir, "token")
-	if _, err := os.Stat(token); err != nil {
-		return Config{}, fmt.Errorf("in-cluster config: service-account token: %w (is a token mounted into the proxy container?)", err)
+	if err := checkConfig(cfg); err != nil {
+		return nil, fmt.Errorf("in-cluster config: %w", err)
 	}
-	return Config{Host: "https://" + net.JoinHostPort(host, port),
-		TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, TokenFile: token}, nil
+	return cfg, nil
 }
 
-// validate checks what every request relies on.
-func (c Config) validate() (*url.URL, error) {
-	u, err := url.Parse(c.Host)
+// LoadKubeconfig reads the current context of the kubeconfig file at path with
+// client-go's clientcmd (relative file names are relative to the file's folder,
+// as kubectl reads them). Unlike kubectl it refuses what checkConfig refuses, and
+// reads the certificates and keys it names now, so a bad file fails at start.
+func LoadKubeconfig(path string) (*rest.Config, error) {
+	raw, err := clientcmd.LoadFromFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("api server %q: %w", c.Host, err)
+		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	if u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("api server %q: want an https URL", c.Host)
+	if err := clientcmd.ResolveLocalPaths(raw); err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
-	if c.TLS == nil {
-		return nil, fmt.Errorf("api server %q: no TLS config", c.Host)
+	if err := checkCurrent(raw); err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
-	return u, nil
+	cfg, err := clientcmd.NewNonInteractiveClientConfig(*raw, raw.CurrentContext, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
+	}
+	if err := checkConfig(cfg); err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
+	}
+	if _, err := rest.TLSConfigFor(cfg); err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
+	}
+	return cfg, nil
 }
 
-// loadPool reads PEM certificates from data, or from file when data is empty.
-func loadPool(file string, data []byte) (*x509.CertPool, error) {
-	if len(data) == 0 {
-		var err error
-		if data, err = os.ReadFile(file); err != nil {
-			return nil, fmt.Errorf("CA: %w", err)
-		}
+// checkCurrent applies checkConfig's refusals to the current context before
+// clientcmd reads it, so that the error says what is refused rather than what
+// clientcmd would need (e.g. an interactive mode for an exec plugin).
+func checkCurrent(raw *clientcmdapi.Config) error {
+	cur := raw.Contexts[raw.CurrentContext]
+	if cur == nil {
+		return fmt.Errorf("current-context %q not found", raw.CurrentContext)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("CA %s: no PEM certificate", file)
+	cfg := &rest.Config{}
+	if c := raw.Clusters[cur.Cluster]; c != nil {
+		cfg.Host, cfg.Insecure = c.Server, c.InsecureSkipTLSVerify
 	}
-	return pool, nil
+	if u := raw.AuthInfos[cur.AuthInfo]; u != nil {
+		cfg.ExecProvider, cfg.AuthProvider = u.Exec, u.AuthProvider
+	}
+	return checkConfig(cfg)
+}
+
+// checkConfig refuses configs a sidecar must not use. The proxy believes what the
+// API server says about identities and labels, so the server is verified over
+// TLS, never skipped. Exec credential plugins (which clientcmd supports) are
+// refused: they would have the proxy in every meshed pod run a command a file
+// names, and they carry a person's or a cloud account's credentials rather
+// than the pod's own service-account token. Auth-provider plugins are refused
+// because none is linked in.
+func checkConfig(cfg *rest.Config) error {
+	u, err := url.Parse(cfg.Host)
+	switch {
+	case err != nil:
+		return fmt.Errorf("api server %q: %w", cfg.Host, err)
+	case u.Scheme != "https" || u.Host == "":
+		return fmt.Errorf("api server %q: want an https URL", cfg.Host)
+	case cfg.Insecure:
+		return errors.New("insecure-skip-tls-verify is refused: the proxy trusts the API server's word on identities")
+	case cfg.ExecProvider != nil:
+		return errors.New("exec plugins are refused (the proxy would run a command in every pod, with someone else's credentials); use a token, a token file or a client certificate")
+	case cfg.AuthProvider != nil:
+		return fmt.Errorf("auth provider %q is refused (none is linked in); use a token, a token file or a client certificate", cfg.AuthProvider.Name)
+	}
+	return nil
 }

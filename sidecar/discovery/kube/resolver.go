@@ -5,18 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/netip"
 	"sync"
 	"time"
 
-	"github.com/rampart-mesh/rampart/sidecar/discovery"
+	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 )
+
+// ErrRefused marks a Synced error that retrying cannot fix: the API server
+// refused the proxy (401 or 403: credentials or RBAC) or does not serve a
+// resource it needs (404).
+var ErrRefused = errors.New("refused by the API server")
 
 // Options configure a Resolver.
 type Options struct {
-	// Config reaches the API server. Required.
-	Config Config
+	// Config reaches the API server (InCluster or LoadKubeconfig). Required.
+	Config *rest.Config
 	// TrustDomain names SPIFFE IDs of meshed pods; "cluster.local" when empty.
 	TrustDomain string
 	// SidecarName is the container (or native-sidecar init container) name that
@@ -24,142 +33,111 @@ type Options struct {
 	SidecarName string
 	// Namespace limits the watch to one namespace; all when empty.
 	Namespace string
-	// Logger receives list and watch failures (retried). Default: discarded.
+	// Logger receives list and watch failures (retried) and, at debug level,
+	// client-go's own log lines. Default: discarded.
 	Logger *slog.Logger
 	// WatchTimeout is how long the server keeps one watch open before the
-	// resolver re-watches from the last version it saw. Default 5m.
+	// informer re-watches from the last version it saw. Default: client-go's
+	// (a random 5 to 10 minutes, so that proxies do not re-watch in step).
 	WatchTimeout time.Duration
 }
 
-// Resolver is a discovery.Resolver fed by watches on Pods, Services and
-// EndpointSlices. Lookups read an in-memory index and never call the API server.
+// Resolver is a discovery.Resolver fed by client-go informers on Pods, Services
+// and EndpointSlices. Lookups read the informers' indexed caches and never call
+// the API server.
 type Resolver struct {
-	opts   Options
-	client *client
-	st     *store
-	kinds  []*kind
-
-	fatalOnce sync.Once
-	fatal     chan struct{} // closed on an error retrying cannot fix (401, 403, 404)
-	fatalErr  error
+	opts               Options
+	pods, svcs, slices *kind
+	fatalOnce          sync.Once
+	fatal              chan struct{} // closed on an error retrying cannot fix
+	fatalErr           error
 }
 
-// New validates opts; Start begins watching.
+// New validates opts and builds the informers; Start runs them.
 func New(opts Options) (*Resolver, error) {
+	if err := setDefaults(&opts); err != nil {
+		return nil, fmt.Errorf("kube discovery: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(opts.Config)
+	if err != nil {
+		return nil, fmt.Errorf("kube discovery: %w", err)
+	}
+	k := &Resolver{opts: opts, fatal: make(chan struct{})}
+	trimP := func(u *unstructured.Unstructured) *pod { return trimPod(u, opts.TrustDomain, opts.SidecarName) }
+	core := schema.GroupVersion{Version: "v1"}
+	if k.pods, err = k.newKind(dyn, core.WithResource("pods"), trimWith(trimP), byIP, podIPs); err != nil {
+		return nil, fmt.Errorf("kube discovery: %w", err)
+	}
+	if k.svcs, err = k.newKind(dyn, core.WithResource("services"), trimWith(trimService), byVIP, serviceVIPs); err != nil {
+		return nil, fmt.Errorf("kube discovery: %w", err)
+	}
+	slices := schema.GroupVersion{Group: "discovery.k8s.io", Version: "v1"}.WithResource("endpointslices")
+	if k.slices, err = k.newKind(dyn, slices, trimWith(trimSlice), byService, sliceService); err != nil {
+		return nil, fmt.Errorf("kube discovery: %w", err)
+	}
+	return k, nil
+}
+
+func setDefaults(opts *Options) error {
+	if opts.Config == nil {
+		return errors.New("no API server config")
+	}
+	if err := checkConfig(opts.Config); err != nil {
+		return err
+	}
+	opts.Config = rest.CopyConfig(opts.Config)
+	opts.Config.UserAgent = "rampart-proxy"
 	if opts.TrustDomain == "" {
 		opts.TrustDomain = "cluster.local"
 	}
 	if opts.SidecarName == "" {
 		opts.SidecarName = "rampart-proxy"
 	}
-	if opts.WatchTimeout <= 0 {
-		opts.WatchTimeout = 5 * time.Minute
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	c, err := newClient(opts.Config)
-	if err != nil {
-		return nil, fmt.Errorf("kube discovery: %w", err)
-	}
-	k := &Resolver{opts: opts, client: c, st: newStore(), fatal: make(chan struct{})}
-	ns := ""
-	if opts.Namespace != "" {
-		ns = "/namespaces/" + opts.Namespace
-	}
-	k.kinds = []*kind{
-		{name: "pods", path: "/api/v1" + ns + "/pods", sample: &pod{}, decode: k.decodePod},
-		{name: "services", path: "/api/v1" + ns + "/services", sample: &service{}, decode: decodeService},
-		{name: "endpointslices", path: "/apis/discovery.k8s.io/v1" + ns + "/endpointslices", sample: &slice{}, decode: decodeSlice},
-	}
-	for _, kd := range k.kinds {
-		kd.synced = make(chan struct{})
-	}
-	return k, nil
+	return nil
 }
 
-// Start watches every kind until ctx ends. It returns at once; Synced waits for
-// the first full lists.
+func (k *Resolver) kinds() []*kind { return []*kind{k.pods, k.svcs, k.slices} }
+
+// Start runs the informers until ctx ends. It returns at once; Synced waits for
+// the first full lists. client-go logs through opts.Logger (klog's contextual
+// logger, carried by ctx: no global logger is touched).
 func (k *Resolver) Start(ctx context.Context) {
-	for _, kd := range k.kinds {
-		go k.run(ctx, kd)
+	ctx = klog.NewContext(ctx, logr.FromSlogHandler(k.opts.Logger.Handler()))
+	for _, kd := range k.kinds() {
+		go kd.informer.RunWithContext(ctx)
 	}
 }
 
-// Synced waits until every kind has been listed once. It fails at once when the
-// API server refuses the proxy (401, 403, 404: credentials or RBAC), and with the
-// last list error when ctx ends first.
+// Synced waits until every kind has been listed once. It fails at once, with
+// ErrRefused, when the API server refuses the proxy, and with the last list
+// error when ctx ends first.
 func (k *Resolver) Synced(ctx context.Context) error {
-	for _, kd := range k.kinds {
-		select {
-		case <-kd.synced:
-		case <-k.fatal:
-			var se *StatusError
-			if errors.As(k.fatalErr, &se) && se.Code == http.StatusForbidden {
-				return fmt.Errorf("kube discovery: %w (the proxy's service account needs get, list and watch "+
-					"on pods, services and endpointslices: ClusterRole rampart-proxy from rampart install)", k.fatalErr)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for _, kd := range k.kinds() {
+		for !kd.informer.HasSynced() {
+			select {
+			case <-tick.C:
+			case <-k.fatal:
+				return k.refused()
+			case <-ctx.Done():
+				if err := kd.err(); err != nil {
+					return fmt.Errorf("kube discovery: %s not synced: %w", kd.name, err)
+				}
+				return fmt.Errorf("kube discovery: %s not synced: %w", kd.name, ctx.Err())
 			}
-			return fmt.Errorf("kube discovery: %w", k.fatalErr)
-		case <-ctx.Done():
-			if err := kd.err(); err != nil {
-				return fmt.Errorf("kube discovery: %s not synced: %w", kd.name, err)
-			}
-			return fmt.Errorf("kube discovery: %s not synced: %w", kd.name, ctx.Err())
 		}
 	}
 	return nil
 }
 
-// Workload implements discovery.Resolver.
-func (k *Resolver) Workload(ip netip.Addr) (discovery.Workload, bool) {
-	k.st.mu.RLock()
-	defer k.st.mu.RUnlock()
-	return k.workload(ip.Unmap())
-}
-
-func (k *Resolver) workload(ip netip.Addr) (discovery.Workload, bool) {
-	keys := k.st.podsByIP[ip]
-	if len(keys) == 0 {
-		return discovery.Workload{}, false
+func (k *Resolver) refused() error {
+	if apierrors.IsForbidden(k.fatalErr) {
+		return fmt.Errorf("kube discovery: %w: %w (the proxy's service account needs get, list and watch "+
+			"on pods, services and endpointslices: ClusterRole rampart-proxy from rampart install)", ErrRefused, k.fatalErr)
 	}
-	w := k.st.pods[keys[len(keys)-1]].w // the newest holder of the IP
-	w.IP = ip
-	return w, true
-}
-
-// Endpoints implements discovery.Resolver: dst is a Service cluster IP and TCP
-// port; the result is the ready addresses of its EndpointSlices with the target
-// port of the same port name, of dst's address family (as kube-proxy routes a
-// dual-stack service).
-func (k *Resolver) Endpoints(dst netip.AddrPort) ([]discovery.Endpoint, bool) {
-	k.st.mu.RLock()
-	defer k.st.mu.RUnlock()
-	for _, key := range k.st.servicesBy[dst.Addr().Unmap()] {
-		if name, ok := k.st.services[key].ports[dst.Port()]; ok {
-			return k.endpoints(key, name, dst.Addr().Unmap().Is4()), true
-		}
-	}
-	return nil, false
-}
-
-func (k *Resolver) endpoints(svc, portName string, v4 bool) []discovery.Endpoint {
-	var eps []discovery.Endpoint
-	for _, key := range k.st.slicesBySvc[svc] {
-		s := k.st.slices[key]
-		port, ok := s.ports[portName]
-		if !ok {
-			continue
-		}
-		for _, ip := range s.ready {
-			if ip.Is4() != v4 {
-				continue
-			}
-			w, ok := k.workload(ip)
-			if !ok {
-				w = discovery.Workload{IP: ip} // no pod known: not meshed
-			}
-			eps = append(eps, discovery.Endpoint{Workload: w, Addr: netip.AddrPortFrom(ip, port)})
-		}
-	}
-	return eps
+	return fmt.Errorf("kube discovery: %w: %w", ErrRefused, k.fatalErr)
 }

@@ -22,20 +22,24 @@ type ServiceView struct {
 
 // View returns a copy of the current state, sorted.
 func (k *Resolver) View() View {
-	k.st.mu.RLock()
-	defer k.st.mu.RUnlock()
 	var v View
-	for key, s := range k.st.services {
+	for _, obj := range k.svcs.informer.GetStore().List() {
+		s, ok := obj.(*service)
+		if !ok {
+			continue
+		}
 		for _, ip := range s.vips {
 			for port, name := range s.ports {
-				v.Services = append(v.Services, ServiceView{Service: key,
-					Address: netip.AddrPortFrom(ip, port), Endpoints: k.endpoints(key, name, ip.Is4())})
+				v.Services = append(v.Services, ServiceView{Service: s.key(),
+					Address: netip.AddrPortFrom(ip, port), Endpoints: k.endpoints(s.key(), name, ip.Is4())})
 			}
 		}
 	}
-	for ip := range k.st.podsByIP {
-		w, _ := k.workload(ip)
-		v.Workloads = append(v.Workloads, w)
+	for _, ip := range k.pods.informer.GetIndexer().ListIndexFuncValues(byIP) {
+		addr, err := netip.ParseAddr(ip)
+		if w, ok := k.Workload(addr); err == nil && ok {
+			v.Workloads = append(v.Workloads, w)
+		}
 	}
 	slices.SortFunc(v.Services, func(a, b ServiceView) int { return a.Address.Compare(b.Address) })
 	slices.SortFunc(v.Workloads, func(a, b discovery.Workload) int { return a.IP.Compare(b.IP) })

@@ -25,8 +25,9 @@ import (
 type Env struct {
 	// Client is an admin client-go clientset, to create objects with.
 	Client *kubernetes.Clientset
-	// Config reaches the server as the same admin user.
-	Config kube.Config
+	// Config reaches the server as the same admin user, read back from
+	// Kubeconfig by kube.LoadKubeconfig.
+	Config *rest.Config
 	// Kubeconfig is a kubeconfig file for that user (for processes under test).
 	Kubeconfig string
 	rest       *rest.Config
