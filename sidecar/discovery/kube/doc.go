@@ -12,7 +12,11 @@
 // It links client-go's rest, dynamic, tools/cache and tools/clientcmd, but not
 // the typed clientset nor k8s.io/api: their package init registers every API
 // group, which cost every proxy ~14 MB of idle RSS (2.3 MB after the proxy's
-// start-up memory release), while these packages cost about 0.5 MB after it.
+// start-up memory release), while these packages cost 0.3-0.4 MB after it
+// (measured idle with file discovery). Objects arrive as unstructured JSON maps
+// (with client-go's streaming watch-list, one at a time) and are trimmed at
+// once; that decoding leaves more behind than a hand-written decoder did: with
+// 2000 pods and 200 services, ~3 MB more idle RSS (12.5 against 9.8 MB).
 // [InCluster] and [LoadKubeconfig] build a *rest.Config with client-go
 // (rest.InClusterConfig, clientcmd), refusing insecure-skip-tls-verify, plain
 // http, exec credential plugins and auth providers.

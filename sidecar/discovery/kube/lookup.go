@@ -3,6 +3,7 @@ package kube
 import (
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
 )
@@ -40,18 +41,19 @@ func addrStrings(ips []netip.Addr) []string {
 	return out
 }
 
-// byIndex returns the cached objects of kd with an index value, sorted by key
-// so that results do not change order from call to call.
-func byIndex[T any](kd *kind, index, value string) []T {
-	keys, _ := kd.informer.GetIndexer().IndexKeys(index, value)
-	slices.Sort(keys)
-	out := make([]T, 0, len(keys))
-	for _, key := range keys {
-		if obj, ok, _ := kd.informer.GetIndexer().GetByKey(key); ok {
-			if t, ok := obj.(T); ok {
-				out = append(out, t)
-			}
+// byIndex returns the cached objects of kd with an index value, in key order
+// (an index is a set: without sorting, results would change order from call
+// to call).
+func byIndex[T interface{ key() string }](kd *kind, index, value string) []T {
+	objs, _ := kd.informer.GetIndexer().ByIndex(index, value)
+	out := make([]T, 0, len(objs))
+	for _, obj := range objs {
+		if t, ok := obj.(T); ok {
+			out = append(out, t)
 		}
+	}
+	if len(out) > 1 {
+		slices.SortFunc(out, func(a, b T) int { return strings.Compare(a.key(), b.key()) })
 	}
 	return out
 }
@@ -59,9 +61,13 @@ func byIndex[T any](kd *kind, index, value string) []T {
 // Workload implements discovery.Resolver.
 func (k *Resolver) Workload(ip netip.Addr) (discovery.Workload, bool) {
 	ip = ip.Unmap()
-	var newest *pod // two pods hold an IP while it is handed over: the newer one has it
-	for _, p := range byIndex[*pod](k.pods, byIP, ip.String()) {
-		if newest == nil || p.created > newest.created {
+	// Two pods hold an IP while it is handed over: the newer one has it (the
+	// greater key on a tie, so that the answer does not depend on map order).
+	objs, _ := k.pods.informer.GetIndexer().ByIndex(byIP, ip.String())
+	var newest *pod
+	for _, obj := range objs {
+		p, ok := obj.(*pod)
+		if ok && (newest == nil || p.created > newest.created || p.created == newest.created && p.key() > newest.key()) {
 			newest = p
 		}
 	}
@@ -90,6 +96,7 @@ func (k *Resolver) Endpoints(dst netip.AddrPort) ([]discovery.Endpoint, bool) {
 func (k *Resolver) endpoints(svc, portName string, v4 bool) []discovery.Endpoint {
 	var eps []discovery.Endpoint
 	for _, s := range byIndex[*slice](k.slices, byService, svc) {
+		eps = slices.Grow(eps, len(s.ready))
 		port, ok := s.ports[portName]
 		if !ok {
 			continue
