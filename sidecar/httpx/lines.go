@@ -174,15 +174,20 @@ func parseField(l []byte) (name, value []byte, err error) {
 // "!#$%&'*+-.^_`|~". The set is two bit masks over ASCII: searching the punctuation
 // string for every byte of every name showed in the profile.
 func tokenChar(c byte) bool {
-	const (
-		lo = 0x03ff6cfa00000000 // bytes 0-63
-		hi = 0x57ffffffc7fffffe // bytes 64-127
-	)
+	return tokenChars.has(c)
+}
+
+var tokenChars = asciiSet{lo: 0x03ff6cfa00000000, hi: 0x57ffffffc7fffffe}
+
+// asciiSet is a set of ASCII bytes as two bit masks (bytes 0-63, 64-127).
+type asciiSet struct{ lo, hi uint64 }
+
+func (s asciiSet) has(c byte) bool {
 	switch {
 	case c < 64:
-		return lo>>c&1 != 0
+		return s.lo>>c&1 != 0
 	case c < 128:
-		return hi>>(c-64)&1 != 0
+		return s.hi>>(c-64)&1 != 0
 	}
 	return false
 }

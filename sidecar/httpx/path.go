@@ -254,15 +254,7 @@ func unreserved(c byte) bool {
 // The set is two bit masks over ASCII, as for tokenChar: a string search per byte
 // showed in the profile.
 func pathChar(c byte) bool {
-	const (
-		lo = 0x2fffffd200000000 // bytes 0-63
-		hi = 0x47fffffe87ffffff // bytes 64-127
-	)
-	switch {
-	case c < 64:
-		return lo>>c&1 != 0
-	case c < 128:
-		return hi>>(c-64)&1 != 0
-	}
-	return false
+	return pathChars.has(c)
 }
+
+var pathChars = asciiSet{lo: 0x2fffffd200000000, hi: 0x47fffffe87ffffff}

@@ -83,42 +83,8 @@ func echoFlush(s *hbone.Stream) {
 }
 
 func xnetOpener(b *testing.B) func() tunnel {
-	srvTLS, cli := tlsConfigs(b)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", srvTLS)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(200)
-		rc := http.NewResponseController(w)
-		rc.Flush()
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := r.Body.Read(buf)
-			if n > 0 {
-				w.Write(buf[:n])
-				rc.Flush()
-			}
-			if err != nil {
-				return
-			}
-		}
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				if c.(*tls.Conn).Handshake() == nil {
-					(&http2.Server{MaxConcurrentStreams: 1000}).ServeConn(c, &http2.ServeConnOpts{Handler: h})
-				}
-			}()
-		}
-	}()
-	tc, err := tls.Dial("tcp", ln.Addr().String(), cli)
+	addr, cli := startXnetServer(b)
+	tc, err := tls.Dial("tcp", addr, cli)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -74,13 +74,24 @@ func xnetConnect(t *testing.T, addr string, cli *tls.Config, method string) (*ht
 
 // xnetServer opens a tunnel with this package's client to x/net/http2's Server.
 func xnetServer(t *testing.T) tunnel {
+	addr, cli := startXnetServer(t)
+	s, err := connect(t, dial(t, addr, cli, hbone.Config{}), "198.18.0.1:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return tunnel{s, s, s.CloseWrite}
+}
+
+// startXnetServer runs x/net/http2's Server on a loopback TLS listener; it
+// answers CONNECT with 200 and echoes the stream, flushing every read.
+func startXnetServer(t testing.TB) (string, *tls.Config) {
 	srvTLS, cli := tlsConfigs(t)
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", srvTLS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	srv := &http2.Server{}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(200)
 		rc := http.NewResponseController(w)
@@ -88,13 +99,16 @@ func xnetServer(t *testing.T) tunnel {
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := r.Body.Read(buf)
-			w.Write(buf[:n])
-			rc.Flush()
+			if n > 0 {
+				w.Write(buf[:n])
+				rc.Flush()
+			}
 			if err != nil {
 				return
 			}
 		}
 	})
+	srv := &http2.Server{MaxConcurrentStreams: 1000}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -108,12 +122,7 @@ func xnetServer(t *testing.T) tunnel {
 			}()
 		}
 	}()
-	s, err := connect(t, dial(t, ln.Addr().String(), cli, hbone.Config{}), "198.18.0.1:80")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return tunnel{s, s, s.CloseWrite}
+	return ln.Addr().String(), cli
 }
 
 // TestEcho sends payloads through a tunnel and back, between every pair of
