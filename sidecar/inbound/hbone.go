@@ -12,8 +12,8 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/rampart-mesh/rampart/identity"
-	"github.com/rampart-mesh/rampart/sidecar/internal/hbone"
 	"github.com/rampart-mesh/rampart/rego"
+	"github.com/rampart-mesh/rampart/sidecar/internal/hbone"
 )
 
 // ServeHBONE accepts HTTP/2-over-mTLS tunnel connections on ln until ctx ends (15008

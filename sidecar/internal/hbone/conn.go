@@ -69,15 +69,15 @@ func (c *Config) setDefaults() {
 }
 
 const (
-	maxWindow      = 1<<31 - 1
-	initialWindow  = 65535 // RFC 9113 §6.9.2, before SETTINGS say otherwise
-	defaultFrame   = 16384
-	maxAsyncWrites = 1024
-	maxWriteBurst  = 64 << 10 // DATA written per lock hold, so one stream cannot hog the wire
-	writeBufSize   = 32 << 10
-	readBufSize    = 32 << 10
-	clientPreface  = http2.ClientPreface
-	settingsTimout = 10 * time.Second
+	maxWindow       = 1<<31 - 1
+	initialWindow   = 65535 // RFC 9113 §6.9.2, before SETTINGS say otherwise
+	defaultFrame    = 16384
+	maxAsyncWrites  = 1024
+	maxWriteBurst   = 64 << 10 // DATA written per lock hold, so one stream cannot hog the wire
+	writeBufSize    = 32 << 10
+	readBufSize     = 32 << 10
+	clientPreface   = http2.ClientPreface
+	settingsTimeout = 10 * time.Second
 )
 
 // Conn is one HTTP/2 connection carrying CONNECT streams. Client conns open
@@ -119,7 +119,6 @@ type Conn struct {
 	windowCh          chan struct{}
 	windowWaiters     bool
 	goaway            bool // no new streams: GOAWAY sent or received
-	goawayID          uint32
 	closed            bool
 	err               error // why it closed
 	done              chan struct{}
@@ -298,7 +297,7 @@ func (c *Conn) readLoop() {
 
 func (c *Conn) readFrames() error {
 	if !c.client {
-		c.nc.SetReadDeadline(time.Now().Add(settingsTimout))
+		c.nc.SetReadDeadline(time.Now().Add(settingsTimeout))
 		var pre [len(clientPreface)]byte
 		if _, err := io.ReadFull(c.br, pre[:]); err != nil || string(pre[:]) != clientPreface {
 			return fmt.Errorf("hbone: bad client preface (err %v)", err)

@@ -114,7 +114,7 @@ func request(f *http2.MetaHeadersFrame) (Request, bool) {
 		return r, false
 	}
 	for _, hf := range f.RegularFields() {
-		r.Header.Add(http.CanonicalHeaderKey(hf.Name), hf.Value)
+		r.Header.Add(hf.Name, hf.Value)
 	}
 	return r, true
 }
