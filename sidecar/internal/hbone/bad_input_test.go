@@ -41,6 +41,8 @@ func bigHeaders() []string {
 	return kv
 }
 
+var ping = func(fr *http2.Framer) { fr.WritePing(false, [8]byte{'p'}) }
+
 var connect1 = headers(1, false, ":method", "CONNECT", ":authority", "198.18.0.1:80")
 
 // TestBadInput sends a peer's protocol errors to the server and checks its
@@ -60,7 +62,11 @@ func TestBadInput(t *testing.T) {
 		{"header list too large", []func(*http2.Framer){headers(1, false, bigHeaders()...)}, "status 431"},
 		{"header value too large", []func(*http2.Framer){headers(1, false, ":method", "CONNECT", ":authority", "198.18.0.1:80", "x-big", strings.Repeat("a", 20<<10))}, "goaway COMPRESSION_ERROR"},
 		{"even stream id", []func(*http2.Framer){headers(2, false, ":method", "CONNECT", ":authority", "198.18.0.1:80")}, "goaway PROTOCOL_ERROR"},
-		{"stream id going down", []func(*http2.Framer){headers(5, false, ":method", "CONNECT", ":authority", "198.18.0.1:80"), headers(3, false, ":method", "CONNECT", ":authority", "198.18.0.1:80")}, "goaway PROTOCOL_ERROR"},
+		{"request below an opened stream is ignored", []func(*http2.Framer){headers(5, false, ":method", "CONNECT", ":authority", "198.18.0.1:80"), headers(3, false, ":method", "CONNECT", ":authority", "198.18.0.1:80"), ping}, "ping ack"},
+		{"connection-specific field", []func(*http2.Framer){headers(1, false, ":method", "CONNECT", ":authority", "198.18.0.1:80", "connection", "close")}, "rst PROTOCOL_ERROR"},
+		{"te other than trailers", []func(*http2.Framer){headers(1, false, ":method", "CONNECT", ":authority", "198.18.0.1:80", "te", "gzip")}, "rst PROTOCOL_ERROR"},
+		{"unanswered request that ended", []func(*http2.Framer){headers(1, true, ":method", "CONNECT", ":authority", "198.18.0.2:80")}, "rst CANCEL"},
+		{"frame larger than advertised", []func(*http2.Framer){connect1, func(fr *http2.Framer) { fr.WriteData(1, false, make([]byte, 20<<10)) }}, "goaway FRAME_SIZE_ERROR"},
 		{"data on an idle stream", []func(*http2.Framer){func(fr *http2.Framer) { fr.WriteData(7, false, []byte("x")) }}, "goaway PROTOCOL_ERROR"},
 		{"data past the stream window", []func(*http2.Framer){connect1, func(fr *http2.Framer) {
 			for range 5 { // the stream window is 64 KiB in this test
@@ -75,9 +81,12 @@ func TestBadInput(t *testing.T) {
 		{"bad setting", []func(*http2.Framer){func(fr *http2.Framer) { fr.WriteSettings(http2.Setting{ID: http2.SettingEnablePush, Val: 2}) }}, "goaway PROTOCOL_ERROR"},
 	}
 	addr, cli, _ := serve(t, hbone.Config{StreamWindow: 64 << 10, MaxHeaderBytes: 16 << 10}, func(s *hbone.Stream) {
-		if s.Request().Method != "CONNECT" {
+		switch {
+		case s.Request().Method != "CONNECT":
 			s.Respond(405, nil, nil)
 			return
+		case s.Request().Authority == "198.18.0.2:80":
+			return // a handler that never answers
 		}
 		s.Accept()
 		time.Sleep(2 * time.Second) // never reads: only flow control limits the peer
@@ -92,8 +101,8 @@ func TestBadInput(t *testing.T) {
 }
 
 // rawExchange speaks HTTP/2 frames by hand to the server at addr and returns the
-// first answer that is not part of a healthy connection.
-func rawExchange(t *testing.T, addr string, cli *tls.Config, frames []func(*http2.Framer)) string {
+// first answer that is not part of a healthy connection, after the events in skip.
+func rawExchange(t *testing.T, addr string, cli *tls.Config, frames []func(*http2.Framer), skip ...string) string {
 	c, err := tls.Dial("tcp", addr, cli)
 	if err != nil {
 		t.Fatal(err)
@@ -114,17 +123,36 @@ func rawExchange(t *testing.T, addr string, cli *tls.Config, frames []func(*http
 		if err != nil {
 			return "read error: " + err.Error()
 		}
-		switch f := f.(type) {
-		case *http2.RSTStreamFrame:
-			return "rst " + f.ErrCode.String()
-		case *http2.GoAwayFrame:
-			return "goaway " + f.ErrCode.String()
-		case *http2.MetaHeadersFrame:
-			if s := f.PseudoValue("status"); s != "200" {
-				return "status " + s
-			}
+		ev := event(f)
+		if ev == "" {
+			continue
+		}
+		if len(skip) > 0 && ev == skip[0] {
+			skip = skip[1:]
+			continue
+		}
+		return ev
+	}
+}
+
+// event names a frame that is not part of a healthy exchange (or a ping
+// answer); "" for the rest.
+func event(f http2.Frame) string {
+	switch f := f.(type) {
+	case *http2.RSTStreamFrame:
+		return "rst " + f.ErrCode.String()
+	case *http2.GoAwayFrame:
+		return "goaway " + f.ErrCode.String()
+	case *http2.MetaHeadersFrame:
+		if s := f.PseudoValue("status"); s != "200" {
+			return "status " + s
+		}
+	case *http2.PingFrame:
+		if f.IsAck() {
+			return "ping ack"
 		}
 	}
+	return ""
 }
 
 // TestRapidReset opens and at once resets many streams (CVE-2023-44487): handlers
@@ -149,5 +177,19 @@ func TestRapidReset(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if p := peak.Load(); p > 10 || p == 0 {
 		t.Fatalf("%d handlers ran at once, limit 10", p)
+	}
+}
+
+// TestRefusedRequestKeepsConnection: DATA already in flight for a request the
+// server refused as malformed is dropped; the connection stays up.
+func TestRefusedRequestKeepsConnection(t *testing.T) {
+	addr, cli, _ := serve(t, hbone.Config{}, echo)
+	got := rawExchange(t, addr, cli, []func(*http2.Framer){
+		headers(1, false, ":method", "CONNECT", ":authority", "198.18.0.1:80", "X-Upper", "1"),
+		func(fr *http2.Framer) { fr.WriteData(1, false, []byte("hello")) },
+		ping,
+	}, "rst PROTOCOL_ERROR")
+	if got != "ping ack" {
+		t.Fatalf("after the refused request the server answered %q, want a ping ack", got)
 	}
 }

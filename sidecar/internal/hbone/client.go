@@ -30,7 +30,10 @@ func Client(nc net.Conn, cfg Config) (*Conn, error) {
 func (c *Conn) Reserve() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.goaway || c.nextID >= 1<<31-1 || uint32(len(c.streams)+c.reserved) >= c.peerMaxStreams {
+	if uint64(c.nextID)+2*uint64(c.reserved+1) > 1<<31-1 {
+		c.goaway = true // stream IDs used up: a new connection takes over
+	}
+	if c.goaway || uint32(len(c.streams)+c.reserved) >= c.peerMaxStreams {
 		return false
 	}
 	c.reserved++
@@ -91,6 +94,8 @@ func (c *Conn) Connect(ctx context.Context, authority string) (*Stream, error) {
 	status, rerr := s.status, s.rerr
 	c.mu.Unlock()
 	switch {
+	case status == 0 && rerr == nil:
+		return nil, fmt.Errorf("hbone: CONNECT %s: stream ended without an answer", authority)
 	case status == 0:
 		return nil, rerr
 	case status != 200:

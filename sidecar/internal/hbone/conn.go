@@ -55,8 +55,10 @@ func (c *Config) setDefaults() {
 	def(&c.StreamWindow, 1<<20)
 	def(&c.ConnWindow, 16<<20)
 	def(&c.MaxHeaderBytes, 16<<10)
-	c.StreamWindow = min(c.StreamWindow, maxWindow)
-	c.ConnWindow = min(c.ConnWindow, maxWindow)
+	// At least the protocol's initial window: a peer may use that much before
+	// our SETTINGS arrive.
+	c.StreamWindow = min(max(c.StreamWindow, initialWindow), maxWindow)
+	c.ConnWindow = min(max(c.ConnWindow, initialWindow+1), maxWindow)
 	if c.PingTimeout == 0 {
 		c.PingTimeout = 15 * time.Second
 	}
@@ -113,6 +115,7 @@ type Conn struct {
 	peerMaxStreams    uint32
 	peerInitialWindow int32
 	peerMaxFrame      uint32
+	peerTableSize     uint32 // the peer's latest SETTINGS_HEADER_TABLE_SIZE
 	sendWindow        int32  // the peer's connection window for our DATA
 	recvWindow        int32  // what the peer may still send on the connection
 	unacked           uint32 // consumed, not yet returned with WINDOW_UPDATE
@@ -123,6 +126,7 @@ type Conn struct {
 	err               error // why it closed
 	done              chan struct{}
 	idle              *time.Timer
+	lastActive        time.Time // when the last stream ended, for the idle timeout
 	handlers          sync.WaitGroup
 	running           uint32 // server: handlers not yet returned (a reset stream's may still run)
 	handler           func(*Stream)
@@ -144,11 +148,15 @@ func newConn(nc net.Conn, cfg Config, client bool) *Conn {
 		windowCh:          make(chan struct{}),
 		done:              make(chan struct{}),
 		nextID:            1,
+		lastActive:        time.Now(),
 	}
 	c.fr = http2.NewFramer(c.bw, c.br)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = cfg.MaxHeaderBytes
 	c.fr.SetReuseFrames()
+	// We advertise no larger SETTINGS_MAX_FRAME_SIZE: a header claiming more is
+	// refused before its buffer is allocated.
+	c.fr.SetMaxReadFrameSize(defaultFrame)
 	c.henc = hpack.NewEncoder(&c.hbuf)
 	return c
 }
@@ -209,6 +217,13 @@ func (c *Conn) writeFrames(fn func(*http2.Framer) error, now bool) error {
 		c.wmu.Unlock()
 		return c.werr
 	}
+	// bufio flushes on its own when fn overflows it, so the write deadline
+	// must be fresh before fn runs. Setting one is cheap but not free: it is
+	// moved only once half of it has gone.
+	if now := time.Now(); c.wdeadline.Sub(now) < c.cfg.WriteTimeout/2 {
+		c.wdeadline = now.Add(c.cfg.WriteTimeout)
+		c.nc.SetWriteDeadline(c.wdeadline)
+	}
 	err := fn(c.fr)
 	if err == nil && !now && c.waiting.Load() == 0 && c.bw.Buffered() < writeBufSize/2 {
 		// Let goroutines that are ready to run (streams woken by the same read,
@@ -246,13 +261,8 @@ func (c *Conn) flushLocked() error {
 	if c.bw.Buffered() == 0 {
 		return nil
 	}
-	// Setting a deadline is cheap but not free: refresh it only once half of
-	// it has gone.
-	if now := time.Now(); c.wdeadline.Sub(now) < c.cfg.WriteTimeout/2 {
-		c.wdeadline = now.Add(c.cfg.WriteTimeout)
-		c.nc.SetWriteDeadline(c.wdeadline)
-	}
-	return c.bw.Flush()
+	return c.bw.Flush() // under the deadline writeFrames refreshed
+
 }
 
 // writeAsync writes control frames from the read loop without ever blocking it
@@ -285,6 +295,9 @@ func (c *Conn) encodeHeaders(fields ...hpack.HeaderField) []byte {
 // readLoop reads frames until the connection fails, then closes it.
 func (c *Conn) readLoop() {
 	err := c.readFrames()
+	if errors.Is(err, http2.ErrFrameTooLarge) {
+		err = http2.ConnectionError(http2.ErrCodeFrameSize)
+	}
 	var ce http2.ConnectionError
 	if errors.As(err, &ce) {
 		c.mu.Lock()
@@ -309,6 +322,11 @@ func (c *Conn) readFrames() error {
 		if err != nil {
 			var se http2.StreamError
 			if errors.As(err, &se) {
+				c.mu.Lock()
+				if !c.client && se.StreamID%2 == 1 && se.StreamID > c.lastPeerID {
+					c.lastPeerID = se.StreamID // a refused new stream was still opened (§5.1.1)
+				}
+				c.mu.Unlock()
 				c.resetStream(se.StreamID, se.Code)
 				continue
 			}
@@ -395,9 +413,18 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) error {
 	if err != nil {
 		return err
 	}
+	if setTable {
+		c.mu.Lock()
+		c.peerTableSize = tableSize
+		c.mu.Unlock()
+	}
 	c.writeAsync(func(fr *http2.Framer) error {
 		if setTable {
-			c.henc.SetMaxDynamicTableSizeLimit(tableSize)
+			// The latest limit, whatever order these answers run in.
+			c.mu.Lock()
+			limit := c.peerTableSize
+			c.mu.Unlock()
+			c.henc.SetMaxDynamicTableSizeLimit(limit)
 		}
 		return fr.WriteSettingsAck()
 	})
@@ -452,6 +479,13 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 		c.resetStreamAsync(f.StreamID, http2.ErrCodeStreamClosed)
 		return nil
 	}
+	if c.client && st.status == 0 {
+		// DATA before the answer's HEADERS (§8.1).
+		st.abortLocked(http2.ErrCodeProtocol, &StreamError{Code: http2.ErrCodeProtocol})
+		c.returnConnCreditLocked(n)
+		c.mu.Unlock()
+		return nil
+	}
 	if int64(n) > int64(st.recvWindow) {
 		st.abortLocked(http2.ErrCodeFlowControl, errFlowControl)
 		c.returnConnCreditLocked(n)
@@ -462,6 +496,12 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 	if pad := n - uint32(len(data)); pad > 0 {
 		c.returnConnCreditLocked(pad)
 		st.unacked += pad
+	}
+	if st.off > 0 && len(st.buf)+len(data) > cap(st.buf) {
+		// Move the unread bytes to the front rather than grow: a reader that
+		// never quite catches up must not make the buffer grow with every byte
+		// the stream carries (the window bounds only what is unread).
+		st.buf, st.off = st.buf[:copy(st.buf, st.buf[st.off:])], 0
 	}
 	st.buf = append(st.buf, data...)
 	if f.StreamEnded() {
@@ -603,7 +643,7 @@ func (c *Conn) Shutdown(ctx context.Context) error {
 			// The last stream's frames may wait for a flush that a yielding
 			// writer has not done yet.
 			c.writeLast(func(*http2.Framer) error { return nil })
-			c.Close()
+			c.drain(ctx)
 			return nil
 		}
 		select {
@@ -617,17 +657,37 @@ func (c *Conn) Shutdown(ctx context.Context) error {
 	}
 }
 
-// idleCheck closes a connection that has had no stream for IdleTimeout.
+// drain waits a moment after GOAWAY before closing: a stream the peer opened
+// before it read the GOAWAY should meet a refusal it can retry elsewhere, not a
+// closed socket whose reset may also destroy the GOAWAY in flight.
+func (c *Conn) drain(ctx context.Context) {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-c.done: // the peer closed first
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	c.Close()
+}
+
+// idleCheck closes a connection that has had no stream for IdleTimeout since its
+// last one ended.
 func (c *Conn) idleCheck() {
 	c.mu.Lock()
 	busy := len(c.streams) > 0 || c.reserved > 0
-	if busy && !c.closed {
-		c.idle.Reset(c.cfg.IdleTimeout)
+	quiet := time.Since(c.lastActive)
+	if !c.closed && (busy || quiet < c.cfg.IdleTimeout) {
+		wait := c.cfg.IdleTimeout
+		if !busy {
+			wait -= quiet
+		}
+		c.idle.Reset(wait)
+		c.mu.Unlock()
+		return
 	}
 	c.mu.Unlock()
-	if !busy {
-		c.Shutdown(context.Background())
-	}
+	c.Shutdown(context.Background())
 }
 
 // pingCheck runs on the ping timer: it pings when nothing was read for

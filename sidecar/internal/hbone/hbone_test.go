@@ -318,6 +318,23 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
+// TestWriteAfterIdle: a write large enough to flush inside the frame writer,
+// after the connection was quiet for longer than WriteTimeout, goes out (the
+// write deadline is fresh before any frame is written).
+func TestWriteAfterIdle(t *testing.T) {
+	addr, cli, _ := serve(t, hbone.Config{}, echo)
+	c := dial(t, addr, cli, hbone.Config{WriteTimeout: 300 * time.Millisecond})
+	s, err := connect(t, c, "198.18.0.1:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, s)
+	time.Sleep(time.Second)
+	if _, err := s.Write(make([]byte, 200<<10)); err != nil {
+		t.Fatalf("write after a quiet second: %v (connection: %v)", err, c.Err())
+	}
+}
+
 // TestIdleAndPing: an idle client connection closes; so does one whose peer
 // stops answering pings.
 func TestIdleAndPing(t *testing.T) {

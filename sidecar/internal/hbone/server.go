@@ -64,10 +64,15 @@ func (c *Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 			return nil // the answer to a stream we gave up on
 		}
 		return http2.ConnectionError(http2.ErrCodeProtocol)
-	case id%2 == 0 || id <= c.lastPeerID:
-		// A request on a closed stream or below one already opened (§5.1.1).
+	case id%2 == 0:
 		c.mu.Unlock()
 		return http2.ConnectionError(http2.ErrCodeProtocol)
+	case id <= c.lastPeerID:
+		// A closed stream: trailers the peer sent before our RST_STREAM reached
+		// it must be ignored (§5.1), and a stream below one already opened is
+		// closed too (§5.1.1). The block is decoded, so HPACK state holds.
+		c.mu.Unlock()
+		return nil
 	}
 	c.lastPeerID = id
 	// Handlers count, not only open streams: a peer that opens and at once resets
@@ -114,6 +119,10 @@ func request(f *http2.MetaHeadersFrame) (Request, bool) {
 		return r, false
 	}
 	for _, hf := range f.RegularFields() {
+		// Connection-specific fields make a request malformed (§8.2.2).
+		if connectionSpecific[hf.Name] || hf.Name == "te" && hf.Value != "trailers" {
+			return r, false
+		}
 		r.Header.Add(hf.Name, hf.Value)
 	}
 	return r, true

@@ -103,9 +103,10 @@ func (s *Stream) Read(p []byte) (int, error) {
 		s.buf, s.off = s.buf[:0], 0
 	}
 	var inc uint32
+	// The bytes have left our memory: hand their credit back (batched). A stream
+	// that ended cleanly keeps its unread bytes, and their credit, until read.
+	c.returnConnCreditLocked(uint32(n))
 	if !s.removed {
-		// The bytes have left our memory: hand their credit back (batched).
-		c.returnConnCreditLocked(uint32(n))
 		s.unacked += uint32(n)
 		if !s.remoteEnd && s.unacked >= c.cfg.StreamWindow/2 {
 			inc, s.unacked = s.unacked, 0
@@ -266,7 +267,9 @@ func (s *Stream) Close() error {
 	if !answered {
 		code = http2.ErrCodeCancel
 	}
-	sendReset := live && !s.remoteEnd
+	// A server stream never answered is reset even when the peer has ended its
+	// side: the peer waits for an answer otherwise.
+	sendReset := live && (!s.remoteEnd || !answered)
 	s.localEnd = true
 	s.endLocked(errStreamClosed) // wakes a Write waiting for a window
 	c.mu.Unlock()
@@ -300,7 +303,9 @@ func (s *Stream) endLocked(err error) {
 	if s.werr == nil {
 		s.werr = err
 	}
-	s.removeLocked()
+	// Data of a stream cut short, or one we closed, is dropped with its credit;
+	// a stream the peer ended keeps what it sent for the reader.
+	s.removeLocked(!s.remoteEnd || s.closed)
 	select {
 	case <-s.resp:
 	default:
@@ -319,20 +324,25 @@ func (s *Stream) abortLocked(code http2.ErrCode, err error) {
 // maybeRemoveLocked removes a stream that has ended both ways.
 func (s *Stream) maybeRemoveLocked() {
 	if s.localEnd && s.remoteEnd {
-		s.removeLocked()
+		s.removeLocked(s.closed)
 	}
 }
 
-func (s *Stream) removeLocked() {
-	if s.removed {
-		return
-	}
-	s.removed = true
-	close(s.done)
+// removeLocked takes the stream out of the connection. discard drops unread
+// bytes and returns their connection credit; otherwise Read returns it as they
+// are read, or Close for what is left.
+func (s *Stream) removeLocked(discard bool) {
 	c := s.c
-	delete(c.streams, s.id)
-	// Unread bytes no longer count against the connection's window.
-	c.returnConnCreditLocked(uint32(len(s.buf) - s.off))
+	if !s.removed {
+		s.removed = true
+		close(s.done)
+		delete(c.streams, s.id)
+		c.lastActive = time.Now()
+	}
+	if discard && len(s.buf) > s.off {
+		c.returnConnCreditLocked(uint32(len(s.buf) - s.off))
+		s.buf, s.off = nil, 0
+	}
 }
 
 func (s *Stream) SetDeadline(t time.Time) error {
