@@ -151,11 +151,13 @@ func (p *pool) close(ctx context.Context) {
 	all := p.conns
 	p.conns = map[peerKey][]*hbone.Conn{}
 	p.mu.Unlock()
+	var wg sync.WaitGroup // each waits for its streams and a moment after GOAWAY
 	for _, list := range all {
 		for _, cc := range list {
-			_ = cc.Shutdown(ctx)
+			wg.Go(func() { _ = cc.Shutdown(ctx) })
 		}
 	}
+	wg.Wait()
 }
 
 // HandshakeError is a refused or failed mTLS handshake with a destination proxy,
