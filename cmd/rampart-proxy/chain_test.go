@@ -49,12 +49,7 @@ func TestChainStarWars(t *testing.T) {
 	xwing := freeAddr(t)
 	startProxy(t, bin, append(common, "--service-account", "xwing", "--route", xwing+"=127.0.0.1:80,proxy="+hbone)...)
 
-	for i := 0; fetchStatus(admin) != 200; i++ { // deathstar is up once its admin says ready
-		if i == 200 {
-			t.Fatal("deathstar proxy never became ready")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitReady(t, admin, 10*time.Second) // deathstar is up once its admin says ready
 	tests := []struct {
 		name, addr, method, path string
 		want                     int
@@ -144,6 +139,16 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
+}
+
+// waitReady waits until the proxy's admin listener at addr says ready.
+func waitReady(t *testing.T, addr string, within time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(within); fetchStatus(addr) != 200; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("proxy with admin %s never became ready", addr)
+		}
+	}
 }
 
 func fetchStatus(addr string) int {

@@ -49,12 +49,7 @@ func TestKubeDiscovery(t *testing.T) {
 	tie, xwing := freeAddr(t), freeAddr(t)
 	startProxy(t, bin, append(common, "--service-account", "tiefighter", "--route", tie+"=127.0.0.1:80,proxy="+hbone)...)
 	startProxy(t, bin, append(common, "--service-account", "xwing", "--route", xwing+"=127.0.0.1:80,proxy="+hbone)...)
-	for i := 0; fetchStatus(admin) != 200; i++ {
-		if i == 400 {
-			t.Fatal("deathstar proxy never became ready")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitReady(t, admin, 20*time.Second)
 
 	if code := request(t, tie, "POST", "/v1/request-landing"); code != 200 {
 		t.Errorf("tiefighter (org=empire from the API server) lands: %d, want 200\n%s", code, fetchBody(t, "http://"+admin+"/debug/config"))

@@ -30,12 +30,7 @@ func TestSVIDDir(t *testing.T) {
 		"--listen-hbone", hbone, "--upstream", app, "--listen-admin", admin)
 	startProxy(t, bin, "--bundle", "../../sidecar/testdata/landing", "--ca-dir", ca, "--service-account", "tiefighter",
 		"--route", tie+"=127.0.0.1:80,id=spiffe://cluster.local/ns/default/sa/deathstar,proxy="+hbone)
-	for i := 0; fetchStatus(admin) != 200; i++ {
-		if i == 200 {
-			t.Fatal("deathstar proxy never became ready")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitReady(t, admin, 10*time.Second)
 	if code := request(t, tie, "POST", "/v1/request-landing"); code != 200 || seen.Load() != 1 {
 		t.Errorf("landing through a file SVID: %d (app saw %d), want 200", code, seen.Load())
 	}
