@@ -327,21 +327,26 @@ func splitAbsolute(t string) (authority, rest string, err error) {
 	return authority, rest, nil
 }
 
-// applyConnection sets Close, Upgrade and Expect100.
-func applyConnection(req *Request, h *head) {
-	keepAlive := false
-	upgrade := false
+// connectionTokens reports which of the Connection field's tokens a message
+// carries (they are lower-cased when parsed).
+func (h *head) connectionTokens() (close, keepAlive, upgrade bool) {
 	for i := range h.connection.n {
-		c := h.connection.at(i)
-		switch c {
+		switch h.connection.at(i) {
 		case "close":
-			req.Close = true
+			close = true
 		case "keep-alive":
 			keepAlive = true
 		case "upgrade":
 			upgrade = true
 		}
 	}
+	return close, keepAlive, upgrade
+}
+
+// applyConnection sets Close, Upgrade and Expect100.
+func applyConnection(req *Request, h *head) {
+	var keepAlive, upgrade bool
+	req.Close, keepAlive, upgrade = h.connectionTokens()
 	if req.Proto == "HTTP/1.0" && !keepAlive {
 		req.Close = true
 	}

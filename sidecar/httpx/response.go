@@ -173,16 +173,8 @@ func (r *Response) frame(h *head, method string) error {
 
 // applyConnection sets Close and Upgrade.
 func (r *Response) applyConnection(h *head) {
-	keepAlive := false
-	for i := range h.connection.n {
-		c := h.connection.at(i)
-		switch c {
-		case "close":
-			r.Close = true
-		case "keep-alive":
-			keepAlive = true
-		}
-	}
+	var keepAlive bool
+	r.Close, keepAlive, _ = h.connectionTokens()
 	if r.Proto == "HTTP/1.0" && !keepAlive || r.Framing == CloseBody {
 		r.Close = true
 	}
