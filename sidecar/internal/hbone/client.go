@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -103,6 +104,26 @@ func (c *Conn) Connect(ctx context.Context, authority string) (*Stream, error) {
 		return nil, &StatusError{Status: status}
 	}
 	return s, nil
+}
+
+// onResponseLocked takes the answer to a CONNECT: 1xx answers are interim; a
+// malformed one resets the stream.
+func (c *Conn) onResponseLocked(st *Stream, f *http2.MetaHeadersFrame) error {
+	code, err := strconv.Atoi(f.PseudoValue("status"))
+	if err != nil || code < 100 || code > 999 || f.Truncated {
+		st.abortLocked(http2.ErrCodeProtocol, &StreamError{Code: http2.ErrCodeProtocol})
+		return nil
+	}
+	if code < 200 {
+		return nil // interim response
+	}
+	st.status = code
+	close(st.resp)
+	if f.StreamEnded() {
+		st.remoteEnd = true
+		st.maybeRemoveLocked()
+	}
+	return nil
 }
 
 // authorityAddr is a CONNECT authority as a net.Addr.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 
 	"golang.org/x/net/http2"
 )
@@ -126,24 +125,6 @@ func request(f *http2.MetaHeadersFrame) (Request, bool) {
 		r.Header.Add(hf.Name, hf.Value)
 	}
 	return r, true
-}
-
-func (c *Conn) onResponseLocked(st *Stream, f *http2.MetaHeadersFrame) error {
-	code, err := strconv.Atoi(f.PseudoValue("status"))
-	if err != nil || code < 100 || code > 999 || f.Truncated {
-		st.abortLocked(http2.ErrCodeProtocol, &StreamError{Code: http2.ErrCodeProtocol})
-		return nil
-	}
-	if code < 200 {
-		return nil // interim response
-	}
-	st.status = code
-	close(st.resp)
-	if f.StreamEnded() {
-		st.remoteEnd = true
-		st.maybeRemoveLocked()
-	}
-	return nil
 }
 
 // serveStream runs the handler for one stream. A panic in it takes down the
