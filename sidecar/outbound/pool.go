@@ -103,9 +103,11 @@ func (p *pool) reserveLocked(key peerKey) *hbone.Conn {
 			found = cc
 		}
 	}
-	clear(list[len(live):])
-	p.conns[key] = live
-	p.metrics.poolSize.Set(float64(p.countLocked()))
+	if len(live) < len(list) { // the pool shrank: recount (not on every connect)
+		clear(list[len(live):])
+		p.conns[key] = live
+		p.metrics.poolSize.Set(float64(p.countLocked()))
+	}
 	return found
 }
 
