@@ -105,3 +105,7 @@ func randomPrefix() string {
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
 	return hex.EncodeToString(b[:]) + "-"
 }
+
+// BodyPolicy says whether the current policy reads request bodies and how much of
+// one to buffer. Until body support lands it reads none.
+func (e *Engine) BodyPolicy() BodyPolicy { return BodyPolicy{} }

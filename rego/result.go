@@ -74,14 +74,14 @@ func readHeaders(obj ast.Object, d *Decision) error {
 	}
 	// The closure fills a local map, not d's: capturing d would move every
 	// decision's Decision to the heap, headers or not.
-	headers := make(map[string]string, h.Len())
+	headers := make([]Field, 0, h.Len())
 	err := h.Iter(func(k, v *ast.Term) error {
 		ks, ok1 := k.Value.(ast.String)
 		vs, ok2 := v.Value.(ast.String)
 		if !ok1 || !ok2 {
 			return fmt.Errorf("%w: header %v: %v is not a string pair", ErrBadDecision, k, v)
 		}
-		headers[string(ks)] = string(vs)
+		headers = append(headers, Field{Name: string(ks), Value: string(vs)})
 		return nil
 	})
 	d.Headers = headers

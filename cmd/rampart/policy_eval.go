@@ -11,15 +11,15 @@ import (
 
 // decisionJSON is what `rampart policy eval` prints.
 type decisionJSON struct {
-	Allowed    bool              `json:"allowed"`
-	HTTPStatus int               `json:"http_status,omitempty"`
-	Body       string            `json:"body,omitempty"`
-	Headers    map[string]string `json:"headers,omitempty"`
-	Reason     string            `json:"reason,omitempty"`
-	Revision   string            `json:"revision"`
-	DryRun     bool              `json:"dry_run,omitempty"`
-	DecisionID string            `json:"decision_id"`
-	Duration   string            `json:"duration"`
+	Allowed    bool         `json:"allowed"`
+	HTTPStatus int          `json:"http_status,omitempty"`
+	Body       string       `json:"body,omitempty"`
+	Headers    []rego.Field `json:"headers,omitempty"`
+	Reason     string       `json:"reason,omitempty"`
+	Revision   string       `json:"revision"`
+	DryRun     bool         `json:"dry_run,omitempty"`
+	DecisionID string       `json:"decision_id"`
+	Duration   string       `json:"duration"`
 }
 
 func toJSON(d rego.Decision, took time.Duration) decisionJSON {

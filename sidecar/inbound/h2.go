@@ -131,9 +131,9 @@ func writeH2Denial(w http.ResponseWriter, d denial) {
 // denialHeader is the header of a denial answered over HTTP/2.
 func denialHeader(d denial) http.Header {
 	h := make(http.Header, len(d.headers)+1)
-	for k, v := range d.headers {
-		if safeResponseField(k, v) {
-			h.Set(k, v)
+	for _, f := range d.headers {
+		if safeResponseField(f.Name, f.Value) {
+			h.Add(f.Name, f.Value)
 		}
 	}
 	if h.Get("Content-Type") == "" {

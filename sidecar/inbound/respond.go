@@ -16,7 +16,7 @@ import (
 type denial struct {
 	status  int
 	body    string
-	headers map[string]string
+	headers []rego.Field
 }
 
 // denialFor turns a deny decision into its response: 403 "Access denied" unless the
@@ -41,7 +41,8 @@ func errorDenial(status int) denial {
 func (d denial) write(bw *bufio.Writer, closing bool) error {
 	fmt.Fprintf(bw, "HTTP/1.1 %d %s\r\n", d.status, http.StatusText(d.status))
 	hasType := false
-	for k, v := range d.headers {
+	for _, f := range d.headers {
+		k, v := f.Name, f.Value
 		if !safeResponseField(k, v) {
 			continue
 		}
