@@ -32,7 +32,7 @@ func TestStreamBufferBoundedByWindow(t *testing.T) {
 		for {
 			_, err := s.Read(p)
 			s.c.mu.Lock()
-			m = max(m, cap(s.buf))
+			m = max(m, s.rb.held())
 			s.c.mu.Unlock()
 			if err != nil {
 				break

@@ -73,6 +73,7 @@ func (c *Conn) Connect(ctx context.Context, authority string) (*Stream, error) {
 		c.nextID += 2
 		s.sendWindow = c.peerInitialWindow
 		c.streams[s.id] = s
+		c.streamsOpened.Add(1)
 		c.mu.Unlock()
 		block := c.encodeHeaders(
 			hpack.HeaderField{Name: ":method", Value: "CONNECT"},

@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"runtime"
 	"sync"
@@ -16,70 +14,6 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
-)
-
-// Config tunes one connection. The zero value of a field means its default.
-type Config struct {
-	// MaxConcurrentStreams bounds the streams the peer may open (server side).
-	// Default 100.
-	MaxConcurrentStreams uint32
-	// StreamWindow is the receive window of each stream: what a stream whose reader
-	// stops may hold in memory. Default 1 MiB.
-	StreamWindow uint32
-	// ConnWindow is the receive window of the connection. Default 16 MiB.
-	ConnWindow uint32
-	// MaxHeaderBytes bounds a received header list (HPACK-decoded). Default 16 KiB.
-	MaxHeaderBytes uint32
-	// IdleTimeout closes the connection (GOAWAY first) when it has had no stream
-	// for this long. Zero: never.
-	IdleTimeout time.Duration
-	// PingInterval pings the peer when nothing was read for this long, and closes
-	// the connection when the ping is not answered within PingTimeout. Zero: never.
-	PingInterval time.Duration
-	// PingTimeout: see PingInterval. Default 15s.
-	PingTimeout time.Duration
-	// WriteTimeout bounds one write to the connection (a peer that stops reading).
-	// Default 15s.
-	WriteTimeout time.Duration
-	// Logger reports recovered handler panics. Default slog.Default().
-	Logger *slog.Logger
-}
-
-func (c *Config) setDefaults() {
-	def := func(v *uint32, d uint32) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&c.MaxConcurrentStreams, 100)
-	def(&c.StreamWindow, 1<<20)
-	def(&c.ConnWindow, 16<<20)
-	def(&c.MaxHeaderBytes, 16<<10)
-	// At least the protocol's initial window: a peer may use that much before
-	// our SETTINGS arrive.
-	c.StreamWindow = min(max(c.StreamWindow, initialWindow), maxWindow)
-	c.ConnWindow = min(max(c.ConnWindow, initialWindow+1), maxWindow)
-	if c.PingTimeout == 0 {
-		c.PingTimeout = 15 * time.Second
-	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = 15 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-}
-
-const (
-	maxWindow       = 1<<31 - 1
-	initialWindow   = 65535 // RFC 9113 §6.9.2, before SETTINGS say otherwise
-	defaultFrame    = 16384
-	maxAsyncWrites  = 1024
-	maxWriteBurst   = 64 << 10 // DATA written per lock hold, so one stream cannot hog the wire
-	writeBufSize    = 32 << 10
-	readBufSize     = 32 << 10
-	clientPreface   = http2.ClientPreface
-	settingsTimeout = 10 * time.Second
 )
 
 // Conn is one HTTP/2 connection carrying CONNECT streams. Client conns open
@@ -104,8 +38,18 @@ type Conn struct {
 	werr      error
 	flushes   uint64 // flushLocked calls, so a yielding writer sees its frames went out
 
-	framesRead  atomic.Uint64 // for the ping check
-	asyncWrites atomic.Int32  // control frames queued by writeAsync
+	framesRead    atomic.Uint64 // for the ping check
+	streamsOpened atomic.Uint64 // either direction, for the budgets
+	dataSent      atomic.Uint64 // DATA frames written, for the WINDOW_UPDATE budget
+	budget        budgets       // read loop only
+
+	// Control frames the read loop answers with, queued in order (control.go).
+	ctlMu       sync.Mutex
+	ctl         []ctlFrame
+	ctlSpare    []ctlFrame
+	ctlLen      atomic.Int32
+	ctlOverflow atomic.Bool // the queue was full: the read loop ends the connection
+	ctlDrainer  atomic.Bool // a drainControl goroutine runs
 
 	// mu guards everything below and every stream's state.
 	mu                sync.Mutex
@@ -150,7 +94,7 @@ func newConn(nc net.Conn, cfg Config, client bool) *Conn {
 		nextID:            1,
 		lastActive:        time.Now(),
 	}
-	c.fr = http2.NewFramer(c.bw, c.br)
+	c.fr = http2.NewFramer(c.bw, &frameMeter{r: c.br})
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = cfg.MaxHeaderBytes
 	c.fr.SetReuseFrames()
@@ -224,7 +168,13 @@ func (c *Conn) writeFrames(fn func(*http2.Framer) error, now bool) error {
 		c.wdeadline = now.Add(c.cfg.WriteTimeout)
 		c.nc.SetWriteDeadline(c.wdeadline)
 	}
-	err := fn(c.fr)
+	var err error
+	if c.ctlLen.Load() > 0 {
+		err = c.writeControlLocked(c.fr) // answers go before what follows them
+	}
+	if err == nil {
+		err = fn(c.fr)
+	}
 	if err == nil && !now && c.waiting.Load() == 0 && c.bw.Buffered() < writeBufSize/2 {
 		// Let goroutines that are ready to run (streams woken by the same read,
 		// answers that arrived together) add their frames first: one flush, one
@@ -265,23 +215,6 @@ func (c *Conn) flushLocked() error {
 
 }
 
-// writeAsync writes control frames from the read loop without ever blocking it
-// on the write lock (a writer stuck on a peer that does not read must not stop
-// us from reading that peer).
-func (c *Conn) writeAsync(fn func(*http2.Framer) error) {
-	// A peer that floods frames needing an answer (PING, SETTINGS, resets) while
-	// not reading ours would pile up writers without bound.
-	if c.asyncWrites.Add(1) > maxAsyncWrites {
-		c.asyncWrites.Add(-1)
-		go c.close(errors.New("hbone: peer floods control frames without reading the answers"))
-		return
-	}
-	go func() {
-		defer c.asyncWrites.Add(-1)
-		c.write(fn)
-	}()
-}
-
 // encodeHeaders returns an HPACK block; call under wmu (the encoder's table must
 // follow the order blocks go out).
 func (c *Conn) encodeHeaders(fields ...hpack.HeaderField) []byte {
@@ -290,288 +223,6 @@ func (c *Conn) encodeHeaders(fields ...hpack.HeaderField) []byte {
 		c.henc.WriteField(f)
 	}
 	return c.hbuf.Bytes()
-}
-
-// readLoop reads frames until the connection fails, then closes it.
-func (c *Conn) readLoop() {
-	err := c.readFrames()
-	if errors.Is(err, http2.ErrFrameTooLarge) {
-		err = http2.ConnectionError(http2.ErrCodeFrameSize)
-	}
-	var ce http2.ConnectionError
-	if errors.As(err, &ce) {
-		c.mu.Lock()
-		last := c.lastPeerID
-		c.mu.Unlock()
-		c.writeLast(func(fr *http2.Framer) error { return fr.WriteGoAway(last, http2.ErrCode(ce), nil) })
-	}
-	c.close(err)
-}
-
-func (c *Conn) readFrames() error {
-	if !c.client {
-		c.nc.SetReadDeadline(time.Now().Add(settingsTimeout))
-		var pre [len(clientPreface)]byte
-		if _, err := io.ReadFull(c.br, pre[:]); err != nil || string(pre[:]) != clientPreface {
-			return fmt.Errorf("hbone: bad client preface (err %v)", err)
-		}
-	}
-	first := true
-	for {
-		f, err := c.fr.ReadFrame()
-		if err != nil {
-			var se http2.StreamError
-			if errors.As(err, &se) {
-				c.mu.Lock()
-				if !c.client && se.StreamID%2 == 1 && se.StreamID > c.lastPeerID {
-					c.lastPeerID = se.StreamID // a refused new stream was still opened (§5.1.1)
-				}
-				c.mu.Unlock()
-				c.resetStream(se.StreamID, se.Code)
-				continue
-			}
-			return err
-		}
-		c.framesRead.Add(1)
-		if first {
-			// The first frame must be SETTINGS (RFC 9113 §3.4).
-			if g, ok := f.(*http2.GoAwayFrame); ok {
-				return fmt.Errorf("hbone: peer refused the connection: GOAWAY %v %q", g.ErrCode, g.DebugData())
-			}
-			if _, ok := f.(*http2.SettingsFrame); !ok {
-				return http2.ConnectionError(http2.ErrCodeProtocol)
-			}
-			first = false
-			if !c.client {
-				c.nc.SetReadDeadline(time.Time{})
-			}
-		}
-		if err := c.dispatch(f); err != nil {
-			return err
-		}
-	}
-}
-
-func (c *Conn) dispatch(f http2.Frame) error {
-	switch f := f.(type) {
-	case *http2.DataFrame:
-		return c.onData(f)
-	case *http2.MetaHeadersFrame:
-		return c.onHeaders(f)
-	case *http2.SettingsFrame:
-		return c.onSettings(f)
-	case *http2.WindowUpdateFrame:
-		return c.onWindowUpdate(f)
-	case *http2.PingFrame:
-		if !f.IsAck() {
-			data := f.Data
-			c.writeAsync(func(fr *http2.Framer) error { return fr.WritePing(true, data) })
-		}
-	case *http2.RSTStreamFrame:
-		c.onReset(f)
-	case *http2.GoAwayFrame:
-		c.onGoAway(f)
-	case *http2.PushPromiseFrame:
-		return http2.ConnectionError(http2.ErrCodeProtocol) // push is disabled
-	}
-	return nil // PRIORITY and unknown frames are ignored
-}
-
-func (c *Conn) onSettings(f *http2.SettingsFrame) error {
-	if f.IsAck() {
-		return nil
-	}
-	var tableSize uint32
-	var setTable bool
-	c.mu.Lock()
-	err := f.ForeachSetting(func(s http2.Setting) error {
-		if err := s.Valid(); err != nil {
-			return err
-		}
-		switch s.ID {
-		case http2.SettingMaxConcurrentStreams:
-			c.peerMaxStreams = s.Val
-		case http2.SettingInitialWindowSize:
-			delta := int32(s.Val) - c.peerInitialWindow
-			c.peerInitialWindow = int32(s.Val)
-			for _, st := range c.streams {
-				// A window may go negative or overflow (§6.9.2).
-				if int64(st.sendWindow)+int64(delta) > maxWindow {
-					return http2.ConnectionError(http2.ErrCodeFlowControl)
-				}
-				st.sendWindow += delta
-			}
-		case http2.SettingMaxFrameSize:
-			c.peerMaxFrame = s.Val
-		case http2.SettingHeaderTableSize:
-			tableSize, setTable = s.Val, true
-		}
-		return nil
-	})
-	c.wakeWritersLocked()
-	c.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if setTable {
-		c.mu.Lock()
-		c.peerTableSize = tableSize
-		c.mu.Unlock()
-	}
-	c.writeAsync(func(fr *http2.Framer) error {
-		if setTable {
-			// The latest limit, whatever order these answers run in.
-			c.mu.Lock()
-			limit := c.peerTableSize
-			c.mu.Unlock()
-			c.henc.SetMaxDynamicTableSizeLimit(limit)
-		}
-		return fr.WriteSettingsAck()
-	})
-	return nil
-}
-
-func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if f.StreamID == 0 {
-		if int64(c.sendWindow)+int64(f.Increment) > maxWindow {
-			return http2.ConnectionError(http2.ErrCodeFlowControl)
-		}
-		c.sendWindow += int32(f.Increment)
-		c.wakeWritersLocked()
-		return nil
-	}
-	st := c.streams[f.StreamID]
-	if st == nil {
-		return nil // a stream that has ended
-	}
-	if int64(st.sendWindow)+int64(f.Increment) > maxWindow {
-		st.abortLocked(http2.ErrCodeFlowControl, errFlowControl)
-		return nil
-	}
-	st.sendWindow += int32(f.Increment)
-	c.wakeWritersLocked()
-	return nil
-}
-
-// onData buffers a DATA frame's payload for its stream.
-func (c *Conn) onData(f *http2.DataFrame) error {
-	n := f.Length // padding counts against the windows too
-	data := f.Data()
-	c.mu.Lock()
-	if int64(n) > int64(c.recvWindow) {
-		c.mu.Unlock()
-		return http2.ConnectionError(http2.ErrCodeFlowControl)
-	}
-	c.recvWindow -= int32(n)
-	st := c.streams[f.StreamID]
-	if st == nil || st.remoteEnd || st.rerr != nil {
-		// Data for an ended stream: hand its credit back at once.
-		c.returnConnCreditLocked(n)
-		c.mu.Unlock()
-		if st == nil && c.openedLocked(f.StreamID) {
-			return nil
-		}
-		if st == nil {
-			return http2.ConnectionError(http2.ErrCodeProtocol) // idle stream (§5.1)
-		}
-		c.resetStreamAsync(f.StreamID, http2.ErrCodeStreamClosed)
-		return nil
-	}
-	if c.client && st.status == 0 {
-		// DATA before the answer's HEADERS (§8.1).
-		st.abortLocked(http2.ErrCodeProtocol, &StreamError{Code: http2.ErrCodeProtocol})
-		c.returnConnCreditLocked(n)
-		c.mu.Unlock()
-		return nil
-	}
-	if int64(n) > int64(st.recvWindow) {
-		st.abortLocked(http2.ErrCodeFlowControl, errFlowControl)
-		c.returnConnCreditLocked(n)
-		c.mu.Unlock()
-		return nil
-	}
-	st.recvWindow -= int32(n)
-	if pad := n - uint32(len(data)); pad > 0 {
-		c.returnConnCreditLocked(pad)
-		st.unacked += pad
-	}
-	if st.off > 0 && len(st.buf)+len(data) > cap(st.buf) {
-		// Move the unread bytes to the front rather than grow: a reader that
-		// never quite catches up must not make the buffer grow with every byte
-		// the stream carries (the window bounds only what is unread).
-		st.buf, st.off = st.buf[:copy(st.buf, st.buf[st.off:])], 0
-	}
-	st.buf = append(st.buf, data...)
-	if f.StreamEnded() {
-		st.remoteEnd = true
-		st.maybeRemoveLocked()
-	}
-	c.mu.Unlock()
-	st.wakeReader()
-	return nil
-}
-
-// openedLocked reports whether id names a stream that existed once (so frames
-// for it may still arrive after it ended).
-func (c *Conn) openedLocked(id uint32) bool {
-	if c.client {
-		return id%2 == 1 && id < c.nextID
-	}
-	return id%2 == 1 && id <= c.lastPeerID
-}
-
-func (c *Conn) onReset(f *http2.RSTStreamFrame) {
-	c.mu.Lock()
-	if st := c.streams[f.StreamID]; st != nil {
-		err := error(&StreamError{Code: f.ErrCode})
-		if f.ErrCode == http2.ErrCodeRefusedStream {
-			err = ErrRefused
-		}
-		if f.ErrCode == http2.ErrCodeNo && st.remoteEnd {
-			err = nil // "stop sending": the peer has all it wants (§8.1)
-		}
-		st.endLocked(err)
-	}
-	c.mu.Unlock()
-}
-
-func (c *Conn) onGoAway(f *http2.GoAwayFrame) {
-	c.mu.Lock()
-	c.goaway = true
-	for id, st := range c.streams {
-		if c.client && id > f.LastStreamID {
-			st.endLocked(ErrRefused) // never processed: safe to retry elsewhere
-		}
-	}
-	c.mu.Unlock()
-}
-
-// resetStream ends a stream with code, telling the peer.
-func (c *Conn) resetStream(id uint32, code http2.ErrCode) {
-	c.mu.Lock()
-	if st := c.streams[id]; st != nil {
-		st.endLocked(&StreamError{Code: code})
-	}
-	c.mu.Unlock()
-	c.resetStreamAsync(id, code)
-}
-
-func (c *Conn) resetStreamAsync(id uint32, code http2.ErrCode) {
-	c.writeAsync(func(fr *http2.Framer) error { return fr.WriteRSTStream(id, code) })
-}
-
-// returnConnCreditLocked counts n received bytes as consumed on the connection
-// and returns the window to the peer once half of it is used up.
-func (c *Conn) returnConnCreditLocked(n uint32) {
-	c.unacked += n
-	if c.unacked >= c.cfg.ConnWindow/2 {
-		inc := c.unacked
-		c.unacked = 0
-		c.recvWindow += int32(inc)
-		c.writeAsync(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, inc) })
-	}
 }
 
 // wakeWritersLocked tells writers waiting for a window (or for the end of their

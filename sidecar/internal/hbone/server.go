@@ -60,7 +60,7 @@ func (c *Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		known := c.openedLocked(id)
 		c.mu.Unlock()
 		if known {
-			return nil // the answer to a stream we gave up on
+			return c.ignoredFrame() // the answer to a stream we gave up on
 		}
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	case id%2 == 0:
@@ -71,23 +71,41 @@ func (c *Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		// it must be ignored (§5.1), and a stream below one already opened is
 		// closed too (§5.1.1). The block is decoded, so HPACK state holds.
 		c.mu.Unlock()
-		return nil
+		return c.ignoredFrame()
 	}
 	c.lastPeerID = id
+	c.mu.Unlock()
+	c.streamsOpened.Add(1)
+	return c.openStream(f)
+}
+
+// openStream starts the handler of a peer's new stream, or refuses it.
+func (c *Conn) openStream(f *http2.MetaHeadersFrame) error {
+	id := f.StreamID
+	if c.cfg.AdmitStream != nil && !c.cfg.AdmitStream() {
+		c.queueReset(id, http2.ErrCodeRefusedStream) // safe to retry elsewhere
+		return nil
+	}
+	c.mu.Lock()
+	if c.goaway {
+		c.mu.Unlock()
+		c.queueReset(id, http2.ErrCodeRefusedStream)
+		return nil
+	}
 	// Handlers count, not only open streams: a peer that opens and at once resets
 	// streams (CVE-2023-44487) must not start handlers without bound.
-	if c.goaway || max(uint32(len(c.streams)), c.running) >= c.cfg.MaxConcurrentStreams {
+	if max(uint32(len(c.streams)), c.running) >= c.cfg.MaxConcurrentStreams {
 		c.mu.Unlock()
-		c.resetStreamAsync(id, http2.ErrCodeRefusedStream)
-		return nil
+		c.queueReset(id, http2.ErrCodeRefusedStream)
+		return c.badStream()
 	}
 	req, ok := request(f)
 	if !ok {
 		c.mu.Unlock()
-		c.resetStreamAsync(id, http2.ErrCodeProtocol) // malformed (§8.1.1)
+		c.queueReset(id, http2.ErrCodeProtocol) // malformed (§8.1.1)
 		return nil
 	}
-	st = c.newStream()
+	st := c.newStream()
 	st.id, st.request = id, req
 	st.sendWindow = c.peerInitialWindow
 	st.remoteEnd = f.StreamEnded()

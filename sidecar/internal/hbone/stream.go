@@ -37,9 +37,8 @@ type Stream struct {
 	wlock    sync.Mutex    // Writes and the END_STREAM after them go out in order
 
 	// Guarded by c.mu.
-	buf           []byte // received, not yet read: buf[off:]
-	off           int
-	unacked       uint32 // read, not yet returned to the peer's stream window
+	rb            recvBuf // received, not yet read
+	unacked       uint32  // read, not yet returned to the peer's stream window
 	recvWindow    int32
 	sendWindow    int32
 	remoteEnd     bool  // END_STREAM received: Read returns io.EOF after buf
@@ -78,7 +77,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 	defer s.rlock.Unlock()
 	c := s.c
 	c.mu.Lock()
-	for s.off == len(s.buf) {
+	for s.rb.len() == 0 {
 		if s.remoteEnd {
 			c.mu.Unlock()
 			return 0, io.EOF
@@ -97,11 +96,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 		s.waitReadable(dl)
 		c.mu.Lock()
 	}
-	n := copy(p, s.buf[s.off:])
-	s.off += n
-	if s.off == len(s.buf) {
-		s.buf, s.off = s.buf[:0], 0
-	}
+	n := s.rb.read(p)
 	var inc uint32
 	// The bytes have left our memory: hand their credit back (batched). A stream
 	// that ended cleanly keeps its unread bytes, and their credit, until read.
@@ -157,12 +152,15 @@ func (s *Stream) Write(p []byte) (int, error) {
 		}
 		chunk := p[:n]
 		err = s.c.write(func(fr *http2.Framer) error {
+			frames := uint64(0)
+			defer func() { s.c.dataSent.Add(frames) }()
 			for len(chunk) > 0 {
 				k := min(len(chunk), frame)
 				if err := fr.WriteData(s.id, false, chunk[:k]); err != nil {
 					return err
 				}
 				chunk = chunk[k:]
+				frames++
 			}
 			return nil
 		})
@@ -318,7 +316,7 @@ func (s *Stream) endLocked(err error) {
 // abortLocked resets the stream for a protocol error of the peer's.
 func (s *Stream) abortLocked(code http2.ErrCode, err error) {
 	s.endLocked(err)
-	s.c.resetStreamAsync(s.id, code)
+	s.c.queueReset(s.id, code)
 }
 
 // maybeRemoveLocked removes a stream that has ended both ways.
@@ -339,9 +337,9 @@ func (s *Stream) removeLocked(discard bool) {
 		delete(c.streams, s.id)
 		c.lastActive = time.Now()
 	}
-	if discard && len(s.buf) > s.off {
-		c.returnConnCreditLocked(uint32(len(s.buf) - s.off))
-		s.buf, s.off = nil, 0
+	if discard && s.rb.len() > 0 {
+		c.returnConnCreditLocked(uint32(s.rb.len()))
+		s.rb.reset()
 	}
 }
 
