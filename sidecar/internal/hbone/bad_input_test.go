@@ -3,6 +3,7 @@ package hbone_test
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -191,5 +192,35 @@ func TestRefusedRequestKeepsConnection(t *testing.T) {
 	}, "rst PROTOCOL_ERROR")
 	if got != "ping ack" {
 		t.Fatalf("after the refused request the server answered %q, want a ping ack", got)
+	}
+}
+
+// TestAdmitStream: a stream AdmitStream turns down is refused with
+// REFUSED_STREAM (safe to retry elsewhere) before any handler runs, and the
+// connection stays up; once admitted again, streams open.
+func TestAdmitStream(t *testing.T) {
+	var admit atomic.Bool
+	var handled atomic.Int32
+	addr, cli, _ := serve(t, hbone.Config{AdmitStream: admit.Load}, func(s *hbone.Stream) {
+		handled.Add(1)
+		echo(s)
+	})
+	got := rawExchange(t, addr, cli, []func(*http2.Framer){connect1, ping})
+	if got != "rst REFUSED_STREAM" {
+		t.Fatalf("stream under memory pressure: server answered %q, want rst REFUSED_STREAM", got)
+	}
+	if got := rawExchange(t, addr, cli, []func(*http2.Framer){connect1, ping}, "rst REFUSED_STREAM"); got != "ping ack" {
+		t.Fatalf("after a refusal the server answered %q, want a ping ack", got)
+	}
+	if n := handled.Load(); n != 0 {
+		t.Fatalf("%d handlers ran for refused streams", n)
+	}
+	c := dial(t, addr, cli, hbone.Config{})
+	if _, err := connect(t, c, "198.18.0.1:80"); !errors.Is(err, hbone.ErrRefused) {
+		t.Fatalf("our client's stream under memory pressure: %v, want ErrRefused", err)
+	}
+	admit.Store(true)
+	if _, err := connect(t, c, "198.18.0.1:80"); err != nil {
+		t.Fatalf("admitted stream: %v", err)
 	}
 }

@@ -32,7 +32,7 @@ func BenchmarkFlood(b *testing.B) {
 	for _, name := range []string{"ping", "settings"} {
 		b.Run(name, func(b *testing.B) {
 			for range b.N {
-				r := flood(b, 100_000, floods[name])
+				r := flood(b, 100_000, floods[name], hbone.Config{}, nil)
 				b.ReportMetric(float64(r.goroutines), "peak-goroutines")
 				b.ReportMetric(float64(r.heap)/(1<<20), "peak-heap-MiB")
 				b.ReportMetric(float64(r.answers), "answers")
@@ -45,7 +45,6 @@ type floodResult struct {
 	goroutines int
 	heap       uint64
 	answers    int
-	last       http2.Frame // the last frame the server wrote (a GOAWAY, if it closed)
 	goaway     http2.ErrCode
 	sawGoAway  bool
 }
@@ -53,16 +52,16 @@ type floodResult struct {
 // flood writes n frames with write to a fresh Serve connection while reading
 // everything the server writes back, sampling the goroutine count and the live
 // heap until both directions end.
-func flood(tb testing.TB, n int, write func(*http2.Framer) error, cfgs ...hbone.Config) floodResult {
+// handle serves the streams the flood opens (nil: echo).
+func flood(tb testing.TB, n int, write func(*http2.Framer) error, cfg hbone.Config, handle func(*hbone.Stream)) floodResult {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer ln.Close()
-	var cfg hbone.Config
-	if len(cfgs) > 0 {
-		cfg = cfgs[0]
+	if handle == nil {
+		handle = echo
 	}
 	served := make(chan struct{})
 	go func() {
@@ -71,7 +70,7 @@ func flood(tb testing.TB, n int, write func(*http2.Framer) error, cfgs ...hbone.
 		if err != nil {
 			return
 		}
-		hbone.Serve(context.Background(), c, cfg, echo)
+		hbone.Serve(context.Background(), c, cfg, handle)
 	}()
 	runtime.GC()
 	base := runtime.NumGoroutine()

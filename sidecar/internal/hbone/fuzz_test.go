@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -38,19 +39,30 @@ func FuzzServe(f *testing.F) {
 	f.Add(frames(settings, func(fr *http2.Framer) { fr.WritePing(false, [8]byte{1}) }, func(fr *http2.Framer) { fr.WriteGoAway(0, 0, nil) }))
 	f.Add(frames(settings, headers(3, false, ":method", "GET", ":path", "/")))
 	f.Add([]byte("\x00\x00\x00\x04\x00\x00\x00\x00\x00garbage"))
+	f.Add(frames(settings, connect1, func(fr *http2.Framer) {
+		fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 30})
+	}))
+	f.Add(frames(settings, func(fr *http2.Framer) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block(":method", "CONNECT")})
+		fr.WriteContinuation(1, false, nil)
+		fr.WriteContinuation(1, true, block(":authority", "198.18.0.1:80"))
+	}))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		base := runtime.NumGoroutine()
 		client, server := net.Pipe()
+		conn, serve := hbone.ServeConn(server, hbone.Config{MaxHeaderBytes: 4 << 10, StreamWindow: 64 << 10, ConnWindow: 128 << 10},
+			func(s *hbone.Stream) { echo(s) })
 		done := make(chan error, 1)
-		go func() {
-			done <- hbone.Serve(context.Background(), server, hbone.Config{MaxHeaderBytes: 4 << 10},
-				func(s *hbone.Stream) { echo(s) })
-		}()
+		go func() { done <- serve(context.Background()) }()
 		out := make(chan error, 1)
 		go func() { out <- checkFrames(client) }()
 		client.SetWriteDeadline(time.Now().Add(2 * time.Second))
 		io.WriteString(client, http2.ClientPreface)
 		client.Write(data)
 		time.Sleep(time.Millisecond) // let the server answer before the peer goes
+		if err := conn.CheckInvariants(); err != nil {
+			t.Fatal(err)
+		}
 		client.Close()
 		select {
 		case <-done:
@@ -60,7 +72,24 @@ func FuzzServe(f *testing.F) {
 		if err := <-out; err != nil {
 			t.Fatalf("server wrote an invalid frame: %v", err)
 		}
+		if err := conn.CheckInvariants(); err != nil {
+			t.Fatal(err)
+		}
+		noGoroutinesLeft(t, base)
 	})
+}
+
+// noGoroutinesLeft waits until the goroutines started since base have ended:
+// a closed connection leaves none behind (its control writer, handlers, timers).
+func noGoroutinesLeft(t *testing.T, base int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > base; {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines left after the connection closed:\n%s", runtime.NumGoroutine()-base, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // checkFrames reads frames until the connection ends; a frame that does not
@@ -94,7 +123,9 @@ func FuzzClient(f *testing.F) {
 	f.Add(frames(resp(":status", "abc")))
 	f.Add(frames(func(fr *http2.Framer) { fr.WriteGoAway(0, http2.ErrCodeNo, nil) }))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer noGoroutinesLeft(t, runtime.NumGoroutine())
 		client, server := net.Pipe()
+		defer client.Close()
 		go io.Copy(io.Discard, server)
 		go func() {
 			server.Write(frames(settings))

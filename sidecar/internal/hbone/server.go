@@ -19,6 +19,11 @@ import (
 func Serve(ctx context.Context, nc net.Conn, cfg Config, handle func(*Stream)) error {
 	c := newConn(nc, cfg, false)
 	c.handler = handle
+	return c.serve(ctx)
+}
+
+func (c *Conn) serve(ctx context.Context) error {
+	nc := c.nc
 	if err := c.start(); err != nil {
 		nc.Close()
 		return err

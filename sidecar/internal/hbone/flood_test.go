@@ -1,0 +1,91 @@
+package hbone_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/net/http2"
+
+	"github.com/rampart-mesh/rampart/sidecar/internal/hbone"
+)
+
+// streamOpener returns a frame writer that opens stream 1 on its first call and
+// then writes next.
+func streamOpener(next func(*http2.Framer) error) func(*http2.Framer) error {
+	opened := false
+	return func(fr *http2.Framer) error {
+		if !opened {
+			opened = true
+			connect1(fr)
+		}
+		return next(fr)
+	}
+}
+
+// TestFloods sends 100 000 frames of one useless kind to a server connection
+// over loopback: each flood must end in GOAWAY ENHANCE_YOUR_CALM, reported to
+// OnViolation, with the server's goroutines bounded throughout (no goroutine
+// per frame).
+func TestFloods(t *testing.T) {
+	id := uint32(1)
+	cases := []struct {
+		name, reason string
+		write        func(*http2.Framer) error
+		handler      func(*hbone.Stream)
+	}{
+		{"ping", "PING", func(fr *http2.Framer) error { return fr.WritePing(false, [8]byte{1}) }, nil},
+		{"ping ack", "PING", func(fr *http2.Framer) error { return fr.WritePing(true, [8]byte{1}) }, nil},
+		{"settings", "SETTINGS", func(fr *http2.Framer) error {
+			return fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 20})
+		}, nil},
+		{"empty data", "empty frame", streamOpener(func(fr *http2.Framer) error { return fr.WriteData(1, false, nil) }), nil},
+		{"empty continuation", "empty CONTINUATION", streamOpener(func(fr *http2.Framer) error {
+			if id == 1 {
+				id = 3
+				return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: block(":method", "CONNECT")})
+			}
+			return fr.WriteContinuation(3, false, nil)
+		}), nil},
+		{"priority", "PRIORITY", func(fr *http2.Framer) error {
+			return fr.WritePriority(1, http2.PriorityParam{StreamDep: 0, Weight: 1})
+		}, nil},
+		{"unknown frame type", "PRIORITY or ignored", func(fr *http2.Framer) error { return fr.WriteRawFrame(0x42, 0, 0, []byte("x")) }, nil},
+		{"reset of a closed stream", "RST_STREAM", streamOpener(func(fr *http2.Framer) error {
+			return fr.WriteRSTStream(1, http2.ErrCodeCancel)
+		}), nil},
+		{"rapid reset", "rapid reset", func(fr *http2.Framer) error {
+			id += 2
+			headers(id, false, ":method", "CONNECT", ":authority", "198.18.0.1:80")(fr)
+			return fr.WriteRSTStream(id, http2.ErrCodeCancel)
+		}, func(s *hbone.Stream) { <-s.Done() }}, // never answers: every reset comes first
+		{"window update", "WINDOW_UPDATE", func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, 1) }, nil},
+		{"stream window update", "WINDOW_UPDATE", streamOpener(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(1, 1) }), nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			id = 1
+			var mu sync.Mutex
+			var reasons []string
+			cfg := hbone.Config{
+				OnViolation: func(r string) { mu.Lock(); reasons = append(reasons, r); mu.Unlock() },
+			}
+			res := flood(t, 100_000, tc.write, cfg, tc.handler)
+			if !res.sawGoAway || res.goaway != http2.ErrCodeEnhanceYourCalm {
+				t.Errorf("flood ended without GOAWAY ENHANCE_YOUR_CALM (GOAWAY seen %v, code %v)", res.sawGoAway, res.goaway)
+			}
+			mu.Lock()
+			if len(reasons) != 1 || !strings.Contains(reasons[0], tc.reason) {
+				t.Errorf("OnViolation told %q, want one reason naming %q", reasons, tc.reason)
+			}
+			mu.Unlock()
+			// The sampler, the flooding writer, the server's reader, one
+			// control-frame writer, a few transient ones; handlers are bounded
+			// by MaxConcurrentStreams (100).
+			if limit := 10; tc.handler != nil && res.goroutines > limit+100 || tc.handler == nil && res.goroutines > limit {
+				t.Errorf("%d goroutines at the peak of the flood", res.goroutines)
+			}
+			t.Logf("answers %d, peak goroutines %d, peak heap %.1f MiB", res.answers, res.goroutines, float64(res.heap)/(1<<20))
+		})
+	}
+}
