@@ -50,6 +50,7 @@ type Conn struct {
 	ctlLen      atomic.Int32
 	ctlOverflow atomic.Bool // the queue was full: the read loop ends the connection
 	ctlDrainer  atomic.Bool // a drainControl goroutine runs
+	ending      atomic.Bool // the read loop gives the last GOAWAY a short deadline
 
 	// mu guards everything below and every stream's state.
 	mu                sync.Mutex
@@ -164,7 +165,7 @@ func (c *Conn) writeFrames(fn func(*http2.Framer) error, now bool) error {
 	// bufio flushes on its own when fn overflows it, so the write deadline
 	// must be fresh before fn runs. Setting one is cheap but not free: it is
 	// moved only once half of it has gone.
-	if now := time.Now(); c.wdeadline.Sub(now) < c.cfg.WriteTimeout/2 {
+	if now := time.Now(); c.wdeadline.Sub(now) < c.cfg.WriteTimeout/2 && !c.ending.Load() {
 		c.wdeadline = now.Add(c.cfg.WriteTimeout)
 		c.nc.SetWriteDeadline(c.wdeadline)
 	}

@@ -12,8 +12,65 @@
 // other writer is queued, so streams of a busy connection share TLS records and
 // syscalls.
 //
-// Flow control follows RFC 9113: a stream's and the connection's receive windows are
-// returned as the reader consumes data, so a stream whose reader stops holds at most
-// its window in memory; writers wait for the peer's windows. Either side can be an
-// x/net/http2 peer (the tests check both directions).
+// # Flow control and memory
+//
+// Flow control follows RFC 9113: a stream's and the connection's receive windows
+// are returned only as the stream's reader consumes data, so a reader that stops
+// stops the peer; nothing is buffered past the windows (a byte more is the peer's
+// FLOW_CONTROL_ERROR). Received bytes sit in 4 KiB chunks from a process-wide
+// sync.Pool, held only while unread. With the defaults (StreamWindow 256 KiB,
+// ConnWindow 2 MiB, MaxConcurrentStreams 100) one connection holds at most
+// min(ConnWindow, streams × StreamWindow) = 2 MiB of unread data, plus at most
+// 8 KiB of chunk rounding per stream with unread data; an idle stream holds no
+// chunk. Writers wait for the peer's windows holding only their own buffer: a
+// peer that never opens its window queues nothing here. Besides, a connection
+// holds its 32 KiB read and 32 KiB write buffers, the framer's frame buffers (up
+// to 16 KiB each way) and two 4 KiB HPACK tables, about 100 KiB when busy.
+//
+// # Hostile peers
+//
+// Goroutines: one reader per connection, one handler per open server stream
+// (handlers of streams the peer reset still count against MaxConcurrentStreams,
+// CVE-2023-44487), and at most one control-frame writer. The answers the reader
+// owes (SETTINGS and PING acks, RST_STREAM, connection WINDOW_UPDATE) go into
+// one in-order queue of at most 1000 frames (x/net's maxQueuedControlFrames,
+// Envoy's max_outbound_control_frames), written by whichever writer holds the
+// write lock next or by that one writer goroutine; the reader never blocks on
+// the wire.
+//
+// Frames that cost work but carry no data have per-connection budgets, modelled
+// on Envoy's flood limits and sized so that x/net's transport and server and
+// this package's own peer never come near them:
+//
+//   - PING (and PING acks): 100 at once, then 10 per second, plus one per DATA
+//     frame with payload (BDP-probing peers ping as data arrives).
+//   - SETTINGS (and acks): 100 at once, then 10 per second; a frame repeating
+//     INITIAL_WINDOW_SIZE walks the streams once.
+//   - Frames without payload or END_STREAM (DATA, HEADERS, CONTINUATION): 100
+//     in a row (Envoy: max_consecutive_inbound_frames_with_empty_payload, 1).
+//     Empty CONTINUATION frames are counted below the framer, which assembles
+//     header blocks on its own.
+//   - RST_STREAM: 100 + 2 per stream opened. Streams refused past
+//     MAX_CONCURRENT_STREAMS or reset before they were answered: past 100, and
+//     more than half of all streams opened, it is a rapid reset (Envoy's
+//     premature-reset check). RST_STREAM for a stream never opened is a
+//     PROTOCOL_ERROR (RFC 9113 §6.4).
+//   - WINDOW_UPDATE: 100 + 2 per stream opened + 10 per DATA frame sent (Envoy:
+//     max_inbound_window_update_frames_per_data_frame_sent, 10).
+//   - PRIORITY, unknown frame types, GOAWAY, header blocks and DATA for closed
+//     streams: 100 per stream opened, plus 100 (Envoy:
+//     max_inbound_priority_frames_per_stream, 100).
+//
+// Past a budget, or past the control queue's bound, the connection sends GOAWAY
+// ENHANCE_YOUR_CALM (waiting at most a second for the wire) and closes;
+// Config.OnViolation is told the reason. Config.AdmitStream lets the caller
+// refuse new streams with REFUSED_STREAM, e.g. under memory pressure.
+//
+// # Locks
+//
+// Order: Stream.rlock or Stream.wlock, then Conn.wmu (the write lock), then
+// Conn.mu (connection and stream state), then Conn.ctlMu (the control queue).
+// The reader takes only mu and ctlMu, and wmu once, for the last GOAWAY.
+//
+// Either side can be an x/net/http2 peer (the tests check both directions).
 package hbone

@@ -29,6 +29,7 @@ func (c *Conn) readLoop() {
 		c.mu.Unlock()
 		// The GOAWAY waits behind a writer stuck on a peer that does not
 		// read for a second at most: the connection ends either way.
+		c.ending.Store(true)
 		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 		c.writeLast(func(fr *http2.Framer) error { return fr.WriteGoAway(last, http2.ErrCode(ce), nil) })
 	}
