@@ -118,14 +118,14 @@ func (c *Conn) ignoredFrame() error {
 	return nil
 }
 
-// badStream counts a server stream refused past MAX_CONCURRENT_STREAMS or reset
-// by the peer before its answer (rapid reset, CVE-2023-44487): past
-// maxBadStreams, and more than half of the streams opened, the peer is only
-// making us work. Call from the read loop.
+// badStream counts a server stream that was malformed, refused past
+// MAX_CONCURRENT_STREAMS or reset by the peer before its answer (rapid reset,
+// CVE-2023-44487): past maxBadStreams, and more than half of the streams
+// opened, the peer is only making us work. Call from the read loop.
 func (c *Conn) badStream() error {
 	c.budget.bad++
 	if c.budget.bad > maxBadStreams && 2*c.budget.bad > c.opened() {
-		return &violation{fmt.Sprintf("rapid reset (%d of %d streams refused or reset before an answer)", c.budget.bad, c.opened())}
+		return &violation{fmt.Sprintf("rapid reset (%d of %d streams malformed, refused or reset before an answer)", c.budget.bad, c.opened())}
 	}
 	return nil
 }

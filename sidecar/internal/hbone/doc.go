@@ -50,9 +50,9 @@
 //     in a row (Envoy: max_consecutive_inbound_frames_with_empty_payload, 1).
 //     Empty CONTINUATION frames are counted below the framer, which assembles
 //     header blocks on its own.
-//   - RST_STREAM: 100 + 2 per stream opened. Streams refused past
-//     MAX_CONCURRENT_STREAMS or reset before they were answered: past 100, and
-//     more than half of all streams opened, it is a rapid reset (Envoy's
+//   - RST_STREAM: 100 + 2 per stream opened. Streams malformed,
+//     refused past MAX_CONCURRENT_STREAMS or reset before they were answered:
+//     past 100, and more than half of all streams opened, it is a rapid reset (Envoy's
 //     premature-reset check). RST_STREAM for a stream never opened is a
 //     PROTOCOL_ERROR (RFC 9113 §6.4).
 //   - WINDOW_UPDATE: 100 + 2 per stream opened + 10 per DATA frame sent (Envoy:

@@ -23,6 +23,10 @@ func streamOpener(next func(*http2.Framer) error) func(*http2.Framer) error {
 	}
 }
 
+func writeHeaders(fr *http2.Framer, id uint32, kv ...string) error {
+	return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block(kv...), EndHeaders: true})
+}
+
 // TestFloods sends 100 000 frames of one useless kind to a server connection
 // over loopback: each flood must end in GOAWAY ENHANCE_YOUR_CALM, reported to
 // OnViolation, with the server's goroutines bounded throughout (no goroutine
@@ -56,9 +60,19 @@ func TestFloods(t *testing.T) {
 		}), nil},
 		{"rapid reset", "rapid reset", func(fr *http2.Framer) error {
 			id += 2
-			headers(id, false, ":method", "CONNECT", ":authority", "198.18.0.1:80")(fr)
+			if err := writeHeaders(fr, id, ":method", "CONNECT", ":authority", "198.18.0.1:80"); err != nil {
+				return err
+			}
 			return fr.WriteRSTStream(id, http2.ErrCodeCancel)
 		}, func(s *hbone.Stream) { <-s.Done() }}, // never answers: every reset comes first
+		{"malformed requests", "rapid reset", func(fr *http2.Framer) error {
+			id += 2
+			return writeHeaders(fr, id, ":method", "CONNECT", ":authority", "198.18.0.1:80", ":path", "/")
+		}, nil},
+		{"streams past the limit", "rapid reset", func(fr *http2.Framer) error {
+			id += 2
+			return writeHeaders(fr, id, ":method", "CONNECT", ":authority", "198.18.0.1:80")
+		}, func(s *hbone.Stream) { <-s.Done() }},
 		{"window update", "WINDOW_UPDATE", func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, 1) }, nil},
 		{"stream window update", "WINDOW_UPDATE", streamOpener(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(1, 1) }), nil},
 	}

@@ -51,12 +51,18 @@ func (c *Conn) readFrames() error {
 			var se http2.StreamError
 			if errors.As(err, &se) {
 				c.mu.Lock()
-				if !c.client && se.StreamID%2 == 1 && se.StreamID > c.lastPeerID {
+				opened := !c.client && se.StreamID%2 == 1 && se.StreamID > c.lastPeerID
+				if opened {
 					c.lastPeerID = se.StreamID // a refused new stream was still opened (§5.1.1)
 					c.streamsOpened.Add(1)
 				}
 				c.mu.Unlock()
 				c.resetStream(se.StreamID, se.Code)
+				if opened {
+					if err := c.badStream(); err != nil {
+						return err
+					}
+				}
 				continue
 			}
 			return err

@@ -108,7 +108,7 @@ func (c *Conn) openStream(f *http2.MetaHeadersFrame) error {
 	if !ok {
 		c.mu.Unlock()
 		c.queueReset(id, http2.ErrCodeProtocol) // malformed (§8.1.1)
-		return nil
+		return c.badStream()
 	}
 	st := c.newStream()
 	st.id, st.request = id, req
