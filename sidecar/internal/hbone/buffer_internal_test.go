@@ -1,7 +1,9 @@
 package hbone
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -113,12 +115,25 @@ func FuzzFrameMeter(f *testing.F) {
 	f.Add([]byte("\x00\x00\x00\x09\x00\x00\x00\x00\x01\x00\x00\x02\x09\x00\x00\x00\x00\x01ab"), uint8(3))
 	f.Add([]byte("\x00\x00\x05\x00\x00\x00\x00\x00\x01hello"), uint8(1))
 	f.Fuzz(func(t *testing.T, stream []byte, step uint8) {
-		m := &frameMeter{}
+		// Read as the framer does (a header, then its payload) through the
+		// read buffer from a connection that returns at most size bytes a read.
 		size := int(step%16) + 1
-		for p := stream; len(p) > 0 && m.violation == nil; {
-			k := min(size, len(p))
-			m.scan(p[:k])
-			p = p[k:]
+		m := &frameMeter{r: &readBuf{r: &trickle{p: stream, size: size}}}
+		var got []byte
+		for m.violation == nil {
+			hdr := make([]byte, frameHeaderLen)
+			if _, err := io.ReadFull(m, hdr); err != nil {
+				break
+			}
+			payload := make([]byte, int(hdr[0])<<16|int(hdr[1])<<8|int(hdr[2]))
+			n, err := io.ReadFull(m, payload)
+			got = append(append(got, hdr...), payload[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		if m.violation == nil && !bytes.HasPrefix(stream, got) {
+			t.Fatal("bytes changed on their way through the read buffer")
 		}
 		// The reference: walk whole frames.
 		run, violated, p := 0, false, stream
@@ -140,4 +155,19 @@ func FuzzFrameMeter(f *testing.F) {
 			t.Fatalf("meter counts %d empty CONTINUATION frames in a row, reference %d", m.emptyRun, run)
 		}
 	})
+}
+
+// trickle is a connection that returns at most size bytes a read.
+type trickle struct {
+	p    []byte
+	size int
+}
+
+func (t *trickle) Read(p []byte) (int, error) {
+	if len(t.p) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), t.size)], t.p)
+	t.p = t.p[n:]
+	return n, nil
 }

@@ -78,8 +78,6 @@ const (
 	defaultStreamWindow = 256 << 10
 	defaultConnWindow   = 2 << 20
 	maxWriteBurst       = 64 << 10 // DATA written per lock hold, so one stream cannot hog the wire
-	writeBufSize        = 32 << 10
-	readBufSize         = 32 << 10
 	clientPreface       = http2.ClientPreface
 	settingsTimeout     = 10 * time.Second
 )

@@ -1,7 +1,6 @@
 package hbone
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -22,7 +21,7 @@ type Conn struct {
 	nc     net.Conn
 	cfg    Config
 	client bool
-	br     *bufio.Reader
+	br     *readBuf
 	fr     *http2.Framer // reads in the read loop; writes under wmu
 
 	// Writes: frames go on the wire in wmu order. waiting counts writers queued
@@ -30,7 +29,7 @@ type Conn struct {
 	// flushes for all.
 	wmu       sync.Mutex
 	waiting   atomic.Int32
-	bw        *bufio.Writer
+	bw        *writeBuf
 	henc      *hpack.Encoder
 	hbuf      bytes.Buffer
 	nextID    uint32 // client: next stream ID, allocated under wmu so IDs go out in order
@@ -82,8 +81,8 @@ func newConn(nc net.Conn, cfg Config, client bool) *Conn {
 	cfg.setDefaults()
 	c := &Conn{
 		nc: nc, cfg: cfg, client: client,
-		br:                bufio.NewReaderSize(nc, readBufSize),
-		bw:                bufio.NewWriterSize(nc, writeBufSize),
+		br:                &readBuf{r: nc},
+		bw:                &writeBuf{w: nc},
 		streams:           map[uint32]*Stream{},
 		peerMaxStreams:    100, // until the peer's SETTINGS arrive (its real limit may be lower)
 		peerInitialWindow: initialWindow,
@@ -120,7 +119,7 @@ func (c *Conn) start() error {
 	}
 	err := c.write(func(fr *http2.Framer) error {
 		if c.client {
-			if _, err := c.bw.WriteString(clientPreface); err != nil {
+			if _, err := c.bw.Write([]byte(clientPreface)); err != nil {
 				return err
 			}
 		}
@@ -162,7 +161,7 @@ func (c *Conn) writeFrames(fn func(*http2.Framer) error, now bool) error {
 		c.wmu.Unlock()
 		return c.werr
 	}
-	// bufio flushes on its own when fn overflows it, so the write deadline
+	// bw flushes on its own when fn overflows it, so the write deadline
 	// must be fresh before fn runs. Setting one is cheap but not free: it is
 	// moved only once half of it has gone.
 	if now := time.Now(); c.wdeadline.Sub(now) < c.cfg.WriteTimeout/2 && !c.ending.Load() {
@@ -176,7 +175,7 @@ func (c *Conn) writeFrames(fn func(*http2.Framer) error, now bool) error {
 	if err == nil {
 		err = fn(c.fr)
 	}
-	if err == nil && !now && c.waiting.Load() == 0 && c.bw.Buffered() < writeBufSize/2 {
+	if err == nil && !now && c.waiting.Load() == 0 && c.bw.Buffered() < ioBufSize/2 {
 		// Let goroutines that are ready to run (streams woken by the same read,
 		// answers that arrived together) add their frames first: one flush, one
 		// TLS record and one syscall then carries them all. With nothing else
@@ -191,7 +190,7 @@ func (c *Conn) writeFrames(fn func(*http2.Framer) error, now bool) error {
 			return err // flushed by a writer that came after us
 		}
 	}
-	if now || c.waiting.Load() == 0 || err != nil || c.bw.Buffered() >= writeBufSize/2 {
+	if now || c.waiting.Load() == 0 || err != nil || c.bw.Buffered() >= ioBufSize/2 {
 		if ferr := c.flushLocked(); err == nil {
 			err = ferr
 		}

@@ -4,7 +4,7 @@ import "io"
 
 const frameContinuation = 0x9
 
-// frameMeter sits between the connection's bufio.Reader and the framer and
+// frameMeter sits between the connection's read buffer and the framer and
 // follows frame boundaries in the bytes passing through. It sees the frames
 // the framer consumes on its own: with ReadMetaHeaders, the CONTINUATION
 // frames of a header block never reach the read loop, so a block continued by
