@@ -15,7 +15,7 @@ const (
 	settingsBurst, settingsPerSecond = 100, 10
 	maxEmptyRun                      = 100 // consecutive DATA/HEADERS/CONTINUATION without payload nor END_STREAM
 	controlBase                      = 100
-	maxIgnoredPerStream              = 100 // PRIORITY, unknown, GOAWAY and HEADERS on closed streams
+	maxIgnoredPerStream              = 100 // PRIORITY, unknown, GOAWAY, blocks and DATA on closed streams
 	maxResetsPerStream               = 2
 	maxUpdatesPerDataFrame           = 10 // WINDOW_UPDATE per DATA frame we sent
 	maxBadStreams                    = 100
@@ -93,7 +93,7 @@ func (c *Conn) spend(f http2.Frame) error {
 		if b.updates > controlBase+2*c.opened()+maxUpdatesPerDataFrame*c.dataSent.Load() {
 			return &violation{"WINDOW_UPDATE flood"}
 		}
-	case *http2.PriorityFrame, *http2.UnknownFrame, *http2.GoAwayFrame:
+	default: // PRIORITY, PRIORITY_UPDATE, GOAWAY, unknown types
 		return c.ignoredFrame()
 	}
 	return nil
@@ -107,8 +107,9 @@ func (c *Conn) emptyFrame() error {
 	return nil
 }
 
-// ignoredFrame counts a frame that asks nothing of us (PRIORITY, an unknown
-// type, a repeated GOAWAY, a header block for a closed stream), like Envoy's
+// ignoredFrame counts a frame that asks nothing of us (PRIORITY,
+// PRIORITY_UPDATE, an unknown type, GOAWAY, a header block for a closed
+// stream), like Envoy's
 // max_inbound_priority_frames_per_stream.
 func (c *Conn) ignoredFrame() error {
 	c.budget.ignored++

@@ -54,6 +54,9 @@ func TestFloods(t *testing.T) {
 		{"priority", "PRIORITY", func(fr *http2.Framer) error {
 			return fr.WritePriority(1, http2.PriorityParam{StreamDep: 0, Weight: 1})
 		}, nil},
+		{"priority update", "PRIORITY", func(fr *http2.Framer) error {
+			return fr.WriteRawFrame(http2.FramePriorityUpdate, 0, 0, []byte{0, 0, 0, 1, 'u', '=', '1'})
+		}, nil},
 		{"unknown frame type", "PRIORITY or ignored", func(fr *http2.Framer) error { return fr.WriteRawFrame(0x42, 0, 0, []byte("x")) }, nil},
 		{"reset of a closed stream", "RST_STREAM", streamOpener(func(fr *http2.Framer) error {
 			return fr.WriteRSTStream(1, http2.ErrCodeCancel)
