@@ -22,9 +22,12 @@ const (
 )
 
 // violation is a peer past one of the budgets.
-type violation struct{ reason string }
+type violation struct {
+	reason string // a short fixed name, for metric labels (Config.OnViolation)
+	detail string
+}
 
-func (v *violation) Error() string { return "hbone: peer exceeded its budget: " + v.reason }
+func (v *violation) Error() string { return "hbone: peer exceeded its budget: " + v.detail }
 
 // bucket is a token bucket: burst tokens, refilled at rate per second.
 type bucket struct {
@@ -77,21 +80,21 @@ func (c *Conn) spend(f http2.Frame) error {
 		b.emptyRun = 0
 	case *http2.PingFrame:
 		if !b.ping.take(time.Now(), pingBurst, pingPerSecond) {
-			return &violation{"PING flood"}
+			return &violation{reason: "ping", detail: "PING flood"}
 		}
 	case *http2.SettingsFrame:
 		if !b.settings.take(time.Now(), settingsBurst, settingsPerSecond) {
-			return &violation{"SETTINGS flood"}
+			return &violation{reason: "settings", detail: "SETTINGS flood"}
 		}
 	case *http2.RSTStreamFrame:
 		b.resets++
 		if b.resets > controlBase+maxResetsPerStream*c.opened() {
-			return &violation{"RST_STREAM flood"}
+			return &violation{reason: "rst_stream", detail: "RST_STREAM flood"}
 		}
 	case *http2.WindowUpdateFrame:
 		b.updates++
 		if b.updates > controlBase+2*c.opened()+maxUpdatesPerDataFrame*c.dataSent.Load() {
-			return &violation{"WINDOW_UPDATE flood"}
+			return &violation{reason: "window_update", detail: "WINDOW_UPDATE flood"}
 		}
 	default: // PRIORITY, PRIORITY_UPDATE, GOAWAY, unknown types
 		return c.ignoredFrame()
@@ -102,7 +105,7 @@ func (c *Conn) spend(f http2.Frame) error {
 func (c *Conn) emptyFrame() error {
 	c.budget.emptyRun++
 	if c.budget.emptyRun > maxEmptyRun {
-		return &violation{"empty frame flood"}
+		return &violation{reason: "empty_frames", detail: "empty DATA or HEADERS flood"}
 	}
 	return nil
 }
@@ -114,7 +117,7 @@ func (c *Conn) emptyFrame() error {
 func (c *Conn) ignoredFrame() error {
 	c.budget.ignored++
 	if c.budget.ignored > maxIgnoredPerStream*(1+c.opened()) {
-		return &violation{"PRIORITY or ignored frame flood"}
+		return &violation{reason: "ignored_frames", detail: "PRIORITY or other ignored frame flood"}
 	}
 	return nil
 }
@@ -126,7 +129,8 @@ func (c *Conn) ignoredFrame() error {
 func (c *Conn) badStream() error {
 	c.budget.bad++
 	if c.budget.bad > maxBadStreams && 2*c.budget.bad > c.opened() {
-		return &violation{fmt.Sprintf("rapid reset (%d of %d streams malformed, refused or reset before an answer)", c.budget.bad, c.opened())}
+		return &violation{reason: "rapid_reset",
+			detail: fmt.Sprintf("rapid reset: %d of %d streams malformed, refused or reset before an answer", c.budget.bad, c.opened())}
 	}
 	return nil
 }

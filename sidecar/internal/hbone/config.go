@@ -40,7 +40,10 @@ type Config struct {
 	AdmitStream func() bool
 	// OnViolation is told when the peer exceeded one of the package's budgets
 	// (see the package doc) and the connection is being closed with GOAWAY
-	// ENHANCE_YOUR_CALM; reason names the budget. For metrics. Nil: not told.
+	// ENHANCE_YOUR_CALM. reason names the budget, fit for a metric label: one
+	// of ping, settings, empty_frames, rst_stream, rapid_reset, window_update,
+	// ignored_frames, control_queue. It runs on the read loop, so it must be
+	// quick. Nil: not told.
 	OnViolation func(reason string)
 }
 

@@ -52,7 +52,7 @@ func (m *frameMeter) scan(p []byte) {
 		if m.remain > 0 {
 			m.emptyRun = 0
 		} else if m.emptyRun++; m.emptyRun > maxEmptyRun {
-			m.violation = &violation{"empty CONTINUATION flood"}
+			m.violation = &violation{reason: "empty_frames", detail: "empty CONTINUATION flood"}
 			return
 		}
 	}

@@ -81,7 +81,7 @@ func (c *Conn) readFrames() error {
 			return err
 		}
 		if c.ctlOverflow.Load() {
-			return &violation{"control frames queued past the limit (the peer does not read our answers)"}
+			return &violation{reason: "control_queue", detail: "control frames queued past the limit (the peer does not read our answers)"}
 		}
 	}
 }
