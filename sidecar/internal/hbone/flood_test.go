@@ -1,8 +1,12 @@
 package hbone_test
 
 import (
+	"context"
+	"io"
+	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/net/http2"
 
@@ -104,4 +108,55 @@ func TestFloods(t *testing.T) {
 			t.Logf("answers %d, peak goroutines %d, peak heap %.1f MiB", res.answers, res.goroutines, float64(res.heap)/(1<<20))
 		})
 	}
+}
+
+// TestUnreadAnswers: a peer that provokes answers (here a reset for each DATA
+// frame on streams it had ended) while never reading them fills the control
+// queue to its bound; the server then ends the connection (GOAWAY
+// ENHANCE_YOUR_CALM, which a peer that does not read never sees) instead of
+// holding more answers or blocking its reader.
+func TestUnreadAnswers(t *testing.T) {
+	client, server := net.Pipe() // unbuffered: once the peer stops reading, writes block
+	defer client.Close()
+	reason := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() {
+		served <- hbone.Serve(context.Background(), server, hbone.Config{OnViolation: func(r string) { reason <- r }},
+			func(s *hbone.Stream) { <-s.Done() }) // never answers
+	}()
+	fr := http2.NewFramer(client, client)
+	go func() {
+		io.WriteString(client, http2.ClientPreface)
+		fr.WriteSettings()
+		for id := uint32(1); id <= 19; id += 2 {
+			writeHeadersEnd(fr, id) // ended at once: DATA after it is answered with a reset
+		}
+		for i := 0; ; i++ {
+			if fr.WriteData(uint32(2*(i%10)+1), false, []byte("x")) != nil {
+				return
+			}
+		}
+	}()
+	// Read the server's SETTINGS and window update, then never again.
+	for range 2 {
+		if _, err := fr.ReadFrame(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case r := <-reason:
+		if r != "control_queue" {
+			t.Fatalf("OnViolation told %q, want control_queue", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server kept taking frames whose answers were never read")
+	}
+	if err := <-served; err == nil {
+		t.Fatal("Serve returned nil after ending the connection for a violation")
+	}
+}
+
+func writeHeadersEnd(fr *http2.Framer, id uint32) error {
+	return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndStream: true, EndHeaders: true,
+		BlockFragment: block(":method", "CONNECT", ":authority", "198.18.0.1:80")})
 }
