@@ -1,11 +1,13 @@
 package inbound_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -132,3 +134,19 @@ func (r *recorder) take() []rego.Input {
 	r.input = nil
 	return out
 }
+
+func itoa(n int) string       { return strconv.Itoa(n) }
+func strconvHex(n int) string { return strconv.FormatInt(int64(n), 16) }
+
+func dialT(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
