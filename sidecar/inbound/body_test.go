@@ -58,38 +58,52 @@ func bodyCases() []bodyCase {
 // is refused with 413 before it reaches the app.
 func TestBodies(t *testing.T) {
 	for _, c := range bodyCases() {
-		t.Run(c.proto+"/"+c.name, func(t *testing.T) {
-			a := startEcho(t, false)
-			rec := &recorder{e: engine(t, "testdata/policy"), body: &rego.BodyPolicy{Read: true, MaxBytes: bodyLimit}}
-			addr := startProxy(t, inbound.Options{Authorizer: rec, Mode: inbound.Permissive, Upstream: a.addr,
-				HTTP: httpx.Config{MaxBodyBytes: hardCap}})
-			body := c.body + strings.Join(c.chunks, "")
-			if status := postBody(t, c, addr); status != c.status {
-				t.Fatalf("status %d, want %d", status, c.status)
+		for _, h1app := range []bool{false, true} {
+			if h1app && c.proto == "h1" {
+				continue
 			}
-			seen, inputs := a.take(), rec.take()
-			if c.status != 200 {
-				if len(seen) != 0 {
-					t.Errorf("app saw %d requests", len(seen))
-				}
-				if c.noInput && len(inputs) != 0 {
-					t.Errorf("policy ran on a refused request")
-				}
-				return
-			}
-			if len(seen) != 1 || !bytes.Equal(seen[0].Body, []byte(body)) {
-				t.Fatalf("app got %+v, want body %q", seen, body)
-			}
-			if len(inputs) != 1 {
-				t.Fatalf("policy ran %d times", len(inputs))
-			}
-			in := inputs[0].Request
-			want := body[:min(len(body), bodyLimit)]
-			if in.Body == nil || string(in.Body) != want || in.BodyTruncated != (len(body) > bodyLimit) {
-				t.Errorf("policy saw %q (nil %v) truncated %v, want %q truncated %v", in.Body, in.Body == nil, in.BodyTruncated, want, len(body) > bodyLimit)
-			}
-		})
+			testBody(t, c, h1app)
+		}
 	}
+}
+
+// testBody runs one bodyCase; h1app: the app speaks only HTTP/1.1 (h2 downgraded).
+func testBody(t *testing.T, c bodyCase, h1app bool) {
+	name := c.proto + "/" + c.name
+	if h1app {
+		name += "/to-http1-app"
+	}
+	t.Run(name, func(t *testing.T) {
+		a := startEcho(t, h1app)
+		rec := &recorder{e: engine(t, "testdata/policy"), body: &rego.BodyPolicy{Read: true, MaxBytes: bodyLimit}}
+		addr := startProxy(t, inbound.Options{Authorizer: rec, Mode: inbound.Permissive, Upstream: a.addr,
+			HTTP: httpx.Config{MaxBodyBytes: hardCap}})
+		body := c.body + strings.Join(c.chunks, "")
+		if status := postBody(t, c, addr); status != c.status {
+			t.Fatalf("status %d, want %d", status, c.status)
+		}
+		seen, inputs := a.take(), rec.take()
+		if c.status != 200 {
+			if len(seen) != 0 {
+				t.Errorf("app saw %d requests", len(seen))
+			}
+			if c.noInput && len(inputs) != 0 {
+				t.Errorf("policy ran on a refused request")
+			}
+			return
+		}
+		if len(seen) != 1 || !bytes.Equal(seen[0].Body, []byte(body)) {
+			t.Fatalf("app got %+v, want body %q", seen, body)
+		}
+		if len(inputs) != 1 {
+			t.Fatalf("policy ran %d times", len(inputs))
+		}
+		in := inputs[0].Request
+		want := body[:min(len(body), bodyLimit)]
+		if in.Body == nil || string(in.Body) != want || in.BodyTruncated != (len(body) > bodyLimit) {
+			t.Errorf("policy saw %q (nil %v) truncated %v, want %q truncated %v", in.Body, in.Body == nil, in.BodyTruncated, want, len(body) > bodyLimit)
+		}
+	})
 }
 
 // TestBodyNotRead: a policy that does not read bodies gets none (absent, not empty)

@@ -50,6 +50,12 @@ func startEcho(t testing.TB, http1Only bool) *echoApp {
 }
 
 func (a *echoApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == "PRI" {
+		// An HTTP/1-only Go server hands the proxy's HTTP/2 preface probe to the
+		// handler as a "PRI *" request: not a request anybody sent.
+		w.WriteHeader(http.StatusHTTPVersionNotSupported)
+		return
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		w.WriteHeader(http.StatusBadRequest)
