@@ -13,7 +13,9 @@ import (
 
 // bodyPolicer is implemented by an Authorizer whose policy may read request bodies
 // (*rego.Engine): the proxy buffers a body before deciding only when it says so, so
-// requests to policies that never read bodies pay nothing.
+// requests to policies that never read bodies pay nothing. The Body handed to Decide
+// lives in a pooled buffer that is reused once the request was forwarded: an
+// Authorizer that keeps it past Decide (a cache key, an asynchronous log) copies it.
 type bodyPolicer interface {
 	BodyPolicy() rego.BodyPolicy
 }
