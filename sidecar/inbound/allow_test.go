@@ -171,3 +171,25 @@ func get(t *testing.T, proto, addr, target string, hdr map[string]string) *http.
 	resp.Body.Close()
 	return resp
 }
+
+// TestAmbiguousQueryRefused: a query parsers could split differently (";" as a
+// separator, a bad escape, an escaped NUL) is refused with 400 before the policy
+// runs, over HTTP/1.1 and h2c, so the policy and the app never see different
+// parameters.
+func TestAmbiguousQueryRefused(t *testing.T) {
+	a := startEcho(t, false)
+	rec := &recorder{e: engine(t, "testdata/policy")}
+	addr := startProxy(t, inbound.Options{Authorizer: rec, Mode: inbound.Permissive, Upstream: a.addr})
+	for _, q := range []string{"a=1;b=2", "a=%zz", "a=%00", "a=%4"} {
+		st, _ := exchangeRaw(t, addr, []byte("GET /public/a?"+q+" HTTP/1.1\r\nHost: deathstar\r\n\r\n"))
+		if len(st) != 1 || st[0] != 400 {
+			t.Errorf("h1 ?%s: statuses %v, want [400]", q, st)
+		}
+		if got := h2Status(t, addr, [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "deathstar"}, {":path", "/public/a?" + q}}); got != "400" {
+			t.Errorf("h2 ?%s: status %s, want 400", q, got)
+		}
+	}
+	if in, seen := rec.take(), a.take(); len(in) != 0 || len(seen) != 0 {
+		t.Errorf("policy saw %d, app %d requests", len(in), len(seen))
+	}
+}
