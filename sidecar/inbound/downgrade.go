@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -215,6 +216,13 @@ func (b *h1ResponseBody) Close() error {
 // else downgraded to HTTP/1.1. When the probe cannot reach the app, the h2c
 // transport is used and fails the stream as before (503).
 func (s *Server) transportFor(ctx context.Context, ci *connInfo) http.RoundTripper {
+	if _, port, err := net.SplitHostPort(ci.upstream); err == nil {
+		for _, p := range s.opts.HTTP1Ports {
+			if strconv.Itoa(int(p)) == port {
+				return h1Transport{s: s}
+			}
+		}
+	}
 	h2, err := s.h2up.protos.speaksH2(ctx, ci.upstream, s.opts.Timeouts)
 	if err != nil || h2 {
 		return s.h2up

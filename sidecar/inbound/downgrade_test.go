@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -61,6 +63,11 @@ func TestDowngradeH2ToHTTP1(t *testing.T) {
 			t.Errorf("%s %s: app saw %+v", tc.method, tc.target, seen)
 		}
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pri != 1 {
+		t.Errorf("app probed %d times, want once (the port's protocol is remembered)", a.pri)
+	}
 }
 
 // TestDowngradeConcurrentStreams: many streams of one h2c connection share the
@@ -110,5 +117,24 @@ func TestH2AppStaysH2(t *testing.T) {
 		if seen := a.take(); len(seen) != 1 || seen[0].Proto != "HTTP/2.0" {
 			t.Errorf("app saw %+v, want HTTP/2.0", seen)
 		}
+	}
+}
+
+// TestDowngradeConfiguredPort: a port configured as HTTP/1.1-only is downgraded
+// without a probe (the app never sees the HTTP/2 preface).
+func TestDowngradeConfiguredPort(t *testing.T) {
+	a := startEcho(t, true)
+	_, port, _ := net.SplitHostPort(a.addr)
+	p, _ := strconv.Atoi(port)
+	rec := &recorder{e: engine(t, "testdata/policy")}
+	addr := startProxy(t, inbound.Options{Authorizer: rec, Mode: inbound.Permissive, Upstream: a.addr, HTTP1Ports: []uint16{uint16(p)}})
+	if resp := get(t, "h2", addr, "/public/a", nil); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	a.mu.Lock()
+	probed := a.pri > 0
+	a.mu.Unlock()
+	if seen := a.take(); probed || len(seen) != 1 || seen[0].Proto != "HTTP/1.1" {
+		t.Errorf("app saw %+v (probed %v), want one HTTP/1.1 request and no probe", seen, probed)
 	}
 }

@@ -31,6 +31,7 @@ type echoApp struct {
 	addr string
 	mu   sync.Mutex
 	reqs []got
+	pri  int // HTTP/2 preface probes seen
 }
 
 func startEcho(t testing.TB, http1Only bool) *echoApp {
@@ -52,7 +53,10 @@ func startEcho(t testing.TB, http1Only bool) *echoApp {
 func (a *echoApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == "PRI" {
 		// An HTTP/1-only Go server hands the proxy's HTTP/2 preface probe to the
-		// handler as a "PRI *" request: not a request anybody sent.
+		// handler as a "PRI *" request: counted, not recorded as a request.
+		a.mu.Lock()
+		a.pri++
+		a.mu.Unlock()
 		w.WriteHeader(http.StatusHTTPVersionNotSupported)
 		return
 	}
