@@ -70,8 +70,9 @@ const initialBodyBuffer = 4 << 10
 // bufferHTTP1 reads the first bytes of req's body for the policy into a pooled
 // buffer and hands them to in. It answers "100 Continue" first when the client waits
 // for it: the body must arrive before the decision. The caller forwards the body
-// through rb and then returns the buffer with s.bodies.put.
-func (s *Server) bufferHTTP1(cr *clientReader, br *bufio.Reader, bw *bufio.Writer, req *httpx.Request, p rego.BodyPolicy, in *rego.Request) (*httpx.RequestBody, *[]byte, error) {
+// through rb and then returns the buffer with s.bodies.put. A body that cannot be
+// read is answered (400, 408, 413) unless the client went away; rb is nil then.
+func (s *Server) bufferHTTP1(cr *clientReader, br *bufio.Reader, bw *bufio.Writer, req *httpx.Request, p rego.BodyPolicy, in *rego.Request, ci *connInfo) (*httpx.RequestBody, *[]byte) {
 	if req.Expect100 && req.ContentLength != 0 {
 		bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
 		bw.Flush()
@@ -81,19 +82,21 @@ func (s *Server) bufferHTTP1(cr *clientReader, br *bufio.Reader, bw *bufio.Write
 	if !req.Chunked() {
 		size = int(min(req.ContentLength, int64(p.MaxBytes)))
 	}
-	size = min(size, p.MaxBytes)
-	buf := s.bodies.get(size)
+	buf := s.bodies.get(min(size, p.MaxBytes))
 	rb := &httpx.RequestBody{}
 	cr.idle, cr.err = s.opts.Timeouts.Idle, nil // a body may stream, but not stall
 	err := rb.Buffer(br, req, *buf, p.MaxBytes, s.opts.HTTP.MaxBodyBytes)
 	cr.idle = 0
 	if err != nil {
 		s.bodies.put(buf)
-		return nil, nil, err
+		if cr.err == nil || errors.Is(cr.err, os.ErrDeadlineExceeded) {
+			s.refuse(bw, bodyError(err, cr), ci)
+		}
+		return nil, nil
 	}
 	*buf = rb.Prefix[:0] // keep what it grew to
 	in.Body, in.BodyTruncated = rb.Prefix, rb.Truncated
-	return rb, buf, nil
+	return rb, buf
 }
 
 // bodyError is the refusal for a body that could not be read for the policy: the

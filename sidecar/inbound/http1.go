@@ -64,12 +64,8 @@ func (s *Server) exchange(ctx context.Context, c net.Conn, cr *clientReader, br 
 	var rb *httpx.RequestBody
 	if p := s.bodyPolicy(); p.Read {
 		var buf *[]byte
-		var err error
-		if rb, buf, err = s.bufferHTTP1(cr, br, bw, req, p, in.Request); err != nil {
-			if cr.err == nil || errors.Is(cr.err, os.ErrDeadlineExceeded) {
-				s.refuse(bw, bodyError(err, cr), ci)
-			}
-			return false
+		if rb, buf = s.bufferHTTP1(cr, br, bw, req, p, in.Request, ci); rb == nil {
+			return false // refused or gone
 		}
 		defer s.bodies.put(buf)
 	}
