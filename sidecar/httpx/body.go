@@ -33,6 +33,11 @@ func CopyBody(w io.Writer, br *bufio.Reader, req *Request, maxBody int64) error 
 		return nil
 	}
 	cr := chunkReader{lr: lineReader{br: br, budget: 1 << 30}, left: maxBody}
+	return copyChunks(w, br, &cr)
+}
+
+// copyChunks re-chunks the chunks cr reads from br, up to and including the last.
+func copyChunks(w io.Writer, br *bufio.Reader, cr *chunkReader) error {
 	for {
 		n, err := cr.next()
 		if err != nil {
@@ -42,19 +47,26 @@ func CopyBody(w io.Writer, br *bufio.Reader, req *Request, maxBody int64) error 
 			_, err := io.WriteString(w, "0\r\n\r\n")
 			return err
 		}
-		if _, err := fmt.Fprintf(w, "%x\r\n", n); err != nil {
-			return err
-		}
-		if _, err := io.CopyN(w, br, n); err != nil {
-			return fmt.Errorf("copy chunk: %w", eofIsBad(err))
-		}
-		if err := cr.chunkEnd(); err != nil {
-			return err
-		}
-		if _, err := io.WriteString(w, "\r\n"); err != nil {
+		if err := copyChunk(w, cr, br, n); err != nil {
 			return err
 		}
 	}
+}
+
+// copyChunk copies n bytes of chunk data as one chunk, then reads the CRLF that ends
+// the client's chunk.
+func copyChunk(w io.Writer, cr *chunkReader, br *bufio.Reader, n int64) error {
+	if _, err := fmt.Fprintf(w, "%x\r\n", n); err != nil {
+		return err
+	}
+	if _, err := io.CopyN(w, br, n); err != nil {
+		return fmt.Errorf("copy chunk: %w", eofIsBad(err))
+	}
+	if err := cr.chunkEnd(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\r\n")
+	return err
 }
 
 type chunkReader struct {

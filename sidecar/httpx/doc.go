@@ -13,9 +13,13 @@
 // invalid escapes and invalid UTF-8, merges repeated slashes, resolves "." and ".."
 // (and refuses "..;" style segments that some servers read as ".."), strips the
 // fragment, splits off the query and treats encoded slashes and backslashes by one
-// configured SlashRule.
+// configured SlashRule. A query is refused when parsers could split or decode it
+// differently (";", invalid escapes, NUL), so the policy's parsed_query and the app
+// see the same parameters; EditQuery applies a policy's query changes.
 //
 // ReadResponse reads the application's answer by the same framing rules (a 502
 // *Error for anything ambiguous), and BodyReader relays its body piece by piece from
 // the connection's buffer, so the proxy needs neither net/http nor a copy buffer.
+// RequestBody reads a request body's first bytes for a policy that reads bodies and
+// forwards them, then the rest, byte for byte.
 package httpx

@@ -202,27 +202,6 @@ func resolved(p string) bool {
 	return true
 }
 
-func checkQuery(q string) error {
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		if c == '%' {
-			v, ok := unhex2(q, i)
-			if !ok {
-				return badRequest("invalid percent-escape in query")
-			}
-			if v == 0 {
-				return badRequest("NUL in query")
-			}
-			i += 2
-			continue
-		}
-		if c <= ' ' || c >= 0x7f {
-			return badRequest("byte 0x%02x not allowed in query", c)
-		}
-	}
-	return nil
-}
-
 func unhex2(s string, i int) (byte, bool) {
 	if i+2 >= len(s) {
 		return 0, false

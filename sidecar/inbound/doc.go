@@ -19,4 +19,14 @@
 // rules as requests (anything that could be framed two ways is a 502) and re-framed
 // for the client: only then can one pooled app connection serve many clients without
 // one client's response reaching another.
+//
+// When the Authorizer reports a body policy (BodyPolicy, as *rego.Engine does), the
+// first BodyPolicy.MaxBytes of each request body (de-chunked; HTTP/2 alike) are read
+// into a pooled buffer before the decision and forwarded byte for byte in front of
+// the rest; past httpx.Config.MaxBodyBytes (64 MiB by default) a body is refused
+// with 413. An allow decision's changes (headers, request_headers_to_remove,
+// query_parameters_to_set/_remove, response_headers_to_add) are applied to what is
+// forwarded and answered; one that touches framing, routing or proxy-set fields fails
+// closed with 500 (allow.go). An HTTP/2 client in front of an app that does not speak
+// h2c is downgraded to HTTP/1.1 on the pooled app connections (downgrade.go).
 package inbound

@@ -16,14 +16,14 @@ import (
 // and returns its final response; 1xx interim responses other than 101 are dropped
 // (the proxy answered Expect itself). A request without a body is retried once on a
 // fresh connection when a pooled one turns out to be closed (see stale).
-func (s *Server) roundTrip(ctx context.Context, cr *clientReader, br *bufio.Reader, req *httpx.Request, ci *connInfo) (*upConn, *httpx.Response, error) {
+func (s *Server) roundTrip(ctx context.Context, cr *clientReader, br *bufio.Reader, req *httpx.Request, rb *httpx.RequestBody, ci *connInfo) (*upConn, *httpx.Response, error) {
 	extra := ci.xfccExtra()
 	for attempt := 0; ; attempt++ {
 		up, reused, err := s.pool.get(ctx, ci.upstream)
 		if err != nil {
 			return nil, nil, err
 		}
-		resp, err := s.send(up, br, req, extra)
+		resp, err := s.send(up, br, req, rb, extra)
 		if err == nil {
 			return up, resp, nil
 		}
@@ -47,19 +47,32 @@ func stale(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-func (s *Server) send(up *upConn, br *bufio.Reader, req *httpx.Request, extra []httpx.Field) (*httpx.Response, error) {
+// send writes the request and its body (rb when part of it was read for the
+// policy) and reads the app's final response.
+func (s *Server) send(up *upConn, br *bufio.Reader, req *httpx.Request, rb *httpx.RequestBody, extra []httpx.Field) (*httpx.Response, error) {
 	httpx.WriteHead(up.bw, req, extra)
-	if err := httpx.CopyBody(up.bw, br, req, s.opts.HTTP.MaxBodyBytes); err != nil {
+	var err error
+	if rb != nil {
+		_, err = rb.WriteTo(up.bw)
+	} else {
+		err = httpx.CopyBody(up.bw, br, req, s.opts.HTTP.MaxBodyBytes)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := up.bw.Flush(); err != nil {
 		return nil, fmt.Errorf("write upstream: %w", err)
 	}
-	// Interim responses are bounded (as net/http's client bounds them): an app
-	// sending them without end would hold the client's request forever.
+	return s.readFinal(up, req.Method)
+}
+
+// readFinal reads the app's final response; interim responses are bounded (as
+// net/http's client bounds them): an app sending them without end would hold the
+// client's request forever.
+func (s *Server) readFinal(up *upConn, method string) (*httpx.Response, error) {
 	resp := &up.resp
 	for range maxInterim + 1 {
-		if err := resp.Read(up.br, req.Method, s.opts.HTTP); err != nil {
+		if err := resp.Read(up.br, method, s.opts.HTTP); err != nil {
 			return nil, fmt.Errorf("read upstream response: %w", err)
 		}
 		if resp.Status/100 != 1 || resp.Status == http.StatusSwitchingProtocols {

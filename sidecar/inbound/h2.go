@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"github.com/rampart-mesh/rampart/rego"
 	"github.com/rampart-mesh/rampart/sidecar/httpx"
 )
 
@@ -48,18 +49,43 @@ func (s *Server) h2Handler(ci *connInfo) http.Handler {
 			writeH2Denial(w, errorDenial(he.Status))
 			return
 		}
-		d := s.opts.Authorizer.Decide(r.Context(), ci.httpInput(req.method, req.target(), req.host, "HTTP/2", flatten(req.header)))
-		s.m.decision("h2", d.Allowed)
-		if !d.Allowed {
-			s.opts.Logger.Info("request denied", "source", ci.source.Principal, "method", req.method, "path", req.target(), "reason", d.Reason, "decision_id", d.ID)
-			writeH2Denial(w, denialFor(d))
+		s.decideH2(w, r, req, ci)
+	})
+}
+
+// decideH2 authorizes one normalized stream (with its body's first bytes when the
+// policy reads bodies) and forwards it when allowed, with the decision's changes.
+func (s *Server) decideH2(w http.ResponseWriter, r *http.Request, req *h2Request, ci *connInfo) {
+	if max := s.opts.HTTP.MaxBodyBytes; max >= 0 {
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+	}
+	in := ci.httpInput(req.method, req.target(), req.host, "HTTP/2", flatten(req.header))
+	if p := s.bodyPolicy(); p.Read {
+		done, err := s.bufferH2(r, p, in.Request)
+		if err != nil {
+			status := http.StatusBadRequest
+			if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+				status = http.StatusRequestEntityTooLarge
+			}
+			s.opts.Logger.Info("request refused", "source", ci.source.Principal, "status", status, "reason", err.Error())
+			s.m.refuse("h2", status)
+			writeH2Denial(w, errorDenial(status))
 			return
 		}
-		if max := s.opts.HTTP.MaxBodyBytes; max >= 0 {
-			r.Body = http.MaxBytesReader(w, r.Body, max)
-		}
-		s.h2up.proxy(w, r, req, ci, s.opts.Logger, s.m)
-	})
+		defer done()
+	}
+	d := s.opts.Authorizer.Decide(r.Context(), in)
+	s.m.decision("h2", d.Allowed)
+	if !d.Allowed {
+		s.opts.Logger.Info("request denied", "source", ci.source.Principal, "method", req.method, "path", req.target(), "reason", d.Reason, "decision_id", d.ID)
+		writeH2Denial(w, denialFor(d))
+		return
+	}
+	if err := s.applyAllowH2(req, &d, ci); err != nil {
+		writeH2Denial(w, errorDenial(http.StatusInternalServerError))
+		return
+	}
+	s.h2up.proxy(w, r, req, ci, s.transportFor(r.Context(), ci), d.ResponseHeadersToAdd, s.opts.Logger, s.m)
 }
 
 // normalizeH2 applies the same rules as the HTTP/1 parser to an HTTP/2 request:
@@ -148,6 +174,7 @@ func denialHeader(d denial) http.Header {
 type h2Upstream struct {
 	t        *http2.Transport
 	response time.Duration // bound on the wait for response headers
+	protos   appProtocols  // which app ports speak h2c (downgrade.go)
 }
 
 // RoundTrip gives up when the app has not answered with headers in time; once it
@@ -183,7 +210,9 @@ func newH2Upstream(t Timeouts) *h2Upstream {
 
 func (u *h2Upstream) closeIdle() { u.t.CloseIdleConnections() }
 
-func (u *h2Upstream) proxy(w http.ResponseWriter, r *http.Request, req *h2Request, ci *connInfo, log *slog.Logger, m *metrics) {
+// proxy forwards the stream through t (the app's h2c transport, or h1Transport to
+// downgrade it) and adds the policy's response fields to the answer.
+func (u *h2Upstream) proxy(w http.ResponseWriter, r *http.Request, req *h2Request, ci *connInfo, t http.RoundTripper, addResp []rego.Field, log *slog.Logger, m *metrics) {
 	// req.header was built for this request alone (forwardHeader): add to it in
 	// place rather than copy it again.
 	header := req.header
@@ -196,8 +225,12 @@ func (u *h2Upstream) proxy(w http.ResponseWriter, r *http.Request, req *h2Reques
 			pr.Out.Host = req.host
 			pr.Out.Header = header
 		},
-		Transport:     u,
+		Transport:     t,
 		FlushInterval: -1,
+		ModifyResponse: func(resp *http.Response) error {
+			addResponseFields(resp.Header, addResp)
+			return nil
+		},
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			log.Info("forward failed", "upstream", ci.upstream, "err", err)
 			status := http.StatusServiceUnavailable

@@ -60,38 +60,36 @@ func (s *Server) exchange(ctx context.Context, c net.Conn, cr *clientReader, br 
 	if req.Upgrade != "" {
 		headers["upgrade"] = req.Upgrade // forwarded, so policy sees it
 	}
-	d := s.opts.Authorizer.Decide(ctx, ci.httpInput(req.Method, req.Target(), req.Host, req.Proto, headers))
+	in := ci.httpInput(req.Method, req.Target(), req.Host, req.Proto, headers)
+	var rb *httpx.RequestBody
+	if p := s.bodyPolicy(); p.Read {
+		var buf *[]byte
+		if rb, buf = s.bufferHTTP1(cr, br, bw, req, p, in.Request, ci); rb == nil {
+			return false // refused or gone
+		}
+		defer s.bodies.put(buf)
+	}
+	d := s.opts.Authorizer.Decide(ctx, in)
 	s.m.decision("http1", d.Allowed)
 	if !d.Allowed {
 		s.opts.Logger.Info("request denied", "source", ci.source.Principal, "method", req.Method, "path", req.Target(), "reason", d.Reason, "decision_id", d.ID)
 		// An unread body would be parsed as the next request: close instead.
-		closing := req.Close || req.ContentLength != 0
+		closing := req.Close || rb == nil && req.ContentLength != 0 || rb != nil && rb.Truncated
 		return denialFor(d).write(bw, closing) == nil && !closing
+	}
+	if err := s.applyAllow(req, &d, ci); err != nil {
+		errorDenial(http.StatusInternalServerError).write(bw, true)
+		return false
 	}
 	if req.Expect100 {
 		bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
 		bw.Flush()
 	}
 	cr.idle, cr.err = s.opts.Timeouts.Idle, nil
-	up, resp, err := s.roundTrip(ctx, cr, br, req, ci)
+	up, resp, err := s.roundTrip(ctx, cr, br, req, rb, ci)
 	cr.idle = 0
 	if err != nil {
-		status := http.StatusServiceUnavailable
-		var he *httpx.Error
-		switch {
-		case errors.As(err, &he):
-			status = he.Status
-		case errors.Is(cr.err, os.ErrDeadlineExceeded):
-			status = http.StatusRequestTimeout // the client stalled its body
-		case cr.err != nil:
-			return false // the client went away mid-body: nobody to answer
-		}
-		s.opts.Logger.Info("forward failed", "upstream", ci.upstream, "status", status, "err", err)
-		if status == http.StatusServiceUnavailable {
-			s.m.upstreamError("http1")
-		}
-		errorDenial(status).write(bw, true)
-		return false
+		return s.forwardFailed(bw, cr, ci, err)
 	}
 	if resp.Status == http.StatusSwitchingProtocols {
 		if req.Upgrade == "" || resp.Upgrade == "" {
@@ -105,10 +103,34 @@ func (s *Server) exchange(ctx context.Context, c net.Conn, cr *clientReader, br 
 		s.upgraded(c, br, bw, up, resp)
 		return false
 	}
+	if len(d.ResponseHeadersToAdd) > 0 {
+		resp.Header = append(resp.Header, toHTTPX(d.ResponseHeadersToAdd)...)
+	}
 	up.body.Reset(up.br, resp)
 	keep, err := writeResponse(bw, resp, &up.body, req.Proto, req.Close)
 	s.release(up, resp, err == nil)
 	return keep && err == nil
+}
+
+// forwardFailed answers a request that could not be forwarded (or whose body failed
+// on the way) and reports false: the connection closes.
+func (s *Server) forwardFailed(bw *bufio.Writer, cr *clientReader, ci *connInfo, err error) bool {
+	status := http.StatusServiceUnavailable
+	var he *httpx.Error
+	switch {
+	case errors.As(err, &he):
+		status = he.Status
+	case errors.Is(cr.err, os.ErrDeadlineExceeded):
+		status = http.StatusRequestTimeout // the client stalled its body
+	case cr.err != nil:
+		return false // the client went away mid-body: nobody to answer
+	}
+	s.opts.Logger.Info("forward failed", "upstream", ci.upstream, "status", status, "err", err)
+	if status == http.StatusServiceUnavailable {
+		s.m.upstreamError("http1")
+	}
+	errorDenial(status).write(bw, true)
+	return false
 }
 
 // upgraded relays the app's 101 and then copies bytes both ways: only now, after the

@@ -38,6 +38,10 @@ type Options struct {
 	// is forwarded to (rampart-proxy --upstream). Default: 127.0.0.1 and the
 	// connection's destination port, as in a pod.
 	Upstream string
+	// HTTP1Ports are app ports known to speak only HTTP/1.1: HTTP/2 clients are
+	// downgraded to them without probing. Default: none; every other port's protocol
+	// is learned by one probe (downgrade.go).
+	HTTP1Ports []uint16
 	// LocalID is this proxy's SPIFFE ID: destination.principal and the By= of
 	// x-forwarded-client-cert. Default "".
 	LocalID string

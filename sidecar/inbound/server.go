@@ -31,6 +31,7 @@ type Server struct {
 	// connection, they were most of what a short-lived connection cost. A pool is
 	// safe shared state, not configuration, and belongs to this Server.
 	readers, writers sync.Pool
+	bodies           bodyPool // request bodies read for the policy (body.go)
 }
 
 // New checks opts and returns a Server.

@@ -1,0 +1,123 @@
+package httpx_test
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/rampart-mesh/rampart/sidecar/httpx"
+	"github.com/rampart-mesh/rampart/sidecar/internal/rawcase"
+)
+
+// bufferAndForward reads raw's head, buffers up to limit bytes of its body and
+// forwards the request; it returns the forwarded bytes and the RequestBody.
+func bufferAndForward(raw []byte, limit int) (string, *httpx.RequestBody, string) {
+	br := bufio.NewReader(bytes.NewReader(raw))
+	cfg := httpx.Config{MaxBodyBytes: 1 << 16}
+	req, err := httpx.ReadRequest(br, cfg)
+	if err != nil {
+		return "", nil, statusOf(err)
+	}
+	var rb httpx.RequestBody
+	if err := rb.Buffer(br, req, nil, limit, cfg.MaxBodyBytes); err != nil {
+		return "", nil, statusOf(err)
+	}
+	var out bytes.Buffer
+	w := bufio.NewWriter(&out)
+	httpx.WriteHead(w, req, nil)
+	if _, err := rb.WriteTo(w); err != nil {
+		return "", nil, statusOf(err)
+	}
+	w.Flush()
+	return out.String(), &rb, "ok"
+}
+
+// appBody is the body an independent parser (net/http) reads from a forwarded request.
+func appBody(t *testing.T, forwarded string) []byte {
+	t.Helper()
+	r, err := http.ReadRequest(bufio.NewReader(bytes.NewBufferString(forwarded)))
+	if err != nil {
+		t.Fatalf("forwarded request does not parse: %v\n%q", err, forwarded)
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatalf("forwarded body: %v\n%q", err, forwarded)
+	}
+	return b
+}
+
+func TestRequestBodyBuffer(t *testing.T) {
+	cases := []struct {
+		name, raw string
+		limit     int
+		prefix    string
+		truncated bool
+		forwarded string // the body as the app reads it
+	}{
+		{"length whole", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", 8, "hello", false, "hello"},
+		{"length exact", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", 5, "hello", false, "hello"},
+		{"length cut", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world", 4, "hell", true, "hello world"},
+		{"empty", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 8, "", false, ""},
+		{"chunked whole", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2;x=y\r\nlo\r\n0\r\nT: v\r\n\r\n", 8, "hello", false, "hello"},
+		{"chunked cut mid-chunk", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n8\r\nlo world\r\n0\r\n\r\n", 5, "hello", true, "hello world"},
+		{"chunked cut at boundary", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n", 3, "hel", true, "hello"},
+		{"chunked limit is length", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n", 5, "hello", false, "hello"},
+		{"chunked empty", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 5, "", false, ""},
+		{"limit zero", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi", 0, "", true, "hi"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, rb, status := bufferAndForward([]byte(c.raw), c.limit)
+			if status != "ok" {
+				t.Fatalf("status %s", status)
+			}
+			if rb.Prefix == nil || string(rb.Prefix) != c.prefix || rb.Truncated != c.truncated {
+				t.Errorf("prefix %q (nil %v) truncated %v, want %q %v", rb.Prefix, rb.Prefix == nil, rb.Truncated, c.prefix, c.truncated)
+			}
+			if got := appBody(t, out); string(got) != c.forwarded {
+				t.Errorf("app read %q, want %q", got, c.forwarded)
+			}
+		})
+	}
+}
+
+func TestRequestBodyRefused(t *testing.T) {
+	for name, raw := range map[string]string{
+		"bad chunk size": "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhel\r\n0\r\n\r\n",
+		"chunk too long": "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhel\r\n0\r\n\r\n",
+		"over hard cap":  "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10001\r\n",
+		"short length":   "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nhi",
+	} {
+		if _, _, status := bufferAndForward([]byte(raw), 4); status == "ok" {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// FuzzRequestBody checks that buffering a prefix for the policy never changes what
+// the app receives: the forwarded body equals the one CopyBody forwards, the prefix
+// is its beginning, and Truncated says exactly whether it was cut.
+func FuzzRequestBody(f *testing.F) {
+	for _, c := range rawcase.Load(f, "testdata/requests") {
+		f.Add(c.Raw, uint16(3))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, limit uint16) {
+		plain, status := forward(raw, httpx.Config{MaxBodyBytes: 1 << 16})
+		out, rb, status2 := bufferAndForward(raw, int(limit))
+		if status != "ok" {
+			return // CopyBody may refuse later than Buffer; both refuse then
+		}
+		if status2 != "ok" {
+			t.Fatalf("buffered forward refused (%s) what CopyBody forwards", status2)
+		}
+		want, got := appBody(t, plain), appBody(t, out)
+		if !bytes.Equal(want, got) {
+			t.Fatalf("app body %q, without buffering %q", got, want)
+		}
+		if !bytes.HasPrefix(want, rb.Prefix) || len(rb.Prefix) != min(len(want), int(limit)) || rb.Truncated != (len(want) > int(limit)) {
+			t.Fatalf("prefix %q truncated %v of body %q (limit %d)", rb.Prefix, rb.Truncated, want, limit)
+		}
+	})
+}
