@@ -23,7 +23,7 @@ func table(c config, rs []result) string {
 		}
 		note := r.Note
 		if r.GoroutinesIdle >= 0 {
-			note += fmt.Sprintf("; goroutines %d → %d after", r.GoroutinesIdle, r.GoroutinesAfter)
+			note += fmt.Sprintf("; goroutines %d → peak %d → %d after", r.GoroutinesIdle, r.GoroutinesPeak, r.GoroutinesAfter)
 		}
 		if r.Err != "" {
 			note += "; error: " + r.Err

@@ -22,6 +22,7 @@ type result struct {
 	DeniedReached   int64   `json:"denied_reached_app"`
 	DeniedProbes    int     `json:"denied_probes"`
 	GoroutinesIdle  int     `json:"goroutines_idle"` // Rampart only; -1 elsewhere
+	GoroutinesPeak  int     `json:"goroutines_peak"`
 	GoroutinesAfter int     `json:"goroutines_after"`
 	ClosedBy        string  `json:"flood_closed_by,omitempty"`
 	BytesPerConn    float64 `json:"bytes_per_conn,omitempty"`
@@ -34,7 +35,7 @@ type result struct {
 // runOne starts a fresh target, measures it idle, runs the attack while the
 // legitimate client and the denied probe run, measures again and stops it.
 func runOne(e *env, name string, at attack, s scale, d time.Duration, rate int) result {
-	r := result{Attack: at.name, Target: name, GoroutinesIdle: -1, GoroutinesAfter: -1}
+	r := result{Attack: at.name, Target: name, GoroutinesIdle: -1, GoroutinesPeak: -1, GoroutinesAfter: -1}
 	if at.family == "hbone" && name != "rampart" {
 		r.Skipped = "no HBONE"
 		return r
@@ -60,7 +61,7 @@ func runOne(e *env, name string, at attack, s scale, d time.Duration, rate int) 
 	r.RSSIdleMB = mb(idle.rssKB)
 	deniedBefore := e.app.denied.Load()
 
-	stopSampling := sampleRSS(t.proc, &r.RSSPeakMB)
+	stopSampling := sample(t, &r.RSSPeakMB, &r.GoroutinesPeak)
 	legitCtx, stopLegit := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var lr legitResult
@@ -102,11 +103,11 @@ func mb(kb int64) float64 { return float64(kb) / 1024 }
 // attack is over (timers, pooled upstream connections).
 const goroutineSlack = 20
 
-// settleGoroutines polls the target's goroutine count for up to 10 s until it is
+// settleGoroutines polls the target's goroutine count for up to 5 s until it is
 // back within goroutineSlack of idle, and returns the last count.
 func settleGoroutines(t *target, idle int) int {
 	n := -1
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		if n = t.goroutines(context.Background()); n >= 0 && n <= idle+goroutineSlack {
 			break
 		}
@@ -114,20 +115,26 @@ func settleGoroutines(t *target, idle int) int {
 	return n
 }
 
-// sampleRSS polls the process tree's RSS every 50 ms into peak until stopped.
-func sampleRSS(p *proc, peak *float64) (stop func()) {
+// sample polls the process tree's RSS every 50 ms and, for Rampart, its
+// goroutines every 500 ms, keeping the peaks, until stopped.
+func sample(t *target, rssPeak *float64, goroutinesPeak *int) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			*peak = max(*peak, mb(p.usage().rssKB))
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			*rssPeak = max(*rssPeak, mb(t.proc.usage().rssKB))
+			if i%10 == 0 && t.admin != "" {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				*goroutinesPeak = max(*goroutinesPeak, t.goroutines(ctx))
+				cancel()
+			}
 			select {
 			case <-done:
 				return
-			case <-t.C:
+			case <-tick.C:
 			}
 		}
 	}()
@@ -149,7 +156,7 @@ func (r result) summary() string {
 	if r.Skipped != "" {
 		return fmt.Sprintf("%-22s %-8s skipped: %s", r.Attack, r.Target, r.Skipped)
 	}
-	return fmt.Sprintf("%-22s %-8s %.1fs legit %d sent %.1f%% p99 %.0f ms, rss %.1f→%.1f MB, cpu %.1f s, alive %v, denied→app %d, goroutines %d→%d; %s %s",
+	return fmt.Sprintf("%-22s %-8s %.1fs legit %d sent %.1f%% p99 %.0f ms, rss %.1f→%.1f MB, cpu %.1f s, alive %v, denied→app %d, goroutines %d→%d→%d; %s %s",
 		r.Attack, r.Target, r.Seconds, r.LegitSent, r.LegitOK, r.LegitP99ms, r.RSSIdleMB, r.RSSPeakMB, r.CPUs, r.Alive, r.DeniedReached,
-		r.GoroutinesIdle, r.GoroutinesAfter, r.Note, r.Err)
+		r.GoroutinesIdle, r.GoroutinesPeak, r.GoroutinesAfter, r.Note, r.Err)
 }

@@ -169,7 +169,7 @@ func (e *env) startNginx() (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	conf := fmt.Sprintf(`daemon off; master_process off; worker_processes 1; worker_rlimit_nofile 40000;
+	conf := fmt.Sprintf(`daemon off; master_process off; worker_processes 1; worker_rlimit_nofile %[5]d;
 error_log %[1]s/nginx.err warn; pid %[1]s/nginx.pid;
 events { worker_connections 30000; }
 http {
@@ -186,7 +186,7 @@ http {
     location / { return 403; }
   }
 }
-`, e.dir, a[0], a[1], e.app.addr)
+`, e.dir, a[0], a[1], e.app.addr, fdHardLimit())
 	path := filepath.Join(e.dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, err
