@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -79,6 +80,21 @@ func attacks() []attack {
 // window is the attack proper: d from now, within ctx.
 func (a *attackEnv) window(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, a.d)
+}
+
+// dial connects to addr for an attack. Attack connections close with a reset
+// (SO_LINGER 0): tens of thousands of them per run would otherwise sit in
+// TIME_WAIT and use up loopback's ephemeral ports for the next attacks.
+func dial(ctx context.Context, addr string) (net.Conn, error) {
+	d := net.Dialer{Timeout: 3 * time.Second}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	return c, nil
 }
 
 // tally counts outcomes by name, safe for concurrent use.

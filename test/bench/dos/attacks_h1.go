@@ -19,8 +19,7 @@ const getOKReq = "GET /ok HTTP/1.1\r\nHost: app\r\n\r\n"
 
 // keepAliveConn opens a connection, gets /ok once and leaves it idle.
 func keepAliveConn(ctx context.Context, addr string) (net.Conn, error) {
-	d := net.Dialer{Timeout: 3 * time.Second}
-	c, err := d.DialContext(ctx, "tcp", addr)
+	c, err := dial(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +98,6 @@ func idleKeepAlive(ctx context.Context, a *attackEnv) outcome {
 // (each(i)) per connection every second until d ends. It reports how many
 // connections the server closed.
 func dribble(ctx context.Context, a *attackEnv, n int, head string, each func(i int) string) outcome {
-	d := net.Dialer{Timeout: 3 * time.Second}
 	var conns []net.Conn
 	defer func() {
 		for _, c := range conns {
@@ -107,7 +105,7 @@ func dribble(ctx context.Context, a *attackEnv, n int, head string, each func(i 
 		}
 	}()
 	for range n {
-		c, err := d.DialContext(ctx, "tcp", a.t.h1)
+		c, err := dial(ctx, a.t.h1)
 		if err != nil {
 			break
 		}
@@ -171,8 +169,7 @@ func slowBody(ctx context.Context, a *attackEnv) outcome {
 // oneShot sends raw (head and body) on a fresh connection and returns the
 // answer's status code, or "closed" when the server closed without answering.
 func oneShot(ctx context.Context, addr string, raw []byte) string {
-	d := net.Dialer{Timeout: 3 * time.Second}
-	c, err := d.DialContext(ctx, "tcp", addr)
+	c, err := dial(ctx, addr)
 	if err != nil {
 		return "dial-error"
 	}
@@ -239,8 +236,7 @@ func pipelined(ctx context.Context, a *attackEnv) outcome {
 }
 
 func pipelineRound(ctx context.Context, addr string, raw []byte) string {
-	d := net.Dialer{Timeout: 3 * time.Second}
-	c, err := d.DialContext(ctx, "tcp", addr)
+	c, err := dial(ctx, addr)
 	if err != nil {
 		return "dial-error"
 	}

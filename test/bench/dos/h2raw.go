@@ -48,8 +48,7 @@ type h2conn struct {
 // dialH2 connects (TLS when tc is set), sends the preface and settings and
 // starts the reader. The connection lives until ctx ends or close.
 func dialH2(ctx context.Context, addr string, tc *tls.Config, settings ...http2.Setting) (*h2conn, error) {
-	d := net.Dialer{Timeout: 3 * time.Second}
-	c, err := d.DialContext(ctx, "tcp", addr)
+	c, err := dial(ctx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}

@@ -34,8 +34,8 @@ type result struct {
 
 // runOne starts a fresh target, measures it idle, runs the attack while the
 // legitimate client and the denied probe run, measures again and stops it.
-func runOne(e *env, name string, at attack, s scale, d time.Duration, rate int) result {
-	r := result{Attack: at.name, Target: name, GoroutinesIdle: -1, GoroutinesPeak: -1, GoroutinesAfter: -1}
+func runOne(e *env, name string, at attack, s scale, d time.Duration, rate int) (r result) {
+	r = result{Attack: at.name, Target: name, GoroutinesIdle: -1, GoroutinesPeak: -1, GoroutinesAfter: -1}
 	if at.family == "hbone" && name != "rampart" {
 		r.Skipped = "no HBONE"
 		return r
@@ -61,26 +61,7 @@ func runOne(e *env, name string, at attack, s scale, d time.Duration, rate int) 
 	r.RSSIdleMB = mb(idle.rssKB)
 	deniedBefore := e.app.denied.Load()
 
-	stopSampling := sample(t, &r.RSSPeakMB, &r.GoroutinesPeak)
-	legitCtx, stopLegit := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	var lr legitResult
-	wg.Add(2)
-	legit := legitFor(e, t, at.family)
-	defer legit.close()
-	go func() { defer wg.Done(); lr = runLegit(legitCtx, rate, legit.do) }()
-	go func() { defer wg.Done(); r.DeniedProbes = probeDenied(legitCtx, t.h1) }()
-
-	ctx, cancel := context.WithTimeout(context.Background(), d+90*time.Second) // setup allowance
-	began := time.Now()
-	o := at.run(ctx, &attackEnv{t: t, e: e, s: s, d: d})
-	r.Seconds = time.Since(began).Seconds()
-	cancel()
-	stopLegit()
-	wg.Wait()
-	e.app.release()
-	stopSampling()
-
+	o, lr := underAttack(e, t, at, &attackEnv{t: t, e: e, s: s, d: d}, rate, &r)
 	r.Alive = t.proc.alive()
 	r.CPUs = (t.proc.usage().cpu - idle.cpu).Seconds()
 	r.RSSPeakMB = max(r.RSSPeakMB, r.RSSIdleMB)
@@ -95,6 +76,31 @@ func runOne(e *env, name string, at attack, s scale, d time.Duration, rate int) 
 		r.GoroutinesAfter = settleGoroutines(t, r.GoroutinesIdle)
 	}
 	return r
+}
+
+// underAttack runs the attack with the legitimate client, the denied probe and
+// the samplers (peaks into r) beside it, and releases what the app held.
+func underAttack(e *env, t *target, at attack, a *attackEnv, rate int, r *result) (outcome, legitResult) {
+	stopSampling := sample(t, &r.RSSPeakMB, &r.GoroutinesPeak)
+	defer stopSampling()
+	legitCtx, stopLegit := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var lr legitResult
+	wg.Add(2)
+	legit := legitFor(e, t, at.family)
+	defer legit.close()
+	go func() { defer wg.Done(); lr = runLegit(legitCtx, rate, legit.do) }()
+	go func() { defer wg.Done(); r.DeniedProbes = probeDenied(legitCtx, t.h1) }()
+
+	ctx, cancel := context.WithTimeout(context.Background(), a.d+90*time.Second) // setup allowance
+	began := time.Now()
+	o := at.run(ctx, a)
+	r.Seconds = time.Since(began).Seconds()
+	cancel()
+	stopLegit()
+	wg.Wait()
+	e.app.release()
+	return o, lr
 }
 
 func mb(kb int64) float64 { return float64(kb) / 1024 }
