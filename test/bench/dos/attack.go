@@ -84,10 +84,19 @@ func (a *attackEnv) window(ctx context.Context) (context.Context, context.Cancel
 
 // dial connects to addr for an attack. Attack connections close with a reset
 // (SO_LINGER 0): tens of thousands of them per run would otherwise sit in
-// TIME_WAIT and use up loopback's ephemeral ports for the next attacks.
+// TIME_WAIT and use up loopback's ephemeral ports for the next attacks. Linux
+// sometimes fails a loopback connect at once with ETIMEDOUT when connections to
+// the same port come and go by the thousand; such a failure is ours, not the
+// target's, so dial tries again, up to ten times.
 func dial(ctx context.Context, addr string) (net.Conn, error) {
 	d := net.Dialer{Timeout: 3 * time.Second}
-	c, err := d.DialContext(ctx, "tcp", addr)
+	var c net.Conn
+	var err error
+	for range 10 {
+		if c, err = d.DialContext(ctx, "tcp", addr); err == nil || ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

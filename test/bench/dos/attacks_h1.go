@@ -171,7 +171,7 @@ func slowBody(ctx context.Context, a *attackEnv) outcome {
 func oneShot(ctx context.Context, addr string, raw []byte) string {
 	c, err := dial(ctx, addr)
 	if err != nil {
-		return "dial-error"
+		return "dial-error(" + lastPart(err) + ")"
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
@@ -238,7 +238,7 @@ func pipelined(ctx context.Context, a *attackEnv) outcome {
 func pipelineRound(ctx context.Context, addr string, raw []byte) string {
 	c, err := dial(ctx, addr)
 	if err != nil {
-		return "dial-error"
+		return "dial-error(" + lastPart(err) + ")"
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))

@@ -154,8 +154,11 @@ func streamsOn(ctx context.Context, a *attackEnv, addr string, tc *tls.Config, c
 	opened := 0
 	for range conns {
 		h, err := dialH2(w, addr, tc, settings...)
-		if err != nil {
+		if err != nil && len(hs) == 0 {
 			return outcome{err: err}
+		}
+		if err != nil { // the server stopped accepting: that is the result
+			break
 		}
 		n := count(int(h.maxStreams.Load()))
 		var mine []uint32
@@ -192,8 +195,8 @@ func streamsOn(ctx context.Context, a *attackEnv, addr string, tc *tls.Config, c
 			ended++
 		}
 	}
-	return outcome{note: fmt.Sprintf("%d streams on %d conns, %d reset (%d refused), %d conns ended",
-		opened, len(hs), resets, refused, ended)}
+	return outcome{note: fmt.Sprintf("%d streams on %d of %d conns, %d reset (%d refused), %d conns ended",
+		opened, len(hs), conns, resets, refused, ended)}
 }
 
 // h2ZeroWindow asks for 1 MiB answers on many streams with an initial window of

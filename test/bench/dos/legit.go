@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,6 +23,7 @@ import (
 type legitResult struct {
 	sent, ok int
 	p99      time.Duration
+	errs     string // failures by kind
 }
 
 func (r legitResult) successPct() float64 {
@@ -44,6 +46,7 @@ func runLegit(ctx context.Context, rate int, do func(context.Context) error) leg
 	var lat []time.Duration // failures count as legitTimeout
 	record := func(d time.Duration) { mu.Lock(); lat = append(lat, d); mu.Unlock() }
 	var ok atomic.Int64
+	var errs tally
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -54,6 +57,7 @@ func runLegit(ctx context.Context, rate int, do func(context.Context) error) leg
 				err := do(rctx)
 				cancel()
 				if err != nil {
+					errs.add(errKind(err))
 					record(legitTimeout)
 					continue
 				}
@@ -71,6 +75,7 @@ func runLegit(ctx context.Context, rate int, do func(context.Context) error) leg
 			select {
 			case jobs <- at:
 			default: // every worker is stuck: a failure, not a hidden wait
+				errs.add("not-sent")
 				record(legitTimeout)
 			}
 		}
@@ -79,11 +84,19 @@ func runLegit(ctx context.Context, rate int, do func(context.Context) error) leg
 	close(jobs)
 	wg.Wait()
 	slices.Sort(lat)
-	r := legitResult{sent: len(lat), ok: int(ok.Load())}
+	r := legitResult{sent: len(lat), ok: int(ok.Load()), errs: errs.String()}
 	if n := len(lat); n > 0 {
 		r.p99 = lat[(n-1)*99/100]
 	}
 	return r
+}
+
+// errKind names a failure for the tally: a timeout, or the innermost message.
+func errKind(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timeout"
+	}
+	return strings.ReplaceAll(lastPart(err), " ", "-")
 }
 
 // client sends one legitimate request; close drops its idle connections.

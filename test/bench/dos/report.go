@@ -25,6 +25,9 @@ func table(c config, rs []result) string {
 		if r.GoroutinesIdle >= 0 {
 			note += fmt.Sprintf("; goroutines %d → peak %d → %d after", r.GoroutinesIdle, r.GoroutinesPeak, r.GoroutinesAfter)
 		}
+		if r.LegitErrors != "" {
+			note += "; legit failures: " + r.LegitErrors
+		}
 		if r.Err != "" {
 			note += "; error: " + r.Err
 		}

@@ -27,6 +27,7 @@ type result struct {
 	ClosedBy        string  `json:"flood_closed_by,omitempty"`
 	BytesPerConn    float64 `json:"bytes_per_conn,omitempty"`
 	Seconds         float64 `json:"attack_seconds"`
+	LegitErrors     string  `json:"legit_errors,omitempty"`
 	Note            string  `json:"note"`
 	Err             string  `json:"error,omitempty"`
 	Leaked          string  `json:"leaked,omitempty"`
@@ -55,6 +56,9 @@ func runOne(e *env, name string, at attack, s scale, d time.Duration, rate int) 
 		_ = warm.do(context.Background())
 	}
 	warm.close()
+	// Rampart returns start-up memory 1 s after it starts (and again at 10 s):
+	// idle is measured after the first round.
+	time.Sleep(time.Until(t.started.Add(1500 * time.Millisecond)))
 	time.Sleep(300 * time.Millisecond)
 	r.GoroutinesIdle = t.goroutines(context.Background())
 	idle := t.proc.usage()
@@ -66,6 +70,7 @@ func runOne(e *env, name string, at attack, s scale, d time.Duration, rate int) 
 	r.CPUs = (t.proc.usage().cpu - idle.cpu).Seconds()
 	r.RSSPeakMB = max(r.RSSPeakMB, r.RSSIdleMB)
 	r.LegitSent, r.LegitOK, r.LegitP99ms = lr.sent, lr.successPct(), float64(lr.p99.Microseconds())/1e3
+	r.LegitErrors = lr.errs
 	r.ClosedBy, r.BytesPerConn, r.Note = o.closedBy, o.bytesPerConn, o.note
 	if o.err != nil {
 		r.Err = o.err.Error()
@@ -162,7 +167,7 @@ func (r result) summary() string {
 	if r.Skipped != "" {
 		return fmt.Sprintf("%-22s %-8s skipped: %s", r.Attack, r.Target, r.Skipped)
 	}
-	return fmt.Sprintf("%-22s %-8s %.1fs legit %d sent %.1f%% p99 %.0f ms, rss %.1f→%.1f MB, cpu %.1f s, alive %v, denied→app %d, goroutines %d→%d→%d; %s %s",
+	return fmt.Sprintf("%-22s %-8s %.1fs legit %d sent %.1f%% p99 %.0f ms, rss %.1f→%.1f MB, cpu %.1f s, alive %v, denied→app %d, goroutines %d→%d→%d; %s %s %s",
 		r.Attack, r.Target, r.Seconds, r.LegitSent, r.LegitOK, r.LegitP99ms, r.RSSIdleMB, r.RSSPeakMB, r.CPUs, r.Alive, r.DeniedReached,
-		r.GoroutinesIdle, r.GoroutinesPeak, r.GoroutinesAfter, r.Note, r.Err)
+		r.GoroutinesIdle, r.GoroutinesPeak, r.GoroutinesAfter, r.Note, r.Err, r.LegitErrors)
 }

@@ -24,12 +24,13 @@ import (
 
 // target is one proxy under attack, fronting the app.
 type target struct {
-	name  string
-	h1    string // HTTP/1.1 listener
-	h2c   string // h2c prior-knowledge listener (the same as h1 for Rampart)
-	hbone string // HBONE mTLS listener, Rampart only
-	admin string // admin listener with /metrics, Rampart only
-	proc  *proc
+	name    string
+	h1      string // HTTP/1.1 listener
+	h2c     string // h2c prior-knowledge listener (the same as h1 for Rampart)
+	hbone   string // HBONE mTLS listener, Rampart only
+	admin   string // admin listener with /metrics, Rampart only
+	proc    *proc
+	started time.Time
 }
 
 // env is what every target shares: the work dir, binaries, the CA and the app.
@@ -125,6 +126,7 @@ func (e *env) start(name string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.started = time.Now()
 	if err := t.ready(); err != nil {
 		_ = t.proc.stop()
 		return nil, fmt.Errorf("%w (log %s)", err, t.proc.log.Name())
