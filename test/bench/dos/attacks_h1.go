@@ -94,7 +94,7 @@ func idleKeepAlive(ctx context.Context, a *attackEnv) outcome {
 	return o
 }
 
-// dribbler opens n connections, writes head on each, then one more piece
+// dribble opens n connections, writes head on each, then one more piece
 // (each(i)) per connection every second until d ends. It reports how many
 // connections the server closed.
 func dribble(ctx context.Context, a *attackEnv, n int, head string, each func(i int) string) outcome {
