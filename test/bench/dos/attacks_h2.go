@@ -137,11 +137,17 @@ func h2PriorityFlood(ctx context.Context, a *attackEnv) outcome {
 	})
 }
 
+// fillGrace is how long past d an attack that fills the proxy's windows goes on
+// while the proxy still takes data: what the proxy then holds is what its
+// windows allow, not what the attacker managed to send in d.
+const fillGrace = 10 * time.Second
+
 // streamsOn opens streams on each of conns connections with open(h), as many
-// as count(server's limit, 0 when unknown) says, holds them for d calling tick(h, ids)
-// every 100 ms, and reports streams opened and reset.
+// as count(server's limit, 0 when unknown) says, holds them for d calling
+// tick(h, ids) every 100 ms (longer, up to fillGrace, while tick reports that
+// the proxy still takes data), and reports streams opened and reset.
 func streamsOn(ctx context.Context, a *attackEnv, addr string, tc *tls.Config, conns int, settings []http2.Setting,
-	count func(limit int) int, open func(h *h2conn) (uint32, error), tick func(h *h2conn, ids []uint32)) outcome {
+	count func(limit int) int, open func(h *h2conn) (uint32, error), tick func(h *h2conn, ids []uint32) (filling bool)) outcome {
 	var hs []*h2conn
 	var ids [][]uint32
 	defer func() {
@@ -149,8 +155,9 @@ func streamsOn(ctx context.Context, a *attackEnv, addr string, tc *tls.Config, c
 			h.close()
 		}
 	}()
-	w, cancel := a.window(ctx)
+	w, cancel := context.WithTimeout(ctx, a.d+fillGrace)
 	defer cancel()
+	end := time.Now().Add(a.d)
 	opened := 0
 	for range conns {
 		h, err := dialH2(w, addr, tc, settings...)
@@ -175,11 +182,14 @@ func streamsOn(ctx context.Context, a *attackEnv, addr string, tc *tls.Config, c
 		opened += len(mine)
 		hs, ids = append(hs, h), append(ids, mine)
 	}
-	for w.Err() == nil {
-		if tick != nil {
-			for i, h := range hs {
-				_ = h.write(func() error { tick(h, ids[i]); return nil })
+	for lastFill := time.Now(); w.Err() == nil; {
+		for i, h := range hs {
+			if tick != nil && tickOn(h, ids[i], tick) {
+				lastFill = time.Now()
 			}
+		}
+		if time.Now().After(end) && time.Since(lastFill) > 500*time.Millisecond {
+			break
 		}
 		select {
 		case <-w.Done():
@@ -199,6 +209,12 @@ func streamsOn(ctx context.Context, a *attackEnv, addr string, tc *tls.Config, c
 		opened, len(hs), conns, resets, refused, ended)}
 }
 
+// tickOn runs tick on h's streams under its write lock and flushes.
+func tickOn(h *h2conn, ids []uint32, tick func(h *h2conn, ids []uint32) bool) (filling bool) {
+	_ = h.write(func() error { filling = tick(h, ids); return nil })
+	return filling
+}
+
 // h2ZeroWindow asks for 1 MiB answers on many streams with an initial window of
 // 0 and never opens it: whatever the proxy fetches from the app, it must hold.
 func h2ZeroWindow(ctx context.Context, a *attackEnv) outcome {
@@ -212,10 +228,11 @@ func h2ZeroWindow(ctx context.Context, a *attackEnv) outcome {
 func h2DataDribble(ctx context.Context, a *attackEnv) outcome {
 	return streamsOn(ctx, a, a.t.h2c, nil, a.s.streamConns, nil, a.upToLimit,
 		func(h *h2conn) (uint32, error) { return h.open("GET", "/ok?hold=1", false) },
-		func(h *h2conn, ids []uint32) {
+		func(h *h2conn, ids []uint32) bool {
 			for _, id := range ids {
 				_ = h.fr.WriteData(id, false, []byte{'a'})
 			}
+			return false
 		})
 }
 

@@ -25,21 +25,24 @@ const uploadHead = "GET /ok?hold=1 HTTP/1.1\r\nHost: app\r\nContent-Length: 6000
 
 // hboneUnreadUploads opens many CONNECT streams to the app, each carrying a
 // request whose body the app holds unread, and sends body bytes as fast as the
-// proxy's flow control allows: whatever the proxy accepts, it must hold.
+// proxy's flow control allows, past d for as long as the proxy takes more:
+// whatever the proxy accepts, it must hold.
 func hboneUnreadUploads(ctx context.Context, a *attackEnv) outcome {
 	var sent atomic.Int64
 	payload := []byte(strings.Repeat("u", 16<<10))
 	o := streamsOn(ctx, a, a.t.hbone, a.e.clientTLS, a.s.streamConns, nil, a.upToLimit,
 		func(h *h2conn) (uint32, error) { return openConnect(h, a.e.app.addr) },
-		func(h *h2conn, ids []uint32) {
+		func(h *h2conn, ids []uint32) (filling bool) {
 			for _, id := range ids {
 				for n := h.flow.take(id, int64(len(payload))); n > 0; n = h.flow.take(id, int64(len(payload))) {
 					if h.fr.WriteData(id, false, payload[:n]) != nil {
-						return
+						return filling
 					}
 					sent.Add(n)
+					filling = true
 				}
 			}
+			return filling
 		})
 	o.note = fmt.Sprintf("%d MiB sent; ", sent.Load()>>20) + o.note
 	return o
