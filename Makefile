@@ -8,7 +8,7 @@ STATICCHECK_VERSION := 2026.1
 export RAMPART_TOOLS_DIR := $(TOOLS_DIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help build test unit fuzz bench lint generate deps tools demo clean
+.PHONY: help build test unit fuzz bench dos lint generate deps tools demo clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,9 @@ fuzz: ## run every Fuzz target for FUZZTIME (default 10s)
 
 bench: ## run the Go benchmarks
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+
+dos: ## hostile-input suite: Rampart vs nginx and HAProxy side by side (DOS_FLAGS=-duration 5s ...)
+	$(GO) run ./test/bench/dos $(DOS_FLAGS)
 
 lint: ## go vet + staticcheck
 	$(GO) vet ./...

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// table renders the results as Markdown: one row per attack × target.
+func table(c config, rs []result) string {
+	var b strings.Builder
+	kernel, _ := exec.Command("uname", "-r").Output()
+	fmt.Fprintf(&b, "DoS suite, %s, %d CPUs, Linux %s; %s. %v per attack; legitimate client %d rps on its own connections (timeout %v); one thread/worker per target.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), strings.TrimSpace(string(kernel)),
+		runtime.Version(), c.duration, c.rate, legitTimeout)
+	b.WriteString("| attack | target | legit success % | legit p99 ms | RSS idle → peak MB | CPU s | alive | denied reached app | notes |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rs {
+		if r.Skipped != "" {
+			continue
+		}
+		note := r.Note
+		if r.GoroutinesIdle >= 0 {
+			note += fmt.Sprintf("; goroutines %d → peak %d → %d after", r.GoroutinesIdle, r.GoroutinesPeak, r.GoroutinesAfter)
+		}
+		if r.LegitErrors != "" {
+			note += "; legit failures: " + r.LegitErrors
+		}
+		if r.Err != "" {
+			note += "; error: " + r.Err
+		}
+		if r.Leaked != "" {
+			note += "; " + r.Leaked
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %.1f → %.1f | %.1f | %s | %d | %s |\n",
+			r.Attack, r.Target, r.LegitOK, r.LegitP99ms, r.RSSIdleMB, r.RSSPeakMB, r.CPUs, yesNo(r.Alive),
+			r.DeniedReached, strings.ReplaceAll(note, "|", "/"))
+	}
+	return b.String()
+}
+
+func yesNo(v bool) string {
+	if v {
+		return "yes"
+	}
+	return "NO"
+}
