@@ -65,8 +65,12 @@ func New(opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
-// Ready reports whether a bundle is loaded, i.e. whether decisions can allow at all.
-func (e *Engine) Ready() bool { return e.cur.Load() != nil }
+// Ready reports whether a bundle owning the decision path (its manifest roots contain
+// it) is loaded, i.e. whether decisions can allow at all.
+func (e *Engine) Ready() bool {
+	r := e.cur.Load()
+	return r != nil && r.owner != ""
+}
 
 // Revision returns the revision of the bundle that owns the decision path (the
 // bundle whose roots contain it), or "" when none is loaded.
@@ -107,5 +111,11 @@ func randomPrefix() string {
 }
 
 // BodyPolicy says whether the current policy reads request bodies and how much of
-// one to buffer. Until body support lands it reads none.
-func (e *Engine) BodyPolicy() BodyPolicy { return BodyPolicy{} }
+// one to buffer: Read only when bodies are turned on (WithRequestBody or the owning
+// bundle's manifest) and the compiled policy references a body field.
+func (e *Engine) BodyPolicy() BodyPolicy {
+	if r := e.cur.Load(); r != nil {
+		return r.body
+	}
+	return BodyPolicy{}
+}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"sort"
 	"strings"
 	"time"
 
@@ -59,7 +60,7 @@ func (e *Engine) Remove(ctx context.Context, name string) error {
 		e.cur.Store(nil)
 		return nil
 	}
-	return e.swap(ctx, name, next)
+	return e.swap(ctx, name, next, true)
 }
 
 // load reads a bundle through OPA's reader, then activates it together with the
@@ -72,7 +73,13 @@ func (e *Engine) load(ctx context.Context, name string, l bundle.DirectoryLoader
 	}
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
-	if err := e.swap(ctx, name, e.withBundle(name, b)); err != nil {
+	if err := e.swap(ctx, name, e.withBundle(name, b), false); err != nil {
+		return err
+	}
+	if !e.Ready() {
+		err := &BundleError{Bundle: name, Err: fmt.Errorf("%w: %s is not under any of %v",
+			ErrDecisionOutsideRoots, e.opts.decision, roots(e.bundles))}
+		e.opts.logger.Error("bundle loaded, but no bundle owns the decision path: denying everything", "bundle", name, "err", err)
 		return err
 	}
 	e.opts.logger.Info("bundle loaded", "bundle", name, "revision", b.Manifest.Revision,
@@ -80,16 +87,35 @@ func (e *Engine) load(ctx context.Context, name string, l bundle.DirectoryLoader
 	return nil
 }
 
-// swap prepares next aside and makes it current; the caller holds loadMu.
-func (e *Engine) swap(ctx context.Context, name string, next map[string]*bundle.Bundle) error {
+// swap prepares next aside and makes it current; the caller holds loadMu. A load
+// that would take the decision path away from a serving revision (no bundle's roots
+// contain it any more) is refused; with nothing serving yet it is activated (a
+// library bundle may come before the policy owning the path) and load reports it.
+func (e *Engine) swap(ctx context.Context, name string, next map[string]*bundle.Bundle, removing bool) error {
 	rev, err := e.prepare(ctx, next)
 	if err != nil {
 		return e.refuse(name, &BundleError{Bundle: name, File: errorFile(err), Err: err})
+	}
+	if rev.owner == "" && !removing && e.Ready() {
+		return e.refuse(name, &BundleError{Bundle: name, Err: fmt.Errorf("%w: %s is not under any of %v",
+			ErrDecisionOutsideRoots, e.opts.decision, roots(next))})
 	}
 	e.bundles = next
 	e.cur.Store(rev)
 	e.metrics.loaded(name, rev)
 	return nil
+}
+
+// roots lists the manifest roots of bundles, for errors.
+func roots(bundles map[string]*bundle.Bundle) []string {
+	var out []string
+	for _, b := range bundles {
+		if b.Manifest.Roots != nil {
+			out = append(out, *b.Manifest.Roots...)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // withBundle returns a copy of the active set with name replaced by b (removed if nil).

@@ -38,11 +38,27 @@ const (
 	fHost
 	fScheme
 	fProtocol
+	fParsedBody
+	fTruncatedBody
+	fBody
+	fRawBody
+	fRawBodyCamel
 	numFields
 )
 
 // fieldNames spells each field as the input does.
-var fieldNames = [numFields]string{"attributes", "source", "destination", "request", "http", "headers", "parsed_path", "parsed_query", "principal", "labels", "address", "method", "path", "host", "scheme", "protocol"}
+var fieldNames = [numFields]string{"attributes", "source", "destination", "request", "http", "headers", "parsed_path", "parsed_query", "principal", "labels", "address", "method", "path", "host", "scheme", "protocol", "parsed_body", "truncated_body", "body", "raw_body", "rawBody"}
+
+// readsBody reports whether a policy reading n can see the request body: the parsed
+// body, the truncation flag, or the body itself (http.body, raw_body). Only then does
+// the proxy buffer bodies, and only then does the body enter the decision-cache key.
+func (n *need) readsBody() bool {
+	if n.at(fParsedBody) != nil || n.at(fTruncatedBody) != nil {
+		return true
+	}
+	h := n.at(fAttributes).at(fRequest).at(fHTTP)
+	return h.at(fBody) != nil || h.at(fRawBody) != nil || h.at(fRawBodyCamel) != nil
+}
 
 // everything is a trie that keeps the whole input (used for decision logs and when a
 // policy reads input in a way the analysis cannot bound).
