@@ -3,8 +3,8 @@ package rego_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"maps"
+	"strings"
 	"testing"
 
 	"github.com/rampart-mesh/rampart/rego"
