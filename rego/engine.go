@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -40,13 +41,11 @@ func New(opts ...Option) (*Engine, error) {
 		opt(&o)
 	}
 	o.setDefaults()
-	ref, err := ast.ParseRef(o.decision)
+	ref, err := decisionRef(o.decision)
 	if err != nil {
 		return nil, fmt.Errorf("rego: decision %q: %w", o.decision, err)
 	}
-	if !ref.HasPrefix(ast.DefaultRootRef) || !ref.IsGround() {
-		return nil, fmt.Errorf("rego: decision %q: want a constant path under data", o.decision)
-	}
+	o.decision = ref.String()
 	m, err := newEngineMetrics(o.registerer)
 	if err != nil {
 		return nil, fmt.Errorf("rego: metrics: %w", err)
@@ -63,6 +62,33 @@ func New(opts ...Option) (*Engine, error) {
 		e.log = newDecisionLogger(o.decisionLog, o.maskHeaders)
 	}
 	return e, nil
+}
+
+// decisionRef parses a decision path given as a ref under data
+// ("data.envoy.authz.allow") or in OPA-Envoy's `path` form ("envoy/authz/allow",
+// a leading "/" allowed).
+func decisionRef(s string) (ast.Ref, error) {
+	var ref ast.Ref
+	if s == "data" || strings.HasPrefix(s, "data.") || strings.HasPrefix(s, "data[") {
+		r, err := ast.ParseRef(s)
+		if err != nil {
+			return nil, err
+		}
+		ref = r
+	} else {
+		segs := strings.Split(strings.TrimPrefix(s, "/"), "/")
+		ref = ast.Ref{ast.DefaultRootDocument}
+		for _, seg := range segs {
+			if seg == "" {
+				return nil, fmt.Errorf("empty segment in path %q", s)
+			}
+			ref = append(ref, ast.StringTerm(seg))
+		}
+	}
+	if !ref.HasPrefix(ast.DefaultRootRef) || !ref.IsGround() || len(ref) < 2 {
+		return nil, fmt.Errorf("want a constant path under data (data.a.b or a/b)")
+	}
+	return ref, nil
 }
 
 // Ready reports whether a bundle owning the decision path (its manifest roots contain

@@ -15,14 +15,16 @@ import (
 	"github.com/open-policy-agent/opa/v1/bundle"
 )
 
-// LoadFS loads (or replaces) the bundle called name from fsys, whose root holds the
-// bundle's .manifest: an embedded bundle, or os.DirFS of a directory.
+// LoadFS loads (or replaces) the bundle called name from fsys: an embedded bundle,
+// or os.DirFS of a directory. A .manifest at its root is honoured; a bare directory
+// of .rego (and data) files, as OPA-Envoy's examples ship, loads with roots derived
+// from its packages and data (see derivedRoots), never the claim-everything root.
 func (e *Engine) LoadFS(ctx context.Context, name string, fsys fs.FS) error {
 	l, err := bundle.NewFSLoader(fsys)
 	if err != nil {
 		return e.refuse(name, &BundleError{Bundle: name, Err: err})
 	}
-	return e.load(ctx, name, l, "")
+	return e.load(ctx, name, &guardLoader{DirectoryLoader: l, bare: true}, "")
 }
 
 // LoadDir loads (or replaces) the bundle called name from a directory.
@@ -46,7 +48,7 @@ func (e *Engine) LoadFile(ctx context.Context, name, file string) error {
 // LoadTarball loads (or replaces) the bundle called name from a gzipped tar stream
 // (what `opa build` and `rampart policy build` write).
 func (e *Engine) LoadTarball(ctx context.Context, name string, r io.Reader) error {
-	return e.load(ctx, name, bundle.NewTarballLoaderWithBaseURL(r, ""), "")
+	return e.load(ctx, name, &guardLoader{DirectoryLoader: bundle.NewTarballLoaderWithBaseURL(r, "")}, "")
 }
 
 // Remove deactivates the bundle called name. Removing the bundle that owns the
@@ -65,7 +67,7 @@ func (e *Engine) Remove(ctx context.Context, name string) error {
 
 // load reads a bundle through OPA's reader, then activates it together with the
 // other active bundles. Any failure keeps the last good revision.
-func (e *Engine) load(ctx context.Context, name string, l bundle.DirectoryLoader, etag string) error {
+func (e *Engine) load(ctx context.Context, name string, l *guardLoader, etag string) error {
 	start := time.Now()
 	b, err := e.read(name, l, etag)
 	if err != nil {
@@ -132,9 +134,9 @@ func (e *Engine) withBundle(name string, b *bundle.Bundle) map[string]*bundle.Bu
 }
 
 // read runs OPA's bundle reader behind a guard that refuses unsafe file names and
-// insists on a .manifest (without one OPA would claim every root, silently).
-func (e *Engine) read(name string, l bundle.DirectoryLoader, etag string) (*bundle.Bundle, error) {
-	g := &guardLoader{DirectoryLoader: l}
+// insists on a .manifest for a tarball (without one OPA would claim every root,
+// silently); a bare directory gets roots derived from its contents instead.
+func (e *Engine) read(name string, g *guardLoader, etag string) (*bundle.Bundle, error) {
 	rd := bundle.NewCustomReader(g).WithBundleName(name).WithBundleEtag(etag)
 	if e.opts.verification != nil {
 		rd = rd.WithBundleVerificationConfig(e.opts.verification)
@@ -148,8 +150,15 @@ func (e *Engine) read(name string, l bundle.DirectoryLoader, etag string) (*bund
 	if err != nil {
 		return nil, &BundleError{Bundle: name, File: readErrorFile(err), Err: err}
 	}
-	if !g.manifest {
+	if !g.manifest && !g.bare {
 		return nil, &BundleError{Bundle: name, File: ".manifest", Err: errNoManifest}
+	}
+	if !g.manifest {
+		roots := derivedRoots(&b)
+		if len(roots) == 0 {
+			return nil, &BundleError{Bundle: name, Err: errEmptyBundle}
+		}
+		b.Manifest.Roots = &roots
 	}
 	return &b, nil
 }
@@ -176,13 +185,15 @@ func (e *Engine) refuse(name string, err error) error {
 
 var (
 	errUnsafePath = errors.New("file name escapes the bundle root")
-	errNoManifest = errors.New("missing .manifest (a bundle must declare its roots)")
+	errNoManifest  = errors.New("missing .manifest (a bundle must declare its roots)")
+	errEmptyBundle = errors.New("no .manifest, no policy and no data")
 )
 
 // guardLoader wraps an OPA DirectoryLoader and watches the files go by.
 type guardLoader struct {
 	bundle.DirectoryLoader
 	manifest bool   // a .manifest at the bundle root was seen
+	bare     bool   // a directory: without a .manifest, roots are derived
 	bad      string // first unsafe file name seen
 }
 

@@ -57,7 +57,8 @@ func (o *options) setDefaults() {
 	}
 }
 
-// WithDecision sets the rule to evaluate, e.g. "data.rampart.authz.allow". Its value
+// WithDecision sets the rule to evaluate, e.g. "data.rampart.authz.allow" or, as
+// OPA-Envoy's `path` setting spells it, "rampart/authz/allow". Its value
 // may be a boolean or an object {allowed, http_status, body, headers, reason}.
 func WithDecision(path string) Option { return func(o *options) { o.decision = path } }
 
