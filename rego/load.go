@@ -184,7 +184,7 @@ func (e *Engine) refuse(name string, err error) error {
 }
 
 var (
-	errUnsafePath = errors.New("file name escapes the bundle root")
+	errUnsafePath  = errors.New("file name escapes the bundle root")
 	errNoManifest  = errors.New("missing .manifest (a bundle must declare its roots)")
 	errEmptyBundle = errors.New("no .manifest, no policy and no data")
 )
