@@ -61,6 +61,12 @@ func DecodeInput(raw []byte) (DecodedInput, error) {
 			return d, fmt.Errorf("decision-log line: %w", err)
 		}
 		d.Form = FormDecisionLog
+		var erased []string
+		if json.Unmarshal(top["erased"], &erased) == nil {
+			for _, p := range erased { // masked when logged: the replay lacks them
+				d.Dropped = append(d.Dropped, "erased when logged: "+p)
+			}
+		}
 		return d, nil
 	case top["attributes"] != nil:
 		return decodeEnvoy(raw, top)
