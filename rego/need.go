@@ -15,6 +15,7 @@ type need struct {
 	kids  map[string]*need
 	names []string         // the keys of kids, sorted: the decision-cache key's order
 	fixed [numFields]*need // kids of the input's fixed keys, so a decision indexes an array
+	body  bool             // root only: the policy can see the body (see readsBody)
 }
 
 // field is one of the fixed keys of the input (OPA-Envoy's shape); label and header
@@ -52,7 +53,10 @@ var fieldNames = [numFields]string{"attributes", "source", "destination", "reque
 // readsBody reports whether a policy reading n can see the request body: the parsed
 // body, the truncation flag, or the body itself (http.body, raw_body). Only then does
 // the proxy buffer bodies, and only then does the body enter the decision-cache key.
-func (n *need) readsBody() bool {
+func (n *need) readsBody() bool { return n != nil && (n.all || n.body) }
+
+// findsBody walks the sealed trie for readsBody, once per revision.
+func (n *need) findsBody() bool {
 	if n.at(fParsedBody) != nil || n.at(fTruncatedBody) != nil {
 		return true
 	}
@@ -129,6 +133,7 @@ func inputNeeds(modules map[string]*ast.Module) *need {
 		ast.NewGenericVisitor(visit).Walk(m)
 	}
 	root.seal()
+	root.body = root.findsBody()
 	return root
 }
 
