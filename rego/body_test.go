@@ -147,3 +147,25 @@ func FuzzBody(f *testing.F) {
 		}
 	})
 }
+
+// TestParsedPath checks the engine's half of the package doc's slash-rule table:
+// the normalized path the proxy hands over, and the parsed_path OPA-Envoy derives.
+func TestParsedPath(t *testing.T) {
+	for path, want := range map[string]string{
+		"/a%2Fb":        `["a","b"]`,
+		"/a%5Cb":        `["a\\b"]`,
+		"/a/b":          `["a","b"]`,
+		"/a%252Fb":      `["a%2Fb"]`,
+		"/":             `[""]`,
+		"/a/":           `["a",""]`,
+		"/v1/x?q=%2F":   `["v1","x"]`,
+		"//lead/%7Eme?": `["lead","~me"]`,
+	} {
+		in := &rego.Input{Request: &rego.Request{Method: "GET", Path: path}}
+		m := mustJSON(t, in.AST()).(map[string]any)
+		got, _ := json.Marshal(m["parsed_path"])
+		if string(got) != want {
+			t.Errorf("%s: parsed_path %s, want %s", path, got, want)
+		}
+	}
+}
