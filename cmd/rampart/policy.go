@@ -32,12 +32,14 @@ type bundleFlags struct {
 	key      string // public key that must have signed the bundle
 	keyID    string
 	keyAlg   string
+	bodies   bool // decide as a proxy with request bodies turned on
 }
 
 func (f *bundleFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.bundle, "bundle", "", "bundle directory (a .manifest honoured; without one, roots come from its packages), .tar.gz, or the name of a shipped bundle (starwars, networkpolicy, lib)")
 	cmd.Flags().StringVar(&f.input, "input", "-", "request input JSON file, - for stdin: Rampart's {source, destination, request}, OPA-Envoy's input, an Envoy CheckRequest, or a decision-log line")
 	cmd.Flags().StringVar(&f.decision, "decision", rego.DefaultDecision, "decision rule to evaluate: data.envoy.authz.allow or envoy/authz/allow")
+	cmd.Flags().BoolVar(&f.bodies, "request-body", true, "decide as a proxy with request bodies on (rampart-proxy's body option; else only bundles opting in through their manifest read bodies)")
 	cmd.Flags().StringVar(&f.key, "verification-key", "", "PEM public key (or HMAC secret) the bundle must be signed with")
 	cmd.Flags().StringVar(&f.keyID, "key-id", "default", "key id of --verification-key")
 	cmd.Flags().StringVar(&f.keyAlg, "verification-alg", "RS256", "algorithm of --verification-key")
@@ -55,12 +57,25 @@ func (f *bundleFlags) load(cmd *cobra.Command, opts ...rego.Option) (*rego.Engin
 	if err != nil {
 		return nil, nil, err
 	}
+	// As the proxy does: a body is in the input only when the policy reads bodies,
+	// and then a request without one has an empty body (parsed_body null).
+	if in.Request != nil {
+		switch {
+		case !e.BodyPolicy().Read:
+			in.Request.Body, in.Request.BodyTruncated = nil, false
+		case in.Request.Body == nil:
+			in.Request.Body = []byte{}
+		}
+	}
 	return e, in, nil
 }
 
 // engine loads the bundle into a fresh engine.
 func (f *bundleFlags) engine(ctx context.Context, opts ...rego.Option) (*rego.Engine, error) {
 	opts = append([]rego.Option{rego.WithDecision(f.decision)}, opts...)
+	if f.bodies {
+		opts = append(opts, rego.WithRequestBody(0))
+	}
 	if f.key != "" {
 		vc, err := rego.VerificationKey(f.keyID, f.key, f.keyAlg)
 		if err != nil {

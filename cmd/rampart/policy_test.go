@@ -61,6 +61,9 @@ func TestPolicyEvalStarWars(t *testing.T) {
 	}
 }
 
+// payment is a request with a JSON body, in Rampart's input form.
+const payment = `{"request": {"method": "POST", "path": "/pay", "headers": {"content-type": "application/json"}, "body": "{\"amount\": 5}"}}`
+
 func TestPolicyCommands(t *testing.T) {
 	stdin, err := os.ReadFile(input + "xwing-land.json")
 	if err != nil {
@@ -89,6 +92,10 @@ func TestPolicyCommands(t *testing.T) {
 		{"eval decision outside roots", "", []string{"policy", "eval", "--bundle", input + "envoy-bare", "--input", input + "tiefighter-land.json"},
 			nil, "decision path outside every bundle's roots: data.rampart.authz.allow is not under any of [envoy/authz]"},
 		{"eval unknown input form", `{"req": {}}`, []string{"policy", "eval", "--bundle", "starwars"}, nil, "matches no known form"},
+		{"eval body", payment, []string{"policy", "eval", "--bundle", input + "envoy-body", "--decision", "envoy/authz/allow"}, []string{`"allowed": true`}, ""},
+		{"eval body off", payment, []string{"policy", "eval", "--request-body=false", "--bundle", input + "envoy-body", "--decision", "envoy/authz/allow"}, []string{`"allowed": false`}, ""},
+		{"eval body truncated", strings.Replace(payment, `"method"`, `"truncated_body": true, "method"`, 1), []string{"policy", "eval", "--bundle", input + "envoy-body", "--decision", "envoy/authz/allow"}, []string{`"allowed": false`}, ""},
+		{"eval body invalid", strings.Replace(payment, `5}`, `5`, 1), []string{"policy", "eval", "--bundle", input + "envoy-body", "--decision", "envoy/authz/allow"}, []string{`"allowed": false`, "bad request input: request body is not valid application/json"}, ""},
 		{"eval stdin", string(stdin), []string{"policy", "eval", "--bundle", "starwars"}, []string{`"allowed": false`, `"http_status": 403`}, ""},
 		{"eval dry-run", string(stdin), []string{"policy", "eval", "--bundle", "starwars", "--dry-run"}, []string{`"allowed": true`, `"dry_run": true`}, ""},
 		{"eval misspelt input", "", []string{"policy", "eval", "--bundle", "starwars", "--input", input + "misspelt-field.json"}, nil, "unknown field"},
