@@ -15,6 +15,17 @@ const DefaultDecisionCache = 4096
 // (16 bytes per decision it can hold), so a larger request is clamped to this.
 const MaxDecisionCache = 1 << 20
 
+// maxCachedBody bounds the body a cached decision's key may hold. Keys hold the
+// request body when the policy reads it; without a bound a full cache could hold
+// DefaultDecisionCache bodies of up to MaxRequestBodyBytes each (4 GiB). Requests
+// with longer bodies are always evaluated.
+const maxCachedBody = 2048
+
+// largeBody reports a body the policy reads that is too long to be cached.
+func (in *Input) largeBody(n *need) bool {
+	return in != nil && in.Request != nil && len(in.Request.Body) > maxCachedBody && n.readsBody()
+}
+
 // decisionCache memoizes one revision's decisions by the input they were made on,
 // pruned to the fields the policy can read (the key is Input.appendKey's encoding
 // of exactly those fields). It exists only for revisions whose policies call no

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -60,18 +61,21 @@ func FuzzDecisionCache(f *testing.F) {
 		first, second := fuzzInput(a), fuzzInput(b)
 		cached.Decide(context.Background(), first)
 		got, want := cached.Decide(context.Background(), second), plain.Decide(context.Background(), second)
-		if got.Allowed != want.Allowed {
+		if got.Allowed != want.Allowed || got.Reason != want.Reason {
 			t.Fatalf("after %+v, %+v: cached allowed=%v, evaluated %v", first, second, got.Allowed, want.Allowed)
 		}
 	})
 }
 
 // fuzzArgs and fuzzInput turn an input into one string and back: fields separated
-// by NUL, a missing request as fewer fields.
+// by NUL, a missing request or body as fewer fields.
 func fuzzArgs(in *rego.Input) string {
 	f := []string{in.Source.Principal, pairsOf(in.Source.Labels), pairsOf(in.Destination.Labels)}
 	if r := in.Request; r != nil {
 		f = append(f, r.Method, r.Path, r.Headers["x-ship"])
+		if r.Body != nil {
+			f = append(f, string(r.Body), r.Headers["content-type"], strconv.FormatBool(r.BodyTruncated))
+		}
 	}
 	return strings.Join(f, "\x00")
 }
@@ -87,6 +91,10 @@ func fuzzInput(s string) *rego.Input {
 	}
 	if len(f) >= 6 {
 		in.Request = &rego.Request{Method: f[3], Path: f[4], Headers: map[string]string{"x-ship": f[5]}}
+	}
+	if len(f) >= 9 {
+		in.Request.Body, in.Request.BodyTruncated = []byte(f[6]), f[8] == "true"
+		in.Request.Headers["content-type"] = f[7]
 	}
 	return in
 }

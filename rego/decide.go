@@ -49,16 +49,27 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Ti
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTimeout, err)
 	}
-	// The cache key is built straight from in; the ast input only on a miss.
+	if rev.owner == "" {
+		return nil, fmt.Errorf("%w: %s", ErrDecisionOutsideRoots, e.opts.decision)
+	}
+	if err := in.checkRequest(); err != nil {
+		return nil, err
+	}
+	// The cache key is built straight from in; the ast input only on a miss. The key
+	// holds the body whenever the policy can see it, so a hit is a body that parsed.
 	var kb [256]byte
 	var key []byte
-	if rev.cache != nil && tracer == nil {
+	if rev.cache != nil && tracer == nil && !in.largeBody(rev.need) {
 		key = in.appendKey(kb[:0], rev.need)
 		if v, ok := rev.cache.get(key); ok {
 			return v, nil
 		}
 	}
-	input := in.value(rev.need, rev.terms)
+	body, err := in.parseBody(rev.need)
+	if err != nil {
+		return nil, err
+	}
+	input := in.value(rev.need, rev.terms, body)
 	s := newScratch(now.Add(e.opts.timeout))
 	q := topdown.NewQuery(rev.query).
 		WithQueryCompiler(rev.qc).
@@ -75,7 +86,7 @@ func (e *Engine) eval(ctx context.Context, rev *revision, in *Input, now time.Ti
 	if tracer != nil {
 		q = q.WithQueryTracer(tracer)
 	}
-	err := q.Iter(ctx, s.collect)
+	err = q.Iter(ctx, s.collect)
 	result := s.result
 	switch {
 	case err != nil && isCancel(err):
@@ -116,6 +127,10 @@ func (e *Engine) interpret(rev *revision, result ast.Value, err error) Decision 
 	switch {
 	case !d.Allowed && (e.opts.dryRun || rev.dryRun):
 		d.Allowed, d.DryRun = true, true // status and body stay: what would have been sent
+		// The request goes through unchanged: a deny's response headers must not
+		// become headers set on the forwarded request.
+		d.Headers, d.RequestHeadersToRemove, d.ResponseHeadersToAdd = nil, nil, nil
+		d.QueryParametersToSet, d.QueryParametersToRemove = nil, nil
 	case d.Allowed:
 		d.HTTPStatus, d.Body = 0, ""
 	}

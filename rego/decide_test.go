@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,13 @@ type decideCase struct {
 		Reason     string            `json:"reason"` // substring of Decision.Reason
 		Revision   string            `json:"revision"`
 		DryRun     bool              `json:"dry_run"`
+		// Compared only when present: every field in order, as the decision has them.
+		HeaderList              []rego.Field   `json:"header_list"`
+		RequestHeadersToRemove  []string       `json:"request_headers_to_remove"`
+		ResponseHeadersToAdd    []rego.Field   `json:"response_headers_to_add"`
+		QueryParametersToSet    []rego.Field   `json:"query_parameters_to_set"`
+		QueryParametersToRemove []string       `json:"query_parameters_to_remove"`
+		DynamicMetadata         map[string]any `json:"dynamic_metadata"`
 	} `json:"want"`
 }
 
@@ -46,9 +54,10 @@ func TestDecide(t *testing.T) {
 			w := c.Want
 			if got.Allowed != w.Allowed || got.HTTPStatus != w.HTTPStatus || got.Body != w.Body ||
 				got.DryRun != w.DryRun || !strings.Contains(got.Reason, w.Reason) ||
-				!maps.Equal(headerMap(got.Headers), w.Headers) || (w.Revision != "" && got.Revision != w.Revision) {
+				(w.HeaderList == nil && !maps.Equal(headerMap(got.Headers), w.Headers)) || (w.Revision != "" && got.Revision != w.Revision) {
 				t.Errorf("Decide = %+v\nwant    %+v", got, w)
 			}
+			checkChanges(t, got, &c)
 			if got.ID == "" {
 				t.Error("decision has no ID")
 			}
@@ -92,6 +101,30 @@ func newCaseEngine(t *testing.T, c decideCase) *rego.Engine {
 		t.Fatalf("Ready() = %v with bundle %q", e.Ready(), c.Bundle)
 	}
 	return e
+}
+
+// checkChanges compares the allow-side fields a case names.
+func checkChanges(t *testing.T, got rego.Decision, c *decideCase) {
+	t.Helper()
+	w := c.Want
+	same := func(name string, want, have any) {
+		w, h := reflect.ValueOf(want), reflect.ValueOf(have)
+		if !w.IsNil() && !(w.Len() == 0 && h.Len() == 0) && !reflect.DeepEqual(want, have) {
+			t.Errorf("%s = %v, want %v", name, have, want)
+		}
+	}
+	same("headers", w.HeaderList, got.Headers)
+	same("request_headers_to_remove", w.RequestHeadersToRemove, got.RequestHeadersToRemove)
+	same("response_headers_to_add", w.ResponseHeadersToAdd, got.ResponseHeadersToAdd)
+	same("query_parameters_to_set", w.QueryParametersToSet, got.QueryParametersToSet)
+	same("query_parameters_to_remove", w.QueryParametersToRemove, got.QueryParametersToRemove)
+	if w.DynamicMetadata != nil {
+		a, _ := json.Marshal(w.DynamicMetadata)
+		b, _ := json.Marshal(got.DynamicMetadata)
+		if string(a) != string(b) {
+			t.Errorf("dynamic_metadata = %s, want %s", b, a)
+		}
+	}
 }
 
 // headerMap flattens fields for comparison with a case's want (one value a name).

@@ -3,6 +3,7 @@ package rego
 import (
 	"encoding/json"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,11 +43,48 @@ type bundleRevision struct {
 	Revision string `json:"revision"`
 }
 
+// logDecision is what the proxy did: the outcome, and on an allow what it changed in
+// the forwarded request and the response (values of masked headers are masked).
 type logDecision struct {
-	Allowed    bool   `json:"allowed"`
-	HTTPStatus int    `json:"http_status,omitempty"`
-	Reason     string `json:"reason,omitempty"`
-	DryRun     bool   `json:"dry_run,omitempty"`
+	Allowed                 bool           `json:"allowed"`
+	HTTPStatus              int            `json:"http_status,omitempty"`
+	Reason                  string         `json:"reason,omitempty"`
+	DryRun                  bool           `json:"dry_run,omitempty"`
+	Headers                 []Field        `json:"headers,omitempty"`
+	RequestHeadersToRemove  []string       `json:"request_headers_to_remove,omitempty"`
+	ResponseHeadersToAdd    []Field        `json:"response_headers_to_add,omitempty"`
+	QueryParametersToSet    []Field        `json:"query_parameters_to_set,omitempty"`
+	QueryParametersToRemove []string       `json:"query_parameters_to_remove,omitempty"`
+	DynamicMetadata         map[string]any `json:"dynamic_metadata,omitempty"`
+}
+
+func (l *decisionLogger) outcome(d *Decision) logDecision {
+	return logDecision{
+		Allowed: d.Allowed, Reason: d.Reason, DryRun: d.DryRun,
+		Headers: l.maskFields(d.Headers), RequestHeadersToRemove: d.RequestHeadersToRemove,
+		ResponseHeadersToAdd: l.maskFields(d.ResponseHeadersToAdd),
+		QueryParametersToSet: d.QueryParametersToSet, QueryParametersToRemove: d.QueryParametersToRemove,
+		DynamicMetadata: d.DynamicMetadata,
+	}
+}
+
+// maskFields replaces the values of masked header names: a policy that sets an
+// authorization header for the app must not write the credential to the log.
+func (l *decisionLogger) maskFields(fs []Field) []Field {
+	var out []Field
+	for i, f := range fs {
+		if !slices.Contains(l.mask, f.Name) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(fs)
+		}
+		out[i].Value = "<masked>"
+	}
+	if out == nil {
+		return fs
+	}
+	return out
 }
 
 func (l *decisionLogger) write(now time.Time, path string, in *Input, result ast.Value, err error, d Decision, rev *revision, took time.Duration) {
@@ -58,7 +96,7 @@ func (l *decisionLogger) write(now time.Time, path string, in *Input, result ast
 		Erased:     erased,
 		Timestamp:  now.UTC(),
 		Metrics:    map[string]int64{"timer_rego_query_eval_ns": took.Nanoseconds()},
-		Rampart:    logDecision{Allowed: d.Allowed, Reason: d.Reason, DryRun: d.DryRun},
+		Rampart:    l.outcome(&d),
 	}
 	if !d.Allowed {
 		e.Rampart.HTTPStatus = d.HTTPStatus

@@ -2,6 +2,7 @@ package rego_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	opa "github.com/open-policy-agent/opa/v1/rego"
@@ -51,6 +52,9 @@ func FuzzDifferential(f *testing.F) {
 		}
 		for i, p := range pairs {
 			got := p.engine.Decide(ctx, in)
+			if strings.HasPrefix(got.Reason, rego.ErrBadInput.Error()) {
+				continue // OPA-Envoy's Check fails on these too (Envoy denies); OPA is not asked
+			}
 			rs, err := p.ref.Eval(ctx, opa.EvalParsedInput(in.AST()))
 			want := err == nil && rs.Allowed()
 			if got.Allowed != want {

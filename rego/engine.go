@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -40,13 +41,11 @@ func New(opts ...Option) (*Engine, error) {
 		opt(&o)
 	}
 	o.setDefaults()
-	ref, err := ast.ParseRef(o.decision)
+	ref, err := decisionRef(o.decision)
 	if err != nil {
 		return nil, fmt.Errorf("rego: decision %q: %w", o.decision, err)
 	}
-	if !ref.HasPrefix(ast.DefaultRootRef) || !ref.IsGround() {
-		return nil, fmt.Errorf("rego: decision %q: want a constant path under data", o.decision)
-	}
+	o.decision = ref.String()
 	m, err := newEngineMetrics(o.registerer)
 	if err != nil {
 		return nil, fmt.Errorf("rego: metrics: %w", err)
@@ -65,8 +64,39 @@ func New(opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
-// Ready reports whether a bundle is loaded, i.e. whether decisions can allow at all.
-func (e *Engine) Ready() bool { return e.cur.Load() != nil }
+// decisionRef parses a decision path given as a ref under data
+// ("data.envoy.authz.allow") or in OPA-Envoy's `path` form ("envoy/authz/allow",
+// a leading "/" allowed).
+func decisionRef(s string) (ast.Ref, error) {
+	var ref ast.Ref
+	if s == "data" || strings.HasPrefix(s, "data.") || strings.HasPrefix(s, "data[") {
+		r, err := ast.ParseRef(s)
+		if err != nil {
+			return nil, err
+		}
+		ref = r
+	} else {
+		segs := strings.Split(strings.TrimPrefix(s, "/"), "/")
+		ref = ast.Ref{ast.DefaultRootDocument}
+		for _, seg := range segs {
+			if seg == "" {
+				return nil, fmt.Errorf("empty segment in path %q", s)
+			}
+			ref = append(ref, ast.StringTerm(seg))
+		}
+	}
+	if !ref.HasPrefix(ast.DefaultRootRef) || !ref.IsGround() || len(ref) < 2 {
+		return nil, fmt.Errorf("want a constant path under data (data.a.b or a/b)")
+	}
+	return ref, nil
+}
+
+// Ready reports whether a bundle owning the decision path (its manifest roots contain
+// it) is loaded, i.e. whether decisions can allow at all.
+func (e *Engine) Ready() bool {
+	r := e.cur.Load()
+	return r != nil && r.owner != ""
+}
 
 // Revision returns the revision of the bundle that owns the decision path (the
 // bundle whose roots contain it), or "" when none is loaded.
@@ -107,5 +137,11 @@ func randomPrefix() string {
 }
 
 // BodyPolicy says whether the current policy reads request bodies and how much of
-// one to buffer. Until body support lands it reads none.
-func (e *Engine) BodyPolicy() BodyPolicy { return BodyPolicy{} }
+// one to buffer: Read only when bodies are turned on (WithRequestBody or the owning
+// bundle's manifest) and the compiled policy references a body field.
+func (e *Engine) BodyPolicy() BodyPolicy {
+	if r := e.cur.Load(); r != nil {
+		return r.body
+	}
+	return BodyPolicy{}
+}

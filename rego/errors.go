@@ -17,6 +17,13 @@ var (
 	// ErrBadDecision: the policy returned something that is neither a boolean nor a
 	// decision object.
 	ErrBadDecision = errors.New("malformed decision")
+	// ErrBadInput: the request cannot be put into the input as OPA-Envoy would (a path
+	// or query that does not parse, a body that does not parse as its content type).
+	// OPA-Envoy's Check fails on these and Envoy denies; so does the engine.
+	ErrBadInput = errors.New("bad request input")
+	// ErrDecisionOutsideRoots: no active bundle's manifest roots contain the decision
+	// path, so no policy can ever define it. The engine is not Ready.
+	ErrDecisionOutsideRoots = errors.New("decision path outside every bundle's roots")
 	// ErrNotModified: an HTTP bundle service answered 304; the active revision stays.
 	ErrNotModified = errors.New("bundle not modified")
 	// ErrBundleTooLarge: a bundle download exceeded PollOptions.MaxBytes; it is

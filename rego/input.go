@@ -5,10 +5,12 @@ package rego
 //
 //	input.attributes.source.{principal,labels,address}
 //	input.attributes.destination.{principal,labels,address}
-//	input.attributes.request.http.{method,path,host,headers,scheme,protocol}
-//	input.parsed_path, input.parsed_query
+//	input.attributes.request.http.{method,path,host,headers,scheme,protocol,body,raw_body}
+//	input.parsed_path, input.parsed_query, input.parsed_body, input.truncated_body
 //
-// The proxy normalizes the request before filling Input; the engine does not.
+// An empty string or map is absent from the input, never an empty value (see the
+// package doc). The proxy normalizes the request before filling Input; the engine
+// does not.
 type Input struct {
 	Source      Peer `json:"source"`
 	Destination Peer `json:"destination"`
@@ -46,7 +48,8 @@ type Request struct {
 }
 
 // Field is one name and value: a header field (lower-case name) or a query
-// parameter. A name may repeat; order is kept.
+// parameter. A name may repeat (a policy gave an array of values): every value is
+// applied, in order, the first replacing any existing field of that name.
 type Field struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`

@@ -1,6 +1,7 @@
 package rego
 
 import (
+	"fmt"
 	"net/url"
 	"sort"
 	"strconv"
@@ -19,18 +20,25 @@ var (
 	kSocketAddress, kPortValue         = ast.StringTerm("socketAddress"), ast.StringTerm("portValue")
 	kMethod, kPath, kHost              = ast.StringTerm("method"), ast.StringTerm("path"), ast.StringTerm("host")
 	kScheme, kProtocol                 = ast.StringTerm("scheme"), ast.StringTerm("protocol")
+	kParsedBody, kTruncatedBody        = ast.StringTerm("parsed_body"), ast.StringTerm("truncated_body")
+	kBody, kRawBody, kRawBodyCamel     = ast.StringTerm("body"), ast.StringTerm("raw_body"), ast.StringTerm("rawBody")
 )
 
 // value builds in as OPA-Envoy's ext_authz input, directly as an ast.Value (no JSON
 // round trip), keeping only the parts marked in n. Pass everything() for all of it.
 //
 //	{"attributes": {"source": PEER, "destination": PEER,
-//	                "request": {"http": {method, path, host, headers, scheme, protocol}}},
-//	 "parsed_path": [...], "parsed_query": {k: [v, ...]}}
+//	                "request": {"http": {method, path, host, headers, scheme, protocol,
+//	                                     body | raw_body}}},
+//	 "parsed_path": [...], "parsed_query": {k: [v, ...]},
+//	 "parsed_body": ..., "truncated_body": bool}
 //
 // PEER is {"principal", "labels", "address": {"socketAddress": {"address", "portValue"}}},
-// the shape Envoy gives OPA-Envoy, so its policies run unchanged.
-func (in *Input) value(n *need, tb *terms) ast.Value {
+// the shape Envoy gives OPA-Envoy, so its policies run unchanged. A field Rampart does
+// not know (no principal, no labels, no body read) is absent, never empty: a policy's
+// `not input.attributes.source.principal` must fire for an unauthenticated peer.
+// body is the parsed body (from in.prepare), nil when no body was read.
+func (in *Input) value(n *need, tb *terms, body *parsedBody) ast.Value {
 	if in == nil || n == nil {
 		return ast.NewObject()
 	}
@@ -38,28 +46,68 @@ func (in *Input) value(n *need, tb *terms) ast.Value {
 	if a := n.at(fAttributes); a != nil {
 		kv.add(kAttributes, in.attributes(a, tb))
 	}
-	if in.Request != nil {
+	if r := in.Request; r != nil {
 		if n.at(fParsedPath) != nil {
-			kv.add(kParsedPath, ast.NewTerm(parsedPath(in.Request.Path, tb)))
+			kv.add(kParsedPath, ast.NewTerm(parsedPath(r.Path, tb)))
 		}
 		if n.at(fParsedQuery) != nil {
-			kv.add(kParsedQuery, ast.NewTerm(parsedQuery(in.Request.Path)))
+			kv.add(kParsedQuery, ast.NewTerm(parsedQuery(r.Path)))
+		}
+		if body != nil && n.at(fParsedBody) != nil {
+			kv.add(kParsedBody, ast.NewTerm(body.value))
+		}
+		if body != nil && n.at(fTruncatedBody) != nil {
+			kv.add(kTruncatedBody, ast.InternedTerm(body.truncated))
 		}
 	}
 	return ast.NewObject(kv.kv[:kv.n]...)
 }
 
-// AST returns the whole input as an ast.Value; what the decision log records.
-func (in *Input) AST() ast.Value { return in.value(everything(), nil) }
+// checkRequest refuses what OPA-Envoy cannot parse before evaluating (a path or
+// query it cannot parse); the error denies the request.
+func (in *Input) checkRequest() error {
+	if in == nil || in.Request == nil {
+		return nil
+	}
+	return checkTarget(in.Request.Path)
+}
 
-// maxPairs bounds the members pairs holds; a label or header map with more read
-// names present is converted whole (appendMap mirrors that choice).
+// parseBody parses the body when one was read and the policy under n can see it (nil
+// otherwise). A body that does not parse as its content type is an error that denies.
+func (in *Input) parseBody(n *need) (*parsedBody, error) {
+	if in == nil || in.Request == nil || in.Request.Body == nil || !n.readsBody() {
+		return nil, nil
+	}
+	b, err := in.Request.parseBody()
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// AST returns the whole input as an ast.Value; what the decision log records.
+// A body that does not parse is logged as read, with parsed_body null.
+func (in *Input) AST() ast.Value {
+	all := everything()
+	b, err := in.parseBody(all)
+	if err != nil {
+		b = &parsedBody{value: ast.Null{}, truncated: in.Request.BodyTruncated}
+	}
+	return in.value(all, nil, b)
+}
+
+// maxPairs bounds the members of a label or header map built key by key; a map with
+// more read names present is converted whole (appendMap mirrors that choice).
 const maxPairs = 6
+
+// maxMembers bounds the members pairs holds: the most any fixed object of the input
+// has (http: method, path, host, scheme, protocol, headers, body, raw_body, rawBody).
+const maxMembers = 9
 
 // pairs collects an object's members on the stack so the object is built in one
 // call with its final size (inserting one by one grows its map and key slice).
 type pairs struct {
-	kv [maxPairs][2]*ast.Term
+	kv [maxMembers][2]*ast.Term
 	n  int
 }
 
@@ -98,10 +146,10 @@ func (in *Input) attributes(n *need, tb *terms) *ast.Term {
 
 func (p *Peer) value(n *need, tb *terms) *ast.Term {
 	var kv pairs
-	if n.at(fPrincipal) != nil {
+	if n.at(fPrincipal) != nil && p.Principal != "" {
 		kv.add(kPrincipal, tb.str(p.Principal))
 	}
-	if l := n.at(fLabels); l != nil {
+	if l := n.at(fLabels); l != nil && len(p.Labels) > 0 {
 		kv.add(kLabels, stringMap(p.Labels, l, tb))
 	}
 	if n.at(fAddress) != nil && p.Address != "" {
@@ -120,12 +168,16 @@ func (r *Request) value(n *need, tb *terms) *ast.Term {
 		{fMethod, kMethod, r.Method}, {fPath, kPath, r.Path}, {fHost, kHost, r.Host},
 		{fScheme, kScheme, r.Scheme}, {fProtocol, kProtocol, r.Protocol},
 	} {
-		if n.at(f.name) != nil {
+		// method and path are always known; the others are absent when empty
+		if n.at(f.name) != nil && (f.val != "" || f.name == fMethod || f.name == fPath) {
 			kv.add(f.key, tb.str(f.val))
 		}
 	}
-	if h := n.at(fHeaders); h != nil {
+	if h := n.at(fHeaders); h != nil && len(r.Headers) > 0 {
 		kv.add(kHeaders, stringMap(r.Headers, h, tb))
+	}
+	if r.Body != nil {
+		r.bodyText(n, &kv)
 	}
 	return kv.term(tb)
 }
@@ -135,11 +187,11 @@ func stringMap(m map[string]string, n *need, tb *terms) *ast.Term {
 	if !n.all {
 		var kv pairs
 		for k := range n.kids {
-			if v, ok := m[k]; ok && kv.n < len(kv.kv) {
+			if v, ok := m[k]; ok && kv.n < maxPairs {
 				kv.add(tb.str(k), tb.str(v))
 			}
 		}
-		if kv.n < len(kv.kv) {
+		if kv.n < maxPairs {
 			return kv.term(tb)
 		}
 	}
@@ -165,27 +217,47 @@ func socketAddress(addr string) ast.Value {
 	return ast.NewObject([2]*ast.Term{kSocketAddress, ast.NewTerm(sa)})
 }
 
-// parsedPath splits the path (query removed) into unescaped segments the way
-// OPA-Envoy does: "/v1/request-landing" → ["v1", "request-landing"], "/" → [""].
+// parsedPath splits the path (query removed) the way OPA-Envoy does: the whole path
+// is unescaped first, then split on "/", so an encoded slash that reaches the policy
+// (KeepSlashesEncoded in the proxy) splits a segment exactly as it does for
+// OPA-Envoy: "/v1/request-landing" → ["v1", "request-landing"], "/" → [""],
+// "/a%2Fb" → ["a", "b"], "/a%252F" → ["a%2F"]. checkTarget has refused a path
+// that does not unescape.
 func parsedPath(p string, tb *terms) ast.Value {
-	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
+	p, _, _ = strings.Cut(p, "?")
+	if strings.IndexByte(p, '%') >= 0 {
+		if u, err := url.PathUnescape(p); err == nil {
+			p = u
+		}
 	}
 	p = strings.TrimLeft(p, "/")
 	segs := make([]*ast.Term, 0, strings.Count(p, "/")+1)
 	for {
 		seg, rest, more := strings.Cut(p, "/")
-		if strings.IndexByte(seg, '%') >= 0 {
-			if u, err := url.PathUnescape(seg); err == nil {
-				seg = u
-			}
-		}
 		segs = append(segs, tb.str(seg))
 		if !more {
 			return ast.NewArray(segs...)
 		}
 		p = rest
 	}
+}
+
+// checkTarget refuses what OPA-Envoy cannot parse (its Check then fails, and Envoy
+// denies): a path that does not unescape, a query url.ParseQuery rejects (";" as a
+// separator, an invalid escape). The proxy answers such requests 400 before policy.
+func checkTarget(p string) error {
+	path, query, _ := strings.Cut(p, "?")
+	if strings.IndexByte(path, '%') >= 0 {
+		if _, err := url.PathUnescape(path); err != nil {
+			return fmt.Errorf("%w: path: %w", ErrBadInput, err)
+		}
+	}
+	if query != "" {
+		if _, err := url.ParseQuery(query); err != nil {
+			return fmt.Errorf("%w: query: %w", ErrBadInput, err)
+		}
+	}
+	return nil
 }
 
 // parsedQuery decodes the query string into {key: [values...]} like OPA-Envoy.
@@ -195,7 +267,7 @@ func parsedQuery(p string) ast.Value {
 	if i < 0 {
 		return obj
 	}
-	q, _ := url.ParseQuery(p[i+1:]) // keeps what parsed; the proxy already validated escapes
+	q, _ := url.ParseQuery(p[i+1:]) // checkTarget refused a query that does not parse
 	keys := make([]string, 0, len(q))
 	for k := range q {
 		keys = append(keys, k)

@@ -37,6 +37,33 @@ func (in *Input) appendKey(b []byte, n *need) []byte {
 		}
 		b = appendString(append(b, 1), in.Request.Path)
 	}
+	if n.readsBody() {
+		b = in.Request.appendBodyKey(b)
+	}
+	return b
+}
+
+// appendBodyKey encodes everything the body's members of the input derive from: the
+// bytes, whether they were cut, and the content-type and content-length headers
+// (parsed_body's parser and truncation test), whether the policy reads headers or not.
+func (r *Request) appendBodyKey(b []byte) []byte {
+	if r == nil || r.Body == nil {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	if r.BodyTruncated {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = append(binary.AppendUvarint(b, uint64(len(r.Body))), r.Body...)
+	for _, h := range [...]string{"content-type", "content-length"} {
+		if v, ok := r.Headers[h]; ok {
+			b = appendString(append(b, 1), v)
+		} else {
+			b = append(b, 0)
+		}
+	}
 	return b
 }
 

@@ -82,6 +82,40 @@ func TestLoadSources(t *testing.T) {
 	}
 }
 
+// TestLoadBareDirectory loads a directory without a .manifest: roots come from its
+// packages and data, a decision under them is served, and a decision outside them
+// is an error at load with the engine not ready (not a silent deny-everything).
+func TestLoadBareDirectory(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, rego.WithDecision("envoy/authz/allow")) // OPA-Envoy's path form
+	if err := e.LoadDir(ctx, "main", "testdata/bundles/bare"); err != nil {
+		t.Fatal(err)
+	}
+	user := func(u string) *rego.Input {
+		return &rego.Input{Request: &rego.Request{Method: "GET", Path: "/", Headers: map[string]string{"x-user": u}}}
+	}
+	if !e.Ready() || !e.Decide(ctx, user("alice")).Allowed || e.Decide(ctx, user("bob")).Allowed {
+		t.Fatalf("ready=%v alice/bob decisions wrong", e.Ready())
+	}
+	if e.Decision() != "data.envoy.authz.allow" {
+		t.Errorf("Decision() = %q", e.Decision())
+	}
+	other := newEngine(t) // data.rampart.authz.allow: not under envoy/authz, envoy/lib, users
+	err := other.LoadDir(ctx, "main", "testdata/bundles/bare")
+	if !errors.Is(err, rego.ErrDecisionOutsideRoots) || other.Ready() ||
+		!strings.Contains(err.Error(), "[envoy/authz envoy/lib users]") {
+		t.Fatalf("load with an unowned decision: %v (ready %v)", err, other.Ready())
+	}
+	if d := other.Decide(ctx, user("alice")); d.Allowed || !strings.Contains(d.Reason, "outside every bundle's roots") {
+		t.Errorf("decision = %+v", d)
+	}
+	// A serving engine refuses an update that would take its decision path away.
+	if err := e.LoadDir(ctx, "main", starwarsDir); !errors.Is(err, rego.ErrDecisionOutsideRoots) || !e.Ready() ||
+		!e.Decide(ctx, user("alice")).Allowed {
+		t.Errorf("update moving the roots away: %v, ready %v", err, e.Ready())
+	}
+}
+
 // TestBadBundleKeepsLastGood loads the Star Wars bundle, then each bad bundle: the
 // load must fail with a *BundleError naming the file at fault, and decisions must
 // still come from starwars-v1.
@@ -92,7 +126,6 @@ func TestBadBundleKeepsLastGood(t *testing.T) {
 	}{
 		{"syntax error", "main", "testdata/badbundles/syntax", "policy.rego", "rego_parse_error"},
 		{"compile error", "main", "testdata/badbundles/conflicting-rules", "policy.rego", "rego_type_error"},
-		{"missing manifest dir", "main", "testdata/badbundles/no-manifest", ".manifest", "missing .manifest"},
 		{"missing manifest tarball", "main", "testdata/badbundles/no-manifest.tar.gz", ".manifest", "missing .manifest"},
 		{"overlapping roots", "other", "testdata/badbundles/overlap", "", "overlapping roots"},
 		{"data outside roots", "main", "testdata/badbundles/data-outside-roots", "", "do not permit data at path"},

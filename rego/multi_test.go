@@ -2,7 +2,9 @@ package rego_test
 
 import (
 	"context"
+	"errors"
 	"maps"
+	"strings"
 	"testing"
 
 	"github.com/rampart-mesh/rampart/rego"
@@ -13,8 +15,9 @@ import (
 func TestMultipleBundles(t *testing.T) {
 	ctx := context.Background()
 	e := newEngine(t)
-	if err := e.LoadDir(ctx, "lib", "../policies/lib"); err != nil {
-		t.Fatal(err)
+	// A library alone owns no decision: loaded, reported, and the engine not ready.
+	if err := e.LoadDir(ctx, "lib", "../policies/lib"); !errors.Is(err, rego.ErrDecisionOutsideRoots) || e.Ready() {
+		t.Fatalf("loading lib alone: %v (ready %v), want ErrDecisionOutsideRoots and not ready", err, e.Ready())
 	}
 	if err := e.LoadDir(ctx, "main", "testdata/bundles/uselib"); err != nil {
 		t.Fatal(err)
@@ -49,7 +52,7 @@ func TestMultipleBundles(t *testing.T) {
 	if err := e.Remove(ctx, "main"); err != nil {
 		t.Fatal(err)
 	}
-	if d := e.Decide(ctx, &rego.Input{Request: &rego.Request{Method: "GET", Path: "/"}}); d.Allowed || d.Reason != "decision undefined: data.rampart.authz.allow" {
-		t.Errorf("after removing the policy: %+v, want undefined deny", d)
+	if d := e.Decide(ctx, &rego.Input{Request: &rego.Request{Method: "GET", Path: "/"}}); d.Allowed || !strings.HasPrefix(d.Reason, rego.ErrDecisionOutsideRoots.Error()) || e.Ready() {
+		t.Errorf("after removing the policy: %+v ready=%v, want a deny saying no bundle owns the path", d, e.Ready())
 	}
 }

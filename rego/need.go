@@ -15,6 +15,7 @@ type need struct {
 	kids  map[string]*need
 	names []string         // the keys of kids, sorted: the decision-cache key's order
 	fixed [numFields]*need // kids of the input's fixed keys, so a decision indexes an array
+	body  bool             // root only: the policy can see the body (see readsBody)
 }
 
 // field is one of the fixed keys of the input (OPA-Envoy's shape); label and header
@@ -38,11 +39,30 @@ const (
 	fHost
 	fScheme
 	fProtocol
+	fParsedBody
+	fTruncatedBody
+	fBody
+	fRawBody
+	fRawBodyCamel
 	numFields
 )
 
 // fieldNames spells each field as the input does.
-var fieldNames = [numFields]string{"attributes", "source", "destination", "request", "http", "headers", "parsed_path", "parsed_query", "principal", "labels", "address", "method", "path", "host", "scheme", "protocol"}
+var fieldNames = [numFields]string{"attributes", "source", "destination", "request", "http", "headers", "parsed_path", "parsed_query", "principal", "labels", "address", "method", "path", "host", "scheme", "protocol", "parsed_body", "truncated_body", "body", "raw_body", "rawBody"}
+
+// readsBody reports whether a policy reading n can see the request body: the parsed
+// body, the truncation flag, or the body itself (http.body, raw_body). Only then does
+// the proxy buffer bodies, and only then does the body enter the decision-cache key.
+func (n *need) readsBody() bool { return n != nil && (n.all || n.body) }
+
+// findsBody walks the sealed trie for readsBody, once per revision.
+func (n *need) findsBody() bool {
+	if n.at(fParsedBody) != nil || n.at(fTruncatedBody) != nil {
+		return true
+	}
+	h := n.at(fAttributes).at(fRequest).at(fHTTP)
+	return h.at(fBody) != nil || h.at(fRawBody) != nil || h.at(fRawBodyCamel) != nil
+}
 
 // everything is a trie that keeps the whole input (used for decision logs and when a
 // policy reads input in a way the analysis cannot bound).
@@ -113,6 +133,7 @@ func inputNeeds(modules map[string]*ast.Module) *need {
 		ast.NewGenericVisitor(visit).Walk(m)
 	}
 	root.seal()
+	root.body = root.findsBody()
 	return root
 }
 

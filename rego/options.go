@@ -32,6 +32,7 @@ type options struct {
 	now          func() time.Time
 	cacheSize    int  // decisions remembered per revision; ≤ 0: none
 	cacheSet     bool // WithDecisionCache was given
+	bodyBytes    int  // WithRequestBody: > 0 reads bodies for every bundle
 }
 
 // setDefaults fills every option the caller left unset.
@@ -56,7 +57,8 @@ func (o *options) setDefaults() {
 	}
 }
 
-// WithDecision sets the rule to evaluate, e.g. "data.rampart.authz.allow". Its value
+// WithDecision sets the rule to evaluate, e.g. "data.rampart.authz.allow" or, as
+// OPA-Envoy's `path` setting spells it, "rampart/authz/allow". Its value
 // may be a boolean or an object {allowed, http_status, body, headers, reason}.
 func WithDecision(path string) Option { return func(o *options) { o.decision = path } }
 
@@ -67,6 +69,22 @@ func WithDecision(path string) Option { return func(o *options) { o.decision = p
 // MaxDecisionCache (larger values are clamped: the table is allocated up front).
 func WithDecisionCache(n int) Option {
 	return func(o *options) { o.cacheSize, o.cacheSet = n, true }
+}
+
+// WithRequestBody turns on request bodies in the input for every bundle, as
+// OPA-Envoy's with_request_body: the proxy buffers up to maxBytes of a body (≤ 0:
+// DefaultRequestBodyBytes; at most MaxRequestBodyBytes) for policies that read it.
+// A bundle can opt in on its own through its manifest:
+// {"metadata": {"rampart": {"request_body": {"max_bytes": 8192}}}} (or true), and
+// its size then wins. Either way BodyPolicy().Read is true only when the compiled
+// policy references a body field, so other policies cost nothing.
+func WithRequestBody(maxBytes int) Option {
+	return func(o *options) {
+		if maxBytes <= 0 {
+			maxBytes = DefaultRequestBodyBytes
+		}
+		o.bodyBytes = min(maxBytes, MaxRequestBodyBytes)
+	}
 }
 
 // WithTimeout bounds each evaluation; a decision that runs longer is denied.

@@ -127,7 +127,7 @@ func (e *Engine) PollOnce(ctx context.Context, name string, o PollOptions, etag 
 		return "", e.refuse(name, &BundleError{Bundle: name, Err: fmt.Errorf("download %s: %w", o.URL, err)})
 	}
 	next := resp.Header.Get("ETag")
-	if err := e.load(ctx, name, bundle.NewTarballLoaderWithBaseURL(bytes.NewReader(body), ""), next); err != nil {
+	if err := e.load(ctx, name, &guardLoader{DirectoryLoader: bundle.NewTarballLoaderWithBaseURL(bytes.NewReader(body), "")}, next); err != nil {
 		return "", err
 	}
 	return next, nil

@@ -2,6 +2,7 @@ package rego
 
 import (
 	"fmt"
+	"net/http"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -38,15 +39,40 @@ func fromObject(obj ast.Object, d *Decision) error {
 	if err := readStatus(obj, d); err != nil {
 		return err
 	}
-	if s, ok := stringField(obj, "body"); ok {
-		d.Body = s
+	if err := readString(obj, "body", &d.Body); err != nil {
+		return err
 	}
-	if s, ok := stringField(obj, "reason"); ok {
-		d.Reason = s
-	} else if !d.Allowed {
+	had := d.Reason
+	if err := readString(obj, "reason", &d.Reason); err != nil {
+		return err
+	}
+	if d.Reason == had && !d.Allowed {
 		d.Reason = "denied by policy"
 	}
-	return readHeaders(obj, d)
+	return readChanges(obj, d)
+}
+
+// readChanges reads the OPA-Envoy fields that change the request or response. Every
+// one is type-checked whatever the outcome, as OPA-Envoy does: a wrong type is an
+// error (deny), never an ignored field.
+func readChanges(obj ast.Object, d *Decision) error {
+	var err error
+	if d.Headers, err = readHeaderFields(obj, "headers"); err != nil {
+		return err
+	}
+	if d.ResponseHeadersToAdd, err = readHeaderFields(obj, "response_headers_to_add"); err != nil {
+		return err
+	}
+	if d.RequestHeadersToRemove, err = readNames(obj, "request_headers_to_remove", true); err != nil {
+		return err
+	}
+	if d.QueryParametersToRemove, err = readNames(obj, "query_parameters_to_remove", false); err != nil {
+		return err
+	}
+	if d.QueryParametersToSet, err = readQuerySet(obj); err != nil {
+		return err
+	}
+	return readMetadata(obj, d)
 }
 
 func readStatus(obj ast.Object, d *Decision) error {
@@ -56,43 +82,39 @@ func readStatus(obj ast.Object, d *Decision) error {
 	}
 	n, ok := t.Value.(ast.Number)
 	code, isInt := n.Int()
-	if !ok || !isInt || code < 100 || code > 599 {
+	if !ok || !isInt || http.StatusText(code) == "" {
 		return fmt.Errorf("%w: http_status %v is not an HTTP status", ErrBadDecision, t)
 	}
 	d.HTTPStatus = code
 	return nil
 }
 
-func readHeaders(obj ast.Object, d *Decision) error {
-	t := obj.Get(ast.InternedTerm("headers"))
-	if t == nil {
-		return nil
-	}
-	h, ok := t.Value.(ast.Object)
-	if !ok {
-		return fmt.Errorf("%w: headers is %s, want object", ErrBadDecision, ast.ValueName(t.Value))
-	}
-	// The closure fills a local map, not d's: capturing d would move every
-	// decision's Decision to the heap, headers or not.
-	headers := make([]Field, 0, h.Len())
-	err := h.Iter(func(k, v *ast.Term) error {
-		ks, ok1 := k.Value.(ast.String)
-		vs, ok2 := v.Value.(ast.String)
-		if !ok1 || !ok2 {
-			return fmt.Errorf("%w: header %v: %v is not a string pair", ErrBadDecision, k, v)
-		}
-		headers = append(headers, Field{Name: string(ks), Value: string(vs)})
-		return nil
-	})
-	d.Headers = headers
-	return err
-}
-
-func stringField(obj ast.Object, key string) (string, bool) {
+// readString sets *dst from a string member; a member of another type is an error.
+func readString(obj ast.Object, key string, dst *string) error {
 	t := obj.Get(ast.InternedTerm(key))
 	if t == nil {
-		return "", false
+		return nil
 	}
 	s, ok := t.Value.(ast.String)
-	return string(s), ok
+	if !ok {
+		return fmt.Errorf("%w: %s is %s, want string", ErrBadDecision, key, ast.ValueName(t.Value))
+	}
+	*dst = string(s)
+	return nil
+}
+
+func readMetadata(obj ast.Object, d *Decision) error {
+	t := obj.Get(ast.InternedTerm("dynamic_metadata"))
+	if t == nil {
+		return nil
+	}
+	if _, ok := t.Value.(ast.Object); !ok {
+		return fmt.Errorf("%w: dynamic_metadata is %s, want object", ErrBadDecision, ast.ValueName(t.Value))
+	}
+	j, err := ast.JSON(t.Value)
+	if err != nil {
+		return fmt.Errorf("%w: dynamic_metadata: %w", ErrBadDecision, err)
+	}
+	d.DynamicMetadata, _ = j.(map[string]any)
+	return nil
 }

@@ -2,6 +2,7 @@ package rego
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -25,6 +26,8 @@ type revision struct {
 	revision  string              // revision of the bundle owning the decision path
 	revisions map[string]string   // every bundle's revision by name
 	dryRun    bool                // the owning bundle asked for dry-run
+	owner     string              // bundle whose roots hold the decision path; "" none
+	body      BodyPolicy          // whether and how much of bodies the proxy buffers
 	compiler  *ast.Compiler
 	store     storage.Store
 	cache     *decisionCache // nil: every decision is evaluated
@@ -72,8 +75,16 @@ func (e *Engine) prepare(ctx context.Context, bundles map[string]*bundle.Bundle)
 	for name, b := range bundles {
 		r.revisions[name] = b.Manifest.Revision
 	}
+	r.owner = owner
+	maxBytes := e.opts.bodyBytes
 	if b := bundles[owner]; b != nil {
 		r.revision, r.dryRun = b.Manifest.Revision, manifestDryRun(b.Manifest)
+		if n, ok := manifestRequestBody(b.Manifest); ok {
+			maxBytes = n
+		}
+	}
+	if maxBytes > 0 && r.need.readsBody() {
+		r.body = BodyPolicy{Read: true, MaxBytes: maxBytes}
 	}
 	return r, nil
 }
@@ -115,6 +126,27 @@ func manifestDryRun(m bundle.Manifest) bool {
 	r, _ := m.Metadata["rampart"].(map[string]any)
 	on, _ := r["dry_run"].(bool)
 	return on
+}
+
+// manifestRequestBody reads the bundle's body opt-in,
+// {"metadata": {"rampart": {"request_body": true | {"max_bytes": N}}}}, as a size.
+func manifestRequestBody(m bundle.Manifest) (int, bool) {
+	r, _ := m.Metadata["rampart"].(map[string]any)
+	switch v := r["request_body"].(type) {
+	case bool:
+		return DefaultRequestBodyBytes, v
+	case map[string]any:
+		n := DefaultRequestBodyBytes
+		if f, ok := v["max_bytes"].(float64); ok && f > 0 {
+			n = int(min(f, MaxRequestBodyBytes))
+		} else if num, ok := v["max_bytes"].(json.Number); ok {
+			if i, err := num.Int64(); err == nil && i > 0 {
+				n = int(min(i, MaxRequestBodyBytes))
+			}
+		}
+		return n, true
+	}
+	return 0, false
 }
 
 // errorFile pulls the file name out of OPA compile errors so a refused bundle names

@@ -30,7 +30,8 @@ var schemaKeys = map[string]*ast.Term{
 	"request": kRequest, "http": kHttp, "headers": kHeaders, "parsed_path": kParsedPath,
 	"parsed_query": kParsedQuery, "principal": kPrincipal, "labels": kLabels,
 	"address": kAddress, "method": kMethod, "path": kPath, "host": kHost,
-	"scheme": kScheme, "protocol": kProtocol,
+	"scheme": kScheme, "protocol": kProtocol, "parsed_body": kParsedBody,
+	"truncated_body": kTruncatedBody, "body": kBody, "raw_body": kRawBody, "rawBody": kRawBodyCamel,
 }
 
 func (tb *terms) str(s string) *ast.Term {

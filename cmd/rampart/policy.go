@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -33,12 +32,14 @@ type bundleFlags struct {
 	key      string // public key that must have signed the bundle
 	keyID    string
 	keyAlg   string
+	bodies   bool // decide as a proxy with request bodies turned on
 }
 
 func (f *bundleFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.bundle, "bundle", "", "bundle directory, .tar.gz, or the name of a shipped bundle (starwars, networkpolicy, lib)")
-	cmd.Flags().StringVar(&f.input, "input", "-", "request input JSON file (source, destination, request), - for stdin")
-	cmd.Flags().StringVar(&f.decision, "decision", rego.DefaultDecision, "decision rule to evaluate")
+	cmd.Flags().StringVar(&f.bundle, "bundle", "", "bundle directory (a .manifest honoured; without one, roots come from its packages), .tar.gz, or the name of a shipped bundle (starwars, networkpolicy, lib)")
+	cmd.Flags().StringVar(&f.input, "input", "-", "request input JSON file, - for stdin: Rampart's {source, destination, request}, OPA-Envoy's input, an Envoy CheckRequest, or a decision-log line")
+	cmd.Flags().StringVar(&f.decision, "decision", rego.DefaultDecision, "decision rule to evaluate: data.envoy.authz.allow or envoy/authz/allow")
+	cmd.Flags().BoolVar(&f.bodies, "request-body", true, "decide as a proxy with request bodies on (rampart-proxy's body option; else only bundles opting in through their manifest read bodies)")
 	cmd.Flags().StringVar(&f.key, "verification-key", "", "PEM public key (or HMAC secret) the bundle must be signed with")
 	cmd.Flags().StringVar(&f.keyID, "key-id", "default", "key id of --verification-key")
 	cmd.Flags().StringVar(&f.keyAlg, "verification-alg", "RS256", "algorithm of --verification-key")
@@ -48,7 +49,7 @@ func (f *bundleFlags) register(cmd *cobra.Command) {
 // load reads the request input and loads the bundle into a fresh engine: the
 // common start of every command that decides.
 func (f *bundleFlags) load(cmd *cobra.Command, opts ...rego.Option) (*rego.Engine, *rego.Input, error) {
-	in, err := readInput(f.input, cmd.InOrStdin())
+	in, err := readInput(f.input, cmd.InOrStdin(), cmd.ErrOrStderr())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -56,12 +57,25 @@ func (f *bundleFlags) load(cmd *cobra.Command, opts ...rego.Option) (*rego.Engin
 	if err != nil {
 		return nil, nil, err
 	}
+	// As the proxy does: a body is in the input only when the policy reads bodies,
+	// and then a request without one has an empty body (parsed_body null).
+	if in.Request != nil {
+		switch {
+		case !e.BodyPolicy().Read:
+			in.Request.Body, in.Request.BodyTruncated = nil, false
+		case in.Request.Body == nil:
+			in.Request.Body = []byte{}
+		}
+	}
 	return e, in, nil
 }
 
 // engine loads the bundle into a fresh engine.
 func (f *bundleFlags) engine(ctx context.Context, opts ...rego.Option) (*rego.Engine, error) {
 	opts = append([]rego.Option{rego.WithDecision(f.decision)}, opts...)
+	if f.bodies {
+		opts = append(opts, rego.WithRequestBody(0))
+	}
 	if f.key != "" {
 		vc, err := rego.VerificationKey(f.keyID, f.key, f.keyAlg)
 		if err != nil {
@@ -97,8 +111,13 @@ func loadBundle(ctx context.Context, e *rego.Engine, path string) error {
 	return err
 }
 
-// readInput reads a rego.Input as JSON from a file or stdin ("-").
-func readInput(path string, stdin io.Reader) (*rego.Input, error) {
+// maxInputBytes bounds an input file: inputs are one request, bodies included.
+const maxInputBytes = 16 << 20
+
+// readInput reads a request input from a file or stdin ("-") in any form
+// rego.DecodeInput accepts (Rampart's, OPA-Envoy's, an Envoy CheckRequest, a
+// decision-log line), and says on stderr which form it took and what it dropped.
+func readInput(path string, stdin io.Reader, stderr io.Writer) (*rego.Input, error) {
 	r := stdin
 	if path != "-" {
 		f, err := os.Open(path)
@@ -108,11 +127,22 @@ func readInput(path string, stdin io.Reader) (*rego.Input, error) {
 		defer f.Close()
 		r = f
 	}
-	var in rego.Input
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields() // a misspelt field would silently change the decision
-	if err := dec.Decode(&in); err != nil {
+	raw, err := io.ReadAll(io.LimitReader(r, maxInputBytes+1))
+	if err != nil {
 		return nil, fmt.Errorf("input %s: %w", path, err)
 	}
-	return &in, nil
+	if len(raw) > maxInputBytes {
+		return nil, fmt.Errorf("input %s: larger than %d bytes", path, maxInputBytes)
+	}
+	d, err := rego.DecodeInput(raw)
+	if err != nil {
+		return nil, fmt.Errorf("input %s: %w", path, err)
+	}
+	if d.Form != rego.FormRampart {
+		fmt.Fprintf(stderr, "input %s: read as %s\n", path, d.Form)
+	}
+	if len(d.Dropped) > 0 {
+		fmt.Fprintf(stderr, "input %s: ignored (no place in Rampart's input): %s\n", path, strings.Join(d.Dropped, ", "))
+	}
+	return d.Input, nil
 }

@@ -15,17 +15,26 @@ type decisionJSON struct {
 	HTTPStatus int          `json:"http_status,omitempty"`
 	Body       string       `json:"body,omitempty"`
 	Headers    []rego.Field `json:"headers,omitempty"`
-	Reason     string       `json:"reason,omitempty"`
-	Revision   string       `json:"revision"`
-	DryRun     bool         `json:"dry_run,omitempty"`
-	DecisionID string       `json:"decision_id"`
-	Duration   string       `json:"duration"`
+	// What an allow changes in the forwarded request and the response.
+	RequestHeadersToRemove  []string       `json:"request_headers_to_remove,omitempty"`
+	ResponseHeadersToAdd    []rego.Field   `json:"response_headers_to_add,omitempty"`
+	QueryParametersToSet    []rego.Field   `json:"query_parameters_to_set,omitempty"`
+	QueryParametersToRemove []string       `json:"query_parameters_to_remove,omitempty"`
+	DynamicMetadata         map[string]any `json:"dynamic_metadata,omitempty"`
+	Reason                  string         `json:"reason,omitempty"`
+	Revision                string         `json:"revision"`
+	DryRun                  bool           `json:"dry_run,omitempty"`
+	DecisionID              string         `json:"decision_id"`
+	Duration                string         `json:"duration"`
 }
 
 func toJSON(d rego.Decision, took time.Duration) decisionJSON {
 	return decisionJSON{
 		Allowed: d.Allowed, HTTPStatus: d.HTTPStatus, Body: d.Body, Headers: d.Headers,
-		Reason: d.Reason, Revision: d.Revision, DryRun: d.DryRun, DecisionID: d.ID,
+		RequestHeadersToRemove: d.RequestHeadersToRemove, ResponseHeadersToAdd: d.ResponseHeadersToAdd,
+		QueryParametersToSet: d.QueryParametersToSet, QueryParametersToRemove: d.QueryParametersToRemove,
+		DynamicMetadata: d.DynamicMetadata,
+		Reason:          d.Reason, Revision: d.Revision, DryRun: d.DryRun, DecisionID: d.ID,
 		Duration: took.String(),
 	}
 }

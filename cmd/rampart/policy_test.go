@@ -61,6 +61,9 @@ func TestPolicyEvalStarWars(t *testing.T) {
 	}
 }
 
+// payment is a request with a JSON body, in Rampart's input form.
+const payment = `{"request": {"method": "POST", "path": "/pay", "headers": {"content-type": "application/json"}, "body": "{\"amount\": 5}"}}`
+
 func TestPolicyCommands(t *testing.T) {
 	stdin, err := os.ReadFile(input + "xwing-land.json")
 	if err != nil {
@@ -76,6 +79,23 @@ func TestPolicyCommands(t *testing.T) {
 		{"test passes", "", []string{"policy", "test", "../../policies/starwars"}, []string{"PASS: 8/8"}, ""},
 		{"test fails", "", []string{"policy", "test", input + "failing"}, []string{"FAIL: 1/2", "test_answer_is_42"}, "1 of 1 bundles failed"},
 		{"test several", "", []string{"policy", "test", "../../policies/starwars", input + "failing"}, []string{"PASS: 8/8", "FAIL: 1/2"}, "1 of 2 bundles failed"},
+		{"test folder of bundles", "", []string{"policy", "test", "../../policies/"}, []string{"policies/lib:", "PASS: 10/10", "PASS: 20/20", "PASS: 8/8"}, ""},
+		{"test no tests", "", []string{"policy", "test", input + "notests"}, []string{"no tests found"}, ""},
+		{"eval check request", "", []string{"policy", "eval", "--bundle", "starwars", "--input", input + "tiefighter-land-checkrequest.json"},
+			[]string{"read as envoy-check-request", "ignored (no place in Rampart's input): attributes.request.http.id, attributes.request.time", `"allowed": true`}, ""},
+		{"eval decision log line", "", []string{"policy", "eval", "--bundle", "starwars", "--input", input + "xwing-land-decision-log.json"},
+			[]string{"read as decision-log", "erased when logged: /input/attributes/request/http/headers/authorization", `"allowed": false`}, ""},
+		{"eval bare dir, slash decision", "", []string{"policy", "eval", "--bundle", input + "envoy-bare", "--decision", "envoy/authz/allow", "--input", input + "tiefighter-land.json"},
+			[]string{`"allowed": true`}, ""},
+		{"eval bare dir, dotted decision", "", []string{"policy", "eval", "--bundle", input + "envoy-bare", "--decision", "data.envoy.authz.allow", "--input", input + "xwing-land.json"},
+			[]string{`"allowed": false`, `"reason": "denied by policy"`}, ""},
+		{"eval decision outside roots", "", []string{"policy", "eval", "--bundle", input + "envoy-bare", "--input", input + "tiefighter-land.json"},
+			nil, "decision path outside every bundle's roots: data.rampart.authz.allow is not under any of [envoy/authz]"},
+		{"eval unknown input form", `{"req": {}}`, []string{"policy", "eval", "--bundle", "starwars"}, nil, "matches no known form"},
+		{"eval body", payment, []string{"policy", "eval", "--bundle", input + "envoy-body", "--decision", "envoy/authz/allow"}, []string{`"allowed": true`}, ""},
+		{"eval body off", payment, []string{"policy", "eval", "--request-body=false", "--bundle", input + "envoy-body", "--decision", "envoy/authz/allow"}, []string{`"allowed": false`}, ""},
+		{"eval body truncated", strings.Replace(payment, `"method"`, `"truncated_body": true, "method"`, 1), []string{"policy", "eval", "--bundle", input + "envoy-body", "--decision", "envoy/authz/allow"}, []string{`"allowed": false`}, ""},
+		{"eval body invalid", strings.Replace(payment, `5}`, `5`, 1), []string{"policy", "eval", "--bundle", input + "envoy-body", "--decision", "envoy/authz/allow"}, []string{`"allowed": false`, "bad request input: request body is not valid application/json"}, ""},
 		{"eval stdin", string(stdin), []string{"policy", "eval", "--bundle", "starwars"}, []string{`"allowed": false`, `"http_status": 403`}, ""},
 		{"eval dry-run", string(stdin), []string{"policy", "eval", "--bundle", "starwars", "--dry-run"}, []string{`"allowed": true`, `"dry_run": true`}, ""},
 		{"eval misspelt input", "", []string{"policy", "eval", "--bundle", "starwars", "--input", input + "misspelt-field.json"}, nil, "unknown field"},

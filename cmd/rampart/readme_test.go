@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readmeCommand says how TestREADME checks one command the README shows: run it
+// (with ./bin/ pointing at binaries built fresh for the test) and look for key
+// output, or skip it for a stated reason. Commands the table does not know fail the
+// test, so a command added to the README cannot go unchecked.
+type readmeCommand struct {
+	prefix string // the command line starts with this
+	want   []string
+	skip   string // why it is not run ("" = run it)
+	root   bool   // needs root: run when root (always under CI=true, else skip)
+	check  func(t *testing.T, out string)
+}
+
+var readmeCommands = []readmeCommand{
+	{prefix: "make build", check: checkMakeBuild},
+	{prefix: "make test", skip: "it is CI itself, which runs this test: running it here would recurse"},
+	{prefix: "make demo", root: true, want: []string{"200 Ship landed", "403 Access denied", "Torn down"}},
+	{prefix: "./bin/rampart policy test policies/", want: []string{"policies/starwars:", "PASS: 8/8", "PASS: 20/20", "PASS: 10/10"}},
+	{prefix: "./bin/rampart policy eval --bundle starwars", check: checkEvalOutput},
+	{prefix: "./bin/rampart policy explain --bundle starwars", want: []string{"DENIED 403", "✗ allow", "input.attributes.source.labels.org"}},
+	{prefix: "./bin/rampart install | kubectl apply -f -", want: []string{"kind: MutatingWebhookConfiguration", "kind: Deployment"}},
+	{prefix: "kubectl ", skip: "needs a Kubernetes cluster (the injector is tested against a real kube-apiserver in ./injector and ./test)"},
+}
+
+// TestREADME runs every shell command of README.md's ```sh blocks against freshly
+// built binaries, so the quick start cannot rot: each must exit 0 and print its key
+// output. Commands needing a cluster are listed as skipped with the reason; those
+// needing root run as root and fail under CI=true when not root.
+func TestREADME(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binaries; not in -short")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := readmeShellCommands(t, filepath.Join(root, "README.md"))
+	if len(cmds) < 5 {
+		t.Fatalf("found only %d shell commands in README.md: %q", len(cmds), cmds)
+	}
+	bin := buildBinaries(t, root)
+	for _, line := range cmds {
+		t.Run(line, func(t *testing.T) {
+			c := lookupCommand(line)
+			switch {
+			case c == nil:
+				t.Fatalf("README shows %q, which TestREADME does not know: add it to readmeCommands", line)
+			case c.skip != "":
+				t.Skipf("not run: %s", c.skip)
+			case c.root && os.Geteuid() != 0:
+				if os.Getenv("CI") == "true" {
+					t.Fatal("needs root, and CI=true")
+				}
+				t.Skip("needs root")
+			}
+			out := runREADMECommand(t, root, bin, line)
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if c.check != nil {
+				c.check(t, out)
+			}
+		})
+	}
+}
+
+func lookupCommand(line string) *readmeCommand {
+	for i := range readmeCommands {
+		if strings.HasPrefix(line, readmeCommands[i].prefix) {
+			return &readmeCommands[i]
+		}
+	}
+	return nil
+}
+
+// readmeShellCommands returns the command lines of README.md's ```sh blocks, with
+// trailing "# comments" removed.
+func readmeShellCommands(t *testing.T, file string) []string {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	inSh := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "```"):
+			inSh = !inSh && strings.TrimSpace(line) == "```sh"
+		case inSh:
+			if i := strings.Index(line, " #"); i >= 0 {
+				line = line[:i]
+			}
+			if line = strings.TrimSpace(line); line != "" {
+				out = append(out, line)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// buildBinaries builds rampart and rampart-proxy (the demo needs it) into a temp dir
+// that stands in for ./bin/. The folder is world-readable: the demo runs
+// rampart-proxy as uid 1337, and t.TempDir's parent is private to root.
+func buildBinaries(t *testing.T, root string) string {
+	t.Helper()
+	bin, err := os.MkdirTemp("", "rampart-readme-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(bin) })
+	if err := os.Chmod(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "build", "-o", bin+"/", "./cmd/rampart", "./cmd/rampart-proxy")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// runREADMECommand runs line with sh in the repository root; ./bin/ means the fresh
+// binaries, "make demo" their demo (what the target runs after building them),
+// "make build" is only shown (make -n), and only the part before a pipe into kubectl
+// runs.
+func runREADMECommand(t *testing.T, root, bin, line string) string {
+	t.Helper()
+	switch line {
+	case "make demo":
+		line = "./bin/rampart demo"
+	case "make build":
+		line = "make -n build"
+	}
+	if i := strings.Index(line, "| kubectl"); i >= 0 {
+		line = strings.TrimSpace(line[:i])
+	}
+	line = strings.ReplaceAll(line, "./bin/", bin+"/")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", line)
+	cmd.Dir = root
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v\n%s", line, err, out.String())
+	}
+	return out.String()
+}
+
+// checkMakeBuild: the test builds the binaries itself; `make -n build` shows the
+// target exists and builds ./cmd/... into bin/.
+func checkMakeBuild(t *testing.T, out string) {
+	if !regexp.MustCompile(`go build -o bin/ \./cmd/\.\.\.`).MatchString(out) {
+		t.Errorf("make -n build does not build ./cmd/... into bin/:\n%s", out)
+	}
+}
+
+// checkEvalOutput compares the eval output with the JSON the README prints after
+// the commands (less the per-run decision_id and duration).
+func checkEvalOutput(t *testing.T, out string) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)## Try a policy.*?```json\n(.*?)```").FindSubmatch(raw)
+	if m == nil {
+		t.Fatal("README's Try a policy section has no ```json block")
+	}
+	var want, got map[string]any
+	if err := json.Unmarshal(m[1], &want); err != nil {
+		t.Fatalf("README json: %v", err)
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("eval output: %v\n%s", err, out)
+	}
+	for _, k := range []string{"decision_id", "duration"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("eval output lacks %s", k)
+		}
+		delete(want, k)
+		delete(got, k)
+	}
+	a, _ := json.Marshal(want)
+	b, _ := json.Marshal(got)
+	if !bytes.Equal(a, b) {
+		t.Errorf("eval prints %s, README shows %s", b, a)
+	}
+}

@@ -1,4 +1,0 @@
-# No .manifest: OPA would silently claim every root.
-package rampart.authz
-
-allow := true

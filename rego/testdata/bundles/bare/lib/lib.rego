@@ -1,0 +1,3 @@
+package envoy.lib
+
+known(u) if data.users[u].active
