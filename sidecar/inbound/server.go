@@ -52,11 +52,7 @@ func New(opts Options) (*Server, error) {
 		addrs: newPeerCounter(opts.Limits.MaxConnectionsPerAddress),
 		ids:   newPeerCounter(opts.Limits.MaxConnectionsPerIdentity)}
 	s.pool = newUpstreamPool(opts.MaxIdleUpstream, opts.Timeouts)
-	s.h2 = &http2.Server{
-		MaxConcurrentStreams:         opts.MaxConcurrentStreams,
-		IdleTimeout:                  opts.Timeouts.Idle,
-		MaxUploadBufferPerConnection: 1 << 20,
-	}
+	s.h2 = newH2Server(&opts)
 	s.h2base = &http.Server{MaxHeaderBytes: opts.HTTP.MaxHeaderBytes}
 	s.h2up = newH2Upstream(opts.Timeouts)
 	return s, nil
