@@ -177,4 +177,3 @@ func heapAfterGC() int64 {
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc)
 }
-
