@@ -24,7 +24,7 @@ func (s *Server) ServeHBONE(ctx context.Context, ln net.Listener) error {
 	if s.opts.TLS == nil {
 		return errors.New("inbound: HBONE needs Options.TLS")
 	}
-	return s.accept(ctx, ln, listenerHBONE, func(c net.Conn) {
+	return s.accept(ctx, ln, listenerHBONE, nil, func(c net.Conn) {
 		tc := tls.Server(c, s.opts.TLS)
 		hctx, cancel := context.WithTimeout(ctx, s.opts.Timeouts.ReadHeader)
 		err := tc.HandshakeContext(hctx)

@@ -68,17 +68,11 @@ func (s *Server) Close() {
 // mode every connection is closed unread; in Permissive mode it is authorized as an
 // unauthenticated peer.
 func (s *Server) ServePlaintext(ctx context.Context, ln net.Listener) error {
-	return s.accept(ctx, ln, listenerPlaintext, func(c net.Conn) {
+	return s.accept(ctx, ln, listenerPlaintext, s.addrs, func(c net.Conn) {
 		if s.opts.Mode != Permissive {
 			c.Close()
 			return
 		}
-		peer := sourceKey(c)
-		if !s.addrs.acquire(peer) {
-			s.m.refuseConn(listenerPlaintext, refusedPeer)
-			return
-		}
-		defer s.addrs.release(peer)
 		ci := &connInfo{scheme: "http"}
 		ci.source.Address = c.RemoteAddr().String()
 		ci.dest = s.localPeer(c.LocalAddr().String())
@@ -99,8 +93,9 @@ func (s *Server) admit() bool { return s.mem.admit() }
 
 // accept runs handle for every connection of ln in its own goroutine until ctx ends,
 // then closes ln and waits for the handlers. A connection past the listener's limit
-// (Limits.MaxConnections), or arriving near the memory limit, is closed at once.
-func (s *Server) accept(ctx context.Context, ln net.Listener, listener string, handle func(net.Conn)) error {
+// (Limits.MaxConnections), past its source address's limit (when peers counts
+// addresses) or arriving near the memory limit is closed at once.
+func (s *Server) accept(ctx context.Context, ln net.Listener, listener string, peers *peerCounter, handle func(net.Conn)) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	open := map[net.Conn]bool{}
@@ -132,9 +127,15 @@ func (s *Server) accept(ctx context.Context, ln net.Listener, listener string, h
 			open[c] = true
 		}
 		mu.Unlock()
-		if reason := s.refusal(full); reason != "" {
+		peer, reason := s.refusal(c, full, peers)
+		if reason != "" {
 			c.Close()
 			s.m.refuseConn(listener, reason)
+			if !full {
+				mu.Lock()
+				delete(open, c)
+				mu.Unlock()
+			}
 			continue
 		}
 		s.m.opened(listener, 1)
@@ -149,6 +150,9 @@ func (s *Server) accept(ctx context.Context, ln net.Listener, listener string, h
 				mu.Lock()
 				delete(open, c)
 				mu.Unlock()
+				if peers != nil {
+					peers.release(peer)
+				}
 				s.m.opened(listener, -1)
 			}()
 			handle(c)
@@ -157,15 +161,22 @@ func (s *Server) accept(ctx context.Context, ln net.Listener, listener string, h
 }
 
 // refusal is why a new connection is refused ("" when it is not): full says the
-// listener has its limit of connections.
-func (s *Server) refusal(full bool) string {
+// listener has its limit of connections; peers, when set, counts c's source
+// address (peer is then the key to release).
+func (s *Server) refusal(c net.Conn, full bool, peers *peerCounter) (peer, reason string) {
 	switch {
 	case full:
-		return refusedListener
+		return "", refusedListener
 	case !s.admit():
-		return refusedMemory
+		return "", refusedMemory
+	case peers == nil:
+		return "", ""
 	}
-	return ""
+	peer = sourceKey(c)
+	if !peers.acquire(peer) {
+		return "", refusedPeer
+	}
+	return peer, ""
 }
 
 // Listener names: the listener label of the connection metrics.
