@@ -66,6 +66,7 @@ const (
 	EnvExcludeOutCIDRs = "RAMPART_EXCLUDE_OUTBOUND_CIDRS"
 	EnvAppProbes       = "RAMPART_APP_PROBES"
 	EnvDiscovery       = "RAMPART_DISCOVERY"
+	EnvMemoryLimit     = "RAMPART_MEMORY_LIMIT"
 )
 
 // DiscoveryKube is the EnvDiscovery value that makes the proxy watch Pods,

@@ -78,6 +78,13 @@ func proxyEnv(cfg Config, s settings, probeJSON string) []corev1.EnvVar {
 		{Name: EnvBundle, Value: bundleLocation(cfg)},
 		{Name: EnvDiscovery, Value: DiscoveryKube},
 	}
+	if _, ok := s.resources.Limits[corev1.ResourceMemory]; ok {
+		// The proxy keeps its Go heap under 90 % of this and refuses new work
+		// near it, rather than being OOM-killed (see rampart-proxy).
+		env = append(env, corev1.EnvVar{Name: EnvMemoryLimit, ValueFrom: &corev1.EnvVarSource{
+			ResourceFieldRef: &corev1.ResourceFieldSelector{ContainerName: ProxyContainerName,
+				Resource: "limits.memory", Divisor: resource.MustParse("1")}}}) // bytes
+	}
 	for _, kv := range [][2]string{
 		{EnvExcludeInPorts, s.excludeIn}, {EnvExcludeOutPorts, s.excludeOutPorts},
 		{EnvExcludeOutCIDRs, s.excludeOut}, {EnvAppProbes, probeJSON},

@@ -25,6 +25,7 @@ type config struct {
 	out                                      outConfig
 	disc                                     discoveryConfig
 	pod                                      podConfig
+	limits                                   limitsConfig
 	level                                    slog.Level
 	inPod                                    bool
 }
@@ -68,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error
 	c.out.register(fs, pod)
 	c.disc.register(fs)
 	c.pod.register(fs)
+	c.limits.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return sidecar.Options{}, nil, err
 	}
@@ -114,6 +116,9 @@ func (c *config) options() (sidecar.Options, func(), error) {
 		return o, noop, err
 	}
 	if err := c.disc.apply(&o); err != nil {
+		return o, noop, err
+	}
+	if err := c.limits.apply(&o); err != nil {
 		return o, noop, err
 	}
 	if o.Inbound.Mode, err = parseMode(c.mode, c.hbone != ""); err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -176,6 +177,9 @@ func injectedEnv(t *testing.T, cfg injector.Config) map[string]string {
 				if ref != nil {
 					v, ok = fields[ref.FieldPath]
 				}
+				if rf := e.ValueFrom.ResourceFieldRef; rf != nil {
+					v, ok = resourceField(c, rf)
+				}
 				if !ok {
 					t.Fatalf("env %s: unresolvable source %+v", e.Name, e.ValueFrom)
 				}
@@ -186,6 +190,20 @@ func injectedEnv(t *testing.T, cfg injector.Config) map[string]string {
 	}
 	t.Fatal("no rampart-proxy container injected")
 	return nil
+}
+
+// resourceField resolves a resourceFieldRef to c's own limits as kubelet does
+// (only limits.memory: the one the injector uses).
+func resourceField(c corev1.Container, rf *corev1.ResourceFieldSelector) (string, bool) {
+	q, ok := c.Resources.Limits[corev1.ResourceMemory]
+	if rf.Resource != "limits.memory" || rf.ContainerName != c.Name || !ok {
+		return "", false
+	}
+	div := rf.Divisor.Value()
+	if div == 0 {
+		div = 1
+	}
+	return strconv.FormatInt((q.Value()+div-1)/div, 10), true
 }
 
 func environ(env map[string]string) []string {

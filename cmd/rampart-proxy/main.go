@@ -20,7 +20,11 @@
 // Memory: 1 s, 10 s and 60 s after start the proxy returns what only start-up used
 // (see releaseStartupMemory); RAMPART_RELEASE_STARTUP_MEMORY=false turns that off.
 // GOGC and GOMEMLIMIT work as for any Go program; the defaults are Go's (a low
-// GOMEMLIMIT makes the GC run constantly once many streams are open).
+// GOMEMLIMIT makes the GC run constantly once many streams are open). When
+// GOMEMLIMIT is not set, $RAMPART_MEMORY_LIMIT (bytes; the injector sets it from
+// the container's memory limit) sets it to 90 % of that; near it, new inbound
+// connections, streams and requests are refused (503) rather than the proxy
+// being OOM-killed (--memory-pressure).
 package main
 
 import (
@@ -63,6 +67,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer closeLog()
+	if err := setMemoryLimit(opts.Logger); err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry() // served at the admin port, never the global one
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts.Registerer = reg

@@ -55,13 +55,26 @@ func renew(until time.Time, d time.Duration) (time.Time, bool) {
 }
 
 // bufferedConn reads through the bufio.Reader that sniffing filled, so no byte the
-// client sent is lost when the connection changes hands.
+// client sent is lost when the connection changes hands. Once that reader is
+// drained it goes back to its pool (put) and reads go to the connection: a
+// long-lived HTTP/2 connection does not keep 16 KiB it no longer needs. Only one
+// goroutine reads a connection, so no lock is needed.
 type bufferedConn struct {
 	net.Conn
-	r *bufio.Reader
+	r   *bufio.Reader
+	put func(*bufio.Reader)
 }
 
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *bufferedConn) Read(p []byte) (int, error) {
+	if c.r != nil && c.r.Buffered() == 0 && c.put != nil {
+		c.put(c.r)
+		c.r = nil
+	}
+	if c.r == nil {
+		return c.Conn.Read(p)
+	}
+	return c.r.Read(p)
+}
 
 // closeWriter is implemented by *net.TCPConn and by tunnel streams.
 type closeWriter interface{ CloseWrite() error }

@@ -29,4 +29,14 @@
 // forwarded and answered; one that touches framing, routing or proxy-set fields fails
 // closed with 500 (allow.go). An HTTP/2 client in front of an app that does not speak
 // h2c is downgraded to HTTP/1.1 on the pooled app connections (downgrade.go).
+//
+// No peer can make the proxy hold memory without bound (Limits, limits*.go):
+// connections are counted per listener and per peer (source address, or SPIFFE ID
+// over HBONE) and refused past their limits or near the Go memory limit, where new
+// requests and streams are answered 503; HTTP/2 windows toward clients and toward
+// the app are sized to what the proxy will buffer (128 KiB per stream); h2c
+// connections have budgets for frames that carry no request (SETTINGS, PING,
+// PRIORITY, RST_STREAM, empty frames), past which they get GOAWAY
+// ENHANCE_YOUR_CALM and are closed; and a kept-alive HTTP/1 connection waiting for
+// its next request holds no read or write buffer (idle.go).
 package inbound

@@ -2,7 +2,6 @@ package inbound
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,7 +21,8 @@ import (
 // serveH2C serves an HTTP/2 prior-knowledge connection; every stream is authorized
 // on its own.
 func (s *Server) serveH2C(ctx context.Context, c net.Conn, ci *connInfo) {
-	s.h2.ServeConn(c, &http2.ServeConnOpts{Context: ctx, Handler: s.h2Handler(ci), BaseConfig: s.h2base})
+	c = s.frameBudget(c)
+	s.h2.ServeConn(c, &http2.ServeConnOpts{Context: ctx, Handler: s.admitting(s.h2Handler(ci)), BaseConfig: s.h2base})
 }
 
 // h2Request is one HTTP/2 request after normalization.
@@ -196,16 +196,7 @@ func (u *h2Upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func newH2Upstream(t Timeouts) *h2Upstream {
-	d := &net.Dialer{Timeout: t.Dial, KeepAlive: 30 * time.Second}
-	return &h2Upstream{response: t.Response, t: &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			return d.DialContext(ctx, network, addr)
-		},
-		ReadIdleTimeout: 30 * time.Second,
-		PingTimeout:     15 * time.Second,
-		IdleConnTimeout: t.Idle,
-	}}
+	return &h2Upstream{response: t.Response, t: newH2Transport(t)} // limits_h2.go
 }
 
 func (u *h2Upstream) closeIdle() { u.t.CloseIdleConnections() }

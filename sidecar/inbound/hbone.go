@@ -24,7 +24,7 @@ func (s *Server) ServeHBONE(ctx context.Context, ln net.Listener) error {
 	if s.opts.TLS == nil {
 		return errors.New("inbound: HBONE needs Options.TLS")
 	}
-	return s.accept(ctx, ln, func(c net.Conn) {
+	return s.accept(ctx, ln, listenerHBONE, nil, func(c net.Conn) {
 		tc := tls.Server(c, s.opts.TLS)
 		hctx, cancel := context.WithTimeout(ctx, s.opts.Timeouts.ReadHeader)
 		err := tc.HandshakeContext(hctx)
@@ -38,6 +38,12 @@ func (s *Server) ServeHBONE(ctx context.Context, ln net.Listener) error {
 			s.opts.Logger.Info("hbone peer refused", "peer", c.RemoteAddr(), "err", err)
 			return
 		}
+		if !s.ids.acquire(peer.String()) {
+			s.opts.Logger.Info("hbone peer over its connection limit", "peer", peer)
+			s.m.refuseConn(listenerHBONE, refusedPeer)
+			return
+		}
+		defer s.ids.release(peer.String())
 		err = hbone.Serve(ctx, tc, s.tunnelConfig(), s.tunnelHandler(ctx, peer.String(), c.RemoteAddr()))
 		if err != nil {
 			s.opts.Logger.Info("hbone connection", "peer", peer, "err", err)
@@ -51,6 +57,11 @@ func (s *Server) tunnelConfig() hbone.Config {
 		MaxHeaderBytes:       uint32(s.opts.HTTP.MaxHeaderBytes),
 		IdleTimeout:          s.opts.Timeouts.Idle,
 		Logger:               s.opts.Logger,
+		// Near the memory limit new streams are refused (REFUSED_STREAM), as new
+		// connections and requests are.
+		AdmitStream: s.admit,
+		// A peer past a frame budget gets GOAWAY ENHANCE_YOUR_CALM; count it.
+		OnViolation: func(reason string) { s.m.refuseConn(listenerHBONE, "hbone_flood_"+reason) },
 	}
 }
 

@@ -14,14 +14,20 @@ import (
 )
 
 // serveHTTP1 serves requests one after another (pipelined requests wait in br and
-// are each parsed, authorized and forwarded in order) until one side closes.
+// are each parsed, authorized and forwarded in order) until one side closes. It
+// owns br: between requests it holds no buffers (idle.go).
 func (s *Server) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, ci *connInfo) {
-	bw := s.writer(&deadlineWriter{c: c, d: s.opts.Timeouts.Idle})
-	defer s.putWriter(bw)
+	dw := &deadlineWriter{c: c, d: s.opts.Timeouts.Idle}
+	bw := s.writer(dw)
+	defer func() { s.putWriter(bw); s.putReader(br) }() // the last ones idle took
+	idle := s.newIdler(c, cr, dw)
 	for ctx.Err() == nil {
 		// Deadlines are set only where a read may wait: each is a timer update.
 		if br.Buffered() == 0 {
 			cr.renew(s.opts.Timeouts.Idle) // the wait for the next request
+			if br, bw = idle.wait(br, bw); br == nil {
+				return
+			}
 			if _, err := br.Peek(1); err != nil {
 				return
 			}

@@ -12,6 +12,8 @@ type metrics struct {
 	decisions *prometheus.CounterVec // protocol, decision
 	refused   *prometheus.CounterVec // protocol, status
 	upstream  *prometheus.CounterVec // protocol
+	conns     *prometheus.CounterVec // listener, reason: connections refused
+	open      *prometheus.GaugeVec   // listener: connections open
 
 	// allowed and denied are the decision counters of each protocol, looked up
 	// once: WithLabelValues hashes its labels on every call, and decisions are
@@ -36,8 +38,16 @@ func newMetrics(r prometheus.Registerer) (*metrics, error) {
 			Name: "rampart_inbound_upstream_errors_total",
 			Help: "Allowed requests or connections the app could not be reached for.",
 		}, []string{"protocol"}),
+		conns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_inbound_connections_refused_total",
+			Help: "Inbound connections closed unserved: listener_limit, peer_limit (address or SPIFFE ID), memory (near the memory limit).",
+		}, []string{"listener", "reason"}),
+		open: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_inbound_connections_open",
+			Help: "Inbound connections open, per listener (plaintext, hbone).",
+		}, []string{"listener"}),
 	}
-	for _, c := range []prometheus.Collector{m.decisions, m.refused, m.upstream} {
+	for _, c := range []prometheus.Collector{m.decisions, m.refused, m.upstream, m.conns, m.open} {
 		if err := r.Register(c); err != nil {
 			return nil, fmt.Errorf("inbound: register metrics: %w", err)
 		}
@@ -78,5 +88,18 @@ func (m *metrics) refuse(protocol string, status int) {
 func (m *metrics) upstreamError(protocol string) {
 	if m != nil {
 		m.upstream.WithLabelValues(protocol).Inc()
+	}
+}
+
+func (m *metrics) refuseConn(listener, reason string) {
+	if m != nil {
+		m.conns.WithLabelValues(listener, reason).Inc()
+	}
+}
+
+// opened adds d (+1 or -1) to the open connections of listener.
+func (m *metrics) opened(listener string, d float64) {
+	if m != nil {
+		m.open.WithLabelValues(listener).Add(d)
 	}
 }

@@ -67,6 +67,9 @@ type Options struct {
 	// MaxIdleUpstream bounds idle pooled HTTP/1.1 connections per upstream address.
 	// Default 64.
 	MaxIdleUpstream int
+	// Limits bound connections per listener and per peer, and refuse new work
+	// near the memory limit; see Limits.
+	Limits Limits
 	// ReservedPorts are never reachable through a tunnel or forwarded to: the
 	// proxy's own ports. Default 15000, 15001, 15006, 15008, 15020, 15090.
 	ReservedPorts []uint16
@@ -98,6 +101,7 @@ func (o *Options) setDefaults() {
 	}
 	o.HTTP = o.HTTP.WithDefaults()
 	o.Timeouts.setDefaults()
+	o.Limits.setDefaults()
 	if o.MaxConcurrentStreams == 0 {
 		o.MaxConcurrentStreams = 100
 	}

@@ -32,6 +32,11 @@ type Server struct {
 	// safe shared state, not configuration, and belongs to this Server.
 	readers, writers sync.Pool
 	bodies           bodyPool // request bodies read for the policy (body.go)
+	// mem refuses new work near the memory limit (nil: never).
+	mem *memoryGuard
+	// addrs and ids count open connections per source address (plaintext) and
+	// per peer SPIFFE ID (HBONE), over all listeners of this Server.
+	addrs, ids *peerCounter
 }
 
 // New checks opts and returns a Server.
@@ -44,13 +49,11 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, m: m}
+	s := &Server{opts: opts, m: m, mem: newMemoryGuard(opts.Limits.MemoryPressure),
+		addrs: newPeerCounter(opts.Limits.MaxConnectionsPerAddress),
+		ids:   newPeerCounter(opts.Limits.MaxConnectionsPerIdentity)}
 	s.pool = newUpstreamPool(opts.MaxIdleUpstream, opts.Timeouts)
-	s.h2 = &http2.Server{
-		MaxConcurrentStreams:         opts.MaxConcurrentStreams,
-		IdleTimeout:                  opts.Timeouts.Idle,
-		MaxUploadBufferPerConnection: 1 << 20,
-	}
+	s.h2 = newH2Server(&opts)
 	s.h2base = &http.Server{MaxHeaderBytes: opts.HTTP.MaxHeaderBytes}
 	s.h2up = newH2Upstream(opts.Timeouts)
 	return s, nil
@@ -66,7 +69,7 @@ func (s *Server) Close() {
 // mode every connection is closed unread; in Permissive mode it is authorized as an
 // unauthenticated peer.
 func (s *Server) ServePlaintext(ctx context.Context, ln net.Listener) error {
-	return s.accept(ctx, ln, func(c net.Conn) {
+	return s.accept(ctx, ln, listenerPlaintext, s.addrs, func(c net.Conn) {
 		if s.opts.Mode != Permissive {
 			c.Close()
 			return
@@ -84,9 +87,16 @@ func (s *Server) ServePlaintext(ctx context.Context, ln net.Listener) error {
 	})
 }
 
+// admit reports whether new work (a connection, stream or request) may start: not
+// while the process is near its memory limit (Limits.MemoryPressure). It is cheap
+// enough to ask per request; HBONE streams ask it through hbone.Config.
+func (s *Server) admit() bool { return s.mem.admit() }
+
 // accept runs handle for every connection of ln in its own goroutine until ctx ends,
-// then closes ln and waits for the handlers.
-func (s *Server) accept(ctx context.Context, ln net.Listener, handle func(net.Conn)) error {
+// then closes ln and waits for the handlers. A connection past the listener's limit
+// (Limits.MaxConnections), past its source address's limit (when peers counts
+// addresses) or arriving near the memory limit is closed at once.
+func (s *Server) accept(ctx context.Context, ln net.Listener, listener string, peers *peerCounter, handle func(net.Conn)) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	open := map[net.Conn]bool{}
@@ -113,8 +123,23 @@ func (s *Server) accept(ctx context.Context, ln net.Listener, handle func(net.Co
 			return fmt.Errorf("accept %s: %w", ln.Addr(), err)
 		}
 		mu.Lock()
-		open[c] = true
+		full := len(open) >= s.opts.Limits.MaxConnections
+		if !full {
+			open[c] = true
+		}
 		mu.Unlock()
+		peer, reason := s.refusal(c, full, peers)
+		if reason != "" {
+			c.Close()
+			s.m.refuseConn(listener, reason)
+			if !full {
+				mu.Lock()
+				delete(open, c)
+				mu.Unlock()
+			}
+			continue
+		}
+		s.m.opened(listener, 1)
 		wg.Go(func() {
 			defer func() {
 				// A bug in one connection must not take the proxy (and every
@@ -126,25 +151,55 @@ func (s *Server) accept(ctx context.Context, ln net.Listener, handle func(net.Co
 				mu.Lock()
 				delete(open, c)
 				mu.Unlock()
+				if peers != nil {
+					peers.release(peer)
+				}
+				s.m.opened(listener, -1)
 			}()
 			handle(c)
 		})
 	}
 }
 
+// refusal is why a new connection is refused ("" when it is not): full says the
+// listener has its limit of connections; peers, when set, counts c's source
+// address (peer is then the key to release).
+func (s *Server) refusal(c net.Conn, full bool, peers *peerCounter) (peer, reason string) {
+	switch {
+	case full:
+		return "", refusedListener
+	case !s.admit():
+		return "", refusedMemory
+	case peers == nil:
+		return "", ""
+	}
+	peer = sourceKey(c)
+	if !peers.acquire(peer) {
+		return "", refusedPeer
+	}
+	return peer, ""
+}
+
+// Listener names: the listener label of the connection metrics.
+const (
+	listenerPlaintext = "plaintext"
+	listenerHBONE     = "hbone"
+)
+
 // serveConn sniffs one connection (plaintext or tunnelled) and serves it.
 func (s *Server) serveConn(ctx context.Context, c net.Conn, ci *connInfo) {
 	defer c.Close()
+	c = holdable(c)
 	cr := &clientReader{c: c}
 	br := s.reader(cr)
 	switch sniff(c, br, s.opts.Timeouts.Sniff) {
 	case protoHTTP1:
+		// serveHTTP1 puts its reader back: only there is it known to be unused
+		// once serve returns (the HTTP/2 server may still have a frame reader on
+		// its own after ServeConn returns).
 		s.serveHTTP1(ctx, c, cr, br, ci)
-		// Only here is br known to be unused once serve returns: the HTTP/2
-		// server may still have a frame reader on it after ServeConn returns.
-		s.putReader(br)
 	case protoH2C:
-		s.serveH2C(ctx, &bufferedConn{Conn: c, r: br}, ci)
+		s.serveH2C(ctx, &bufferedConn{Conn: c, r: br, put: s.putReader}, ci)
 	case protoOpaque:
 		s.serveOpaque(ctx, c, br, ci)
 	}
@@ -169,12 +224,19 @@ func (s *Server) writer(w io.Writer) *bufio.Writer {
 	return bufio.NewWriterSize(w, 16<<10)
 }
 
+// putReader and putWriter take nil (nothing to put) for callers that defer them.
 func (s *Server) putReader(br *bufio.Reader) {
+	if br == nil {
+		return
+	}
 	br.Reset(nil) // drop the connection; old bytes are unreachable through the API
 	s.readers.Put(br)
 }
 
 func (s *Server) putWriter(bw *bufio.Writer) {
+	if bw == nil {
+		return
+	}
 	bw.Reset(nil)
 	s.writers.Put(bw)
 }

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/rampart-mesh/rampart/sidecar/inbound"
+)
+
+// TestLimitFlags: the connection limits come from flags or RAMPART_* variables,
+// and a malformed value is an error naming it.
+func TestLimitFlags(t *testing.T) {
+	t.Setenv("RAMPART_MAX_CONNECTIONS_PER_IDENTITY", "7")
+	for _, tc := range []struct {
+		args []string
+		want inbound.Limits
+		err  string
+	}{
+		{nil, inbound.Limits{MaxConnectionsPerIdentity: 7}, ""},
+		{[]string{"--max-connections", "100", "--max-connections-per-address", "10", "--memory-pressure", "0.8"},
+			inbound.Limits{MaxConnections: 100, MaxConnectionsPerAddress: 10, MaxConnectionsPerIdentity: 7, MemoryPressure: 0.8}, ""},
+		{[]string{"--memory-pressure", "-1"}, inbound.Limits{MaxConnectionsPerIdentity: 7, MemoryPressure: -1}, ""},
+		{[]string{"--max-connections", "lots"}, inbound.Limits{}, "--max-connections / $RAMPART_MAX_CONNECTIONS"},
+		{[]string{"--max-connections-per-address", "0"}, inbound.Limits{}, "RAMPART_MAX_CONNECTIONS_PER_ADDRESS"},
+		{[]string{"--memory-pressure", "2"}, inbound.Limits{}, "--memory-pressure"},
+	} {
+		opts, _, err := parseFlags(append([]string{"--bundle", "x"}, tc.args...), &strings.Builder{})
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: error %v, want one naming %q", tc.args, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || opts.Inbound.Tuning.Limits != tc.want {
+			t.Errorf("%q: %+v (%v), want %+v", tc.args, opts.Inbound.Tuning.Limits, err, tc.want)
+		}
+	}
+}
