@@ -110,11 +110,11 @@ func TestFloods(t *testing.T) {
 	}
 }
 
-// TestUnreadAnswers: a peer that provokes answers (here a reset for each DATA
-// frame on streams it had ended) while never reading them fills the control
-// queue to its bound; the server then ends the connection (GOAWAY
-// ENHANCE_YOUR_CALM, which a peer that does not read never sees) instead of
-// holding more answers or blocking its reader.
+// TestUnreadAnswers: a peer that provokes answers (a PING for every DATA frame it
+// sends, which keeps within the PING budget: each DATA frame with payload earns one)
+// while never reading them fills the control queue to its bound; the server then
+// ends the connection (GOAWAY ENHANCE_YOUR_CALM, which a peer that does not read
+// never sees) instead of holding more answers or blocking its reader.
 func TestUnreadAnswers(t *testing.T) {
 	client, server := net.Pipe() // unbuffered: once the peer stops reading, writes block
 	defer client.Close()
@@ -122,17 +122,16 @@ func TestUnreadAnswers(t *testing.T) {
 	served := make(chan error, 1)
 	go func() {
 		served <- hbone.Serve(context.Background(), server, hbone.Config{OnViolation: func(r string) { reason <- r }},
-			func(s *hbone.Stream) { <-s.Done() }) // never answers
+			func(s *hbone.Stream) { <-s.Done() }) // never answers, never reads
 	}()
 	fr := http2.NewFramer(client, client)
 	go func() {
 		io.WriteString(client, http2.ClientPreface)
 		fr.WriteSettings()
-		for id := uint32(1); id <= 19; id += 2 {
-			writeHeadersEnd(fr, id) // ended at once: DATA after it is answered with a reset
-		}
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true,
+			BlockFragment: block(":method", "CONNECT", ":authority", "198.18.0.1:80")})
 		for i := 0; ; i++ {
-			if fr.WriteData(uint32(2*(i%10)+1), false, []byte("x")) != nil {
+			if fr.WriteData(1, false, []byte("x")) != nil || fr.WritePing(false, [8]byte{byte(i)}) != nil {
 				return
 			}
 		}
