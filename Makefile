@@ -11,7 +11,6 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0
 REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
 # Every timestamp inside the images: the commit time, so a commit always builds the same digests.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
-export SOURCE_DATE_EPOCH
 VERSION_PKG := github.com/rampart-mesh/rampart/cmd/internal/version
 LDFLAGS   := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).revision=$(REVISION)
 IMAGES_DIR := $(CURDIR)/.cache/images
