@@ -124,8 +124,10 @@ func extract(t *testing.T, img v1.Image, dir string) {
 		switch h.Typeflag {
 		case tar.TypeDir:
 			err = os.MkdirAll(p, os.FileMode(h.Mode).Perm())
-		case tar.TypeSymlink:
-			err = os.Symlink(h.Linkname, p)
+		case tar.TypeSymlink: // layers come top first: the parent may not exist yet
+			if err = os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+				err = os.Symlink(h.Linkname, p)
+			}
 		case tar.TypeReg:
 			err = writeFile(p, tr, os.FileMode(h.Mode).Perm())
 		default:

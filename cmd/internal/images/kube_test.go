@@ -10,10 +10,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 func decodeYAML(t *testing.T, b []byte) []*unstructured.Unstructured {
@@ -73,6 +75,7 @@ func imageRefs(objs []*unstructured.Unstructured) []string {
 // server-side dry-run, on a real kube-apiserver and etcd.
 func dryRun(t *testing.T, objs []*unstructured.Unstructured) {
 	assets := filepath.Dir(tool(t, kubeTool+"/kube-apiserver", "test/tools/kube/build.sh"))
+	ctrllog.SetLogger(logr.Discard()) // envtest logs through controller-runtime's global logger
 	env := &envtest.Environment{BinaryAssetsDirectory: assets}
 	cfg, err := env.Start()
 	if err != nil {
