@@ -6,18 +6,34 @@ BENCHTIME ?= 1s
 TOOLS_DIR := $(CURDIR)/.cache/bin
 STATICCHECK_VERSION := 2026.1
 export RAMPART_TOOLS_DIR := $(TOOLS_DIR)
+# The version every binary reports and every image is tagged with (cmd/internal/version).
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
+# Every timestamp inside the images: the commit time, so a commit always builds the same digests.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+VERSION_PKG := github.com/rampart-mesh/rampart/cmd/internal/version
+LDFLAGS   := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).revision=$(REVISION)
+IMAGES_DIR := $(CURDIR)/.cache/images
+REGISTRY  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build test unit fuzz bench dos lint generate deps tools demo clean
+.PHONY: help build images push test unit fuzz bench dos lint generate deps tools demo clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## build every binary into bin/
-	$(GO) build -o bin/ ./cmd/...
+build: ## build every binary into bin/, stamped with VERSION
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+
+images: ## build the OCI images (proxy, injector, node, demo) into .cache/images, no Docker needed
+	$(GO) run ./cmd/rampart-images build -out $(IMAGES_DIR) -version $(VERSION) -revision $(REVISION) -epoch $(SOURCE_DATE_EPOCH)
+
+push: images ## push the images to REGISTRY=host:port[/path] (plain HTTP only to loopback)
+	@test -n "$(REGISTRY)" || { echo "usage: make push REGISTRY=host:port" >&2; exit 2; }
+	$(GO) run ./cmd/rampart-images push -out $(IMAGES_DIR) -registry $(REGISTRY)
 
 demo: ## run the Star Wars scenario on real namespaces (needs root, cgroup v2, eBPF)
-	$(GO) build -o bin/ ./cmd/rampart ./cmd/rampart-proxy
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/rampart ./cmd/rampart-proxy
 	./bin/rampart demo
 
 test: deps tools ## everything CI runs: vet, all tests (root tests too), short fuzz runs
@@ -47,8 +63,8 @@ generate: ## regenerate the eBPF objects (needs clang)
 deps: ## install the Debian packages the tests use (as root; skipped when present)
 	@bash .ci/deps
 
-tools: ## build third-party test binaries (kube-apiserver, etcd, SPIRE, ...) into .cache/bin
+tools: ## build third-party test binaries (kube-apiserver, etcd, SPIRE, registry, ...) into .cache/bin
 	@set -e; for s in test/tools/*/build.sh; do [ -f "$$s" ] && bash "$$s" "$(TOOLS_DIR)"; done; true
 
-clean: ## remove built binaries (keeps the tool cache)
-	rm -rf bin/
+clean: ## remove built binaries and images (keeps the tool cache)
+	rm -rf bin/ $(IMAGES_DIR)

@@ -24,8 +24,12 @@ const (
 type InstallOptions struct {
 	// Namespace holds the injector and the node agent. Default rampart-system.
 	Namespace string
-	// InjectorImage and NodeImage are the control-plane images.
-	// Defaults ghcr.io/rampart-mesh/rampart-injector and …/rampart-node at DefaultImage's tag.
+	// Registry and Tag name every image not set explicitly: Registry/<name>:Tag for
+	// the injector, the node agent, and the proxy (Config.Image). Defaults
+	// DefaultRegistry and DefaultTag.
+	Registry, Tag string
+	// InjectorImage and NodeImage are the control-plane images; they win over
+	// Registry and Tag.
 	InjectorImage, NodeImage string
 	// Replicas of the injector. Default 2 (with a PodDisruptionBudget of 1).
 	Replicas int32
@@ -48,13 +52,7 @@ func (o *InstallOptions) setDefaults() {
 	if o.Namespace == "" {
 		o.Namespace = InstallNamespace
 	}
-	tag := DefaultImage[len("ghcr.io/rampart-mesh/rampart-proxy"):]
-	if o.InjectorImage == "" {
-		o.InjectorImage = "ghcr.io/rampart-mesh/rampart-injector" + tag
-	}
-	if o.NodeImage == "" {
-		o.NodeImage = "ghcr.io/rampart-mesh/rampart-node" + tag
-	}
+	o.setImageDefaults()
 	if o.Replicas == 0 {
 		o.Replicas = 2
 	}
@@ -81,6 +79,11 @@ func InstallManifests(opts InstallOptions) ([]runtime.Object, error) {
 	opts.setDefaults()
 	if err := opts.Config.Validate(); err != nil {
 		return nil, fmt.Errorf("install: %w", err)
+	}
+	for _, img := range []string{opts.Config.Image, opts.InjectorImage, opts.NodeImage} {
+		if err := ValidateImage(img); err != nil {
+			return nil, fmt.Errorf("install: %w", err)
+		}
 	}
 	tlsObjs, caBundle, err := servingTLS(&opts)
 	if err != nil {

@@ -15,10 +15,14 @@ import (
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/rampart-mesh/rampart/cmd/internal/version"
 	"github.com/rampart-mesh/rampart/injector"
 )
 
 func main() {
+	if version.HandleFlag("rampart-injector", os.Args[1:], os.Stdout) {
+		return
+	}
 	opts, err := parseFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rampart-injector:", err)
@@ -44,6 +48,9 @@ func parseFlags(args []string) (injector.ServerOptions, error) {
 	opts.Config.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return opts, err
+	}
+	if opts.Config.Image == "" { // the proxy of this binary's version, not the library's fallback
+		opts.Config.Image = injector.ImageRef(injector.DefaultRegistry, injector.ProxyImageName, version.Tag())
 	}
 	level := slog.LevelInfo
 	if *debug {

@@ -11,10 +11,14 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/rampart-mesh/rampart/cmd/internal/version"
 	"github.com/rampart-mesh/rampart/redirect/agent"
 )
 
 func main() {
+	if version.HandleFlag("rampart-node", os.Args[1:], os.Stdout) {
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {

@@ -45,10 +45,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/rampart-mesh/rampart/cmd/internal/version"
 	"github.com/rampart-mesh/rampart/sidecar"
 )
 
 func main() {
+	if version.HandleFlag("rampart-proxy", os.Args[1:], os.Stdout) {
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stderr)
 	stop()

@@ -8,6 +8,7 @@ func subcommands() []*cobra.Command {
 		newPolicyCmd(),                  // policy.go
 		newCACmd(),                      // ca.go
 		newInstallCmd(), newInjectCmd(), // install.go, inject.go
-		newDemoCmd(), // demo.go
+		newDemoCmd(),    // demo.go
+		newVersionCmd(), // version.go
 	}
 }

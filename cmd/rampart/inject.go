@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rampart-mesh/rampart/cmd/internal/version"
 	"github.com/rampart-mesh/rampart/injector"
 )
 
@@ -30,6 +31,9 @@ func newInjectCmd() *cobra.Command {
 				return err
 			}
 			defer closeIn()
+			if cfg.Image == "" { // the proxy of this binary's version, not the library's fallback
+				cfg.Image = injector.ImageRef(injector.DefaultRegistry, injector.ProxyImageName, version.Tag())
+			}
 			return injector.InjectYAML(in, cmd.OutOrStdout(), cfg)
 		},
 	}

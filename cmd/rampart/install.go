@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rampart-mesh/rampart/cmd/internal/version"
 	"github.com/rampart-mesh/rampart/injector"
 )
 
@@ -34,8 +35,10 @@ func newInstallCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Namespace, "namespace", injector.InstallNamespace, "namespace of the injector and node agent")
-	f.StringVar(&opts.InjectorImage, "injector-image", "", "rampart-injector image")
-	f.StringVar(&opts.NodeImage, "node-image", "", "rampart-node image")
+	f.StringVar(&opts.Registry, "registry", injector.DefaultRegistry, "registry (and path) of every image: <registry>/rampart-{proxy,injector,node}:<tag>")
+	f.StringVar(&opts.Tag, "tag", version.Tag(), "tag of every image (default: this binary's version)")
+	f.StringVar(&opts.InjectorImage, "injector-image", "", "rampart-injector image (wins over --registry/--tag)")
+	f.StringVar(&opts.NodeImage, "node-image", "", "rampart-node image (wins over --registry/--tag)")
 	f.Int32Var(&opts.Replicas, "replicas", 2, "injector replicas")
 	f.Int32Var(&opts.TimeoutSeconds, "webhook-timeout", 10, "webhook call timeout in seconds (1-30)")
 	f.BoolVar(&opts.CertManager, "cert-manager", false, "let cert-manager issue and rotate the webhook certificate")

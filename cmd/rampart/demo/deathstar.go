@@ -9,19 +9,17 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+
+	"github.com/rampart-mesh/rampart/cmd/internal/starwars"
 )
 
-// Bodies the deathstar answers with, as in Cilium's Star Wars demo.
+// Bodies and header of the deathstar (cmd/internal/starwars, shared with the
+// rampart-demo image).
 const (
-	LandedBody = "Ship landed\n"
-	PanicBody  = "Panic: deathstar exploded\n\ngoroutine 1 [running]:\n" +
-		"main.HandleGarbage(0x2080c3f50, 0x2, 0x4, 0x425c0, 0x5, 0xa)\n" +
-		"\t/code/src/github.com/empire/deathstar/temp/main.go:9 +0x64\n" +
-		"main.main()\n\t/code/src/github.com/empire/deathstar/temp/main.go:5 +0x85\n"
+	LandedBody     = starwars.LandedBody
+	PanicBody      = starwars.PanicBody
+	ServedByHeader = starwars.ServedByHeader
 )
-
-// ServedByHeader names the replica that answered, so callers can see balancing.
-const ServedByHeader = "X-Served-By"
 
 // serveDeathstar is the deathstar app: `deathstar <name> <addr>`. It prints READY
 // once listening and "SEEN <method> <path>" for every request it receives, which
@@ -49,20 +47,9 @@ func serveDeathstar(args []string) error {
 
 func deathstar(name string) http.Handler {
 	var mu sync.Mutex // serializes SEEN lines
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return starwars.Deathstar(name, func(method, path string) {
 		mu.Lock()
-		fmt.Printf("SEEN %s %s\n", r.Method, r.URL.Path)
+		fmt.Printf("SEEN %s %s\n", method, path)
 		mu.Unlock()
-		w.Header().Set(ServedByHeader, name)
-		switch {
-		case r.Method == http.MethodPost && r.URL.Path == "/v1/request-landing":
-			fmt.Fprint(w, LandedBody)
-		case r.Method == http.MethodPut && r.URL.Path == "/v1/exhaust-port":
-			fmt.Fprint(w, PanicBody)
-		case r.Method == http.MethodGet && r.URL.Path == "/v1/":
-			fmt.Fprintf(w, `{"name":"Death Star","model":"DS-1 Orbital Battle Station","replica":%q}`+"\n", name)
-		default:
-			http.NotFound(w, r)
-		}
 	})
 }
