@@ -18,8 +18,12 @@ import (
 const (
 	h2BudgetWindow = time.Second
 
-	frameHeaders = 0x1
-	frameGoAway  = 0x7
+	frameHeaders   = 0x1
+	frameRSTStream = 0x3
+	// rapidResetFloor resets are forgiven before the share of reset streams counts
+	// (the hbone mux and Envoy use the same floor).
+	rapidResetFloor = 100
+	frameGoAway     = 0x7
 )
 
 // floodKind is what a counted frame is charged to.
@@ -138,6 +142,12 @@ type budgetConn struct {
 	spent  [floodKinds]int
 	until  time.Time // end of the current window
 	stream uint32    // the highest stream the client opened
+	// opened and resets count, over the connection's life, the streams the client
+	// opened and the RST_STREAM frames it sent: a client resetting most of the
+	// streams it opens (rapid reset, CVE-2023-44487) makes the server start work it
+	// then throws away, at whatever rate the server can take, so a per-second budget
+	// alone never trips. Past rapidResetFloor resets, more than half ⇒ calm.
+	opened, resets int
 
 	wmu  sync.Mutex // held by writes; calm only tries it
 	out  frameScanner
@@ -159,6 +169,14 @@ func (c *budgetConn) Read(p []byte) (int, error) {
 		b = rest
 		if h.typ == frameHeaders && h.stream > c.stream {
 			c.stream = h.stream
+			c.opened++
+		}
+		if h.typ == frameRSTStream {
+			c.resets++
+			if c.resets > rapidResetFloor && 2*c.resets > c.opened {
+				c.calm(floodReset)
+				return 0, errFlood
+			}
 		}
 		if k, charged := chargeFor(h); charged && !c.spend(k) {
 			c.calm(k)
