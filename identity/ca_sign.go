@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net"
 	"time"
-
 )
 
 // IssueForKey signs pub (the key of a checked CSR, see ParseCSR) into an SVID leaf for
@@ -92,4 +91,3 @@ func (ca *CA) sign(tmpl *x509.Certificate, pub crypto.PublicKey) (*x509.Certific
 	}
 	return x509.ParseCertificate(der)
 }
-
