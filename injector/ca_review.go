@@ -34,9 +34,13 @@ func reviewToken(ctx context.Context, c kubernetes.Interface, token string) (wor
 	}
 	st := got.Status
 	if !st.Authenticated {
+		// The API server says why only in prose; the reason label is a best effort.
 		reason := reasonUnauthent
-		if strings.Contains(st.Error, "expired") {
+		switch {
+		case strings.Contains(st.Error, "expired"):
 			reason = reasonExpired
+		case strings.Contains(st.Error, "audience"):
+			reason = reasonAudience
 		}
 		return workload{}, refuse(401, reason, "token not authenticated: %s", st.Error)
 	}

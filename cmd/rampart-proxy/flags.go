@@ -112,7 +112,7 @@ func (c *config) options() (sidecar.Options, func(), error) {
 	}
 	o.Identity = sidecar.IdentityOptions{SVIDDir: c.svidDir, CADir: c.caDir, WorkloadAPI: c.workloadAPI,
 		TrustDomain: c.trustDomain, Namespace: c.ns, ServiceAccount: c.sa, CAAddr: c.caAddr, CATokenFile: c.caToken}
-	if o.Identity.CABundle, err = caBundle(c.caAddr, c.caBundle); err != nil {
+	if o.Identity.CABundle, err = c.caBundleBytes(); err != nil {
 		return o, noop, err
 	}
 	o.Inbound.PlaintextAddr, o.Inbound.HBONEAddr = c.plaintext, c.hbone
@@ -201,9 +201,10 @@ func parseAddrs(s string) ([]netip.Addr, error) {
 // caBundle reads --ca-bundle: the PEM itself (as the injector passes it in
 // $RAMPART_CA_BUNDLE) or a file holding it. It is required with --ca-addr: the proxy
 // trusts the CA's answer only over a connection verified against these roots.
-func caBundle(addr, v string) ([]byte, error) {
+func (c *config) caBundleBytes() ([]byte, error) {
+	v := c.caBundle
 	switch {
-	case addr == "":
+	case c.caAddr == "" || c.svidDir != "" || c.caDir != "": // the cluster CA is not the source
 		return nil, nil
 	case v == "":
 		return nil, errors.New("--ca-addr needs --ca-bundle (the cluster CA's PEM roots)")
