@@ -277,4 +277,3 @@ func (c *clusterCA) post(t *testing.T, contentType, authorization string, body [
 	ans, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, ans
 }
-
