@@ -48,7 +48,7 @@ type clusterCA struct {
 // startClusterCA runs the CA as rampart-injector runs it: its root in the
 // rampart-ca Secret (created on first start, read afterwards), its API access
 // only what `rampart install` grants the injector's service account.
-func startClusterCA(t *testing.T, env *kubetest.Env, opts injector.CAOptions) *clusterCA {
+func startClusterCA(t testing.TB, env *kubetest.Env, opts injector.CAOptions) *clusterCA {
 	t.Helper()
 	kube := injectorClient(t, env)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -91,7 +91,7 @@ func startClusterCA(t *testing.T, env *kubetest.Env, opts injector.CAOptions) *c
 
 // injectorClient returns a client of service account rampart-system/rampart-injector
 // holding only the CA's RBAC from InstallManifests (applied on first use).
-func injectorClient(t *testing.T, env *kubetest.Env) kubernetes.Interface {
+func injectorClient(t testing.TB, env *kubetest.Env) kubernetes.Interface {
 	t.Helper()
 	c, ctx := env.Client, t.Context()
 	ns := injector.InstallNamespace
@@ -108,7 +108,7 @@ func injectorClient(t *testing.T, env *kubetest.Env) kubernetes.Interface {
 	return kube
 }
 
-func applyCARBAC(t *testing.T, c *kubernetes.Clientset) {
+func applyCARBAC(t testing.TB, c *kubernetes.Clientset) {
 	t.Helper()
 	ctx := t.Context()
 	createNamespace(t, c, injector.InstallNamespace)
@@ -146,7 +146,7 @@ func applyCARBAC(t *testing.T, c *kubernetes.Clientset) {
 	}
 }
 
-func createNamespace(t *testing.T, c *kubernetes.Clientset, ns string) {
+func createNamespace(t testing.TB, c *kubernetes.Clientset, ns string) {
 	t.Helper()
 	_, err := c.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 	if err != nil && !strings.Contains(err.Error(), "already exists") {
@@ -154,7 +154,7 @@ func createNamespace(t *testing.T, c *kubernetes.Clientset, ns string) {
 	}
 }
 
-func createSA(t *testing.T, c *kubernetes.Clientset, ns, name string) {
+func createSA(t testing.TB, c *kubernetes.Clientset, ns, name string) {
 	t.Helper()
 	_, err := c.CoreV1().ServiceAccounts(ns).Create(t.Context(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	if err != nil && !strings.Contains(err.Error(), "already exists") {
@@ -164,7 +164,7 @@ func createSA(t *testing.T, c *kubernetes.Clientset, ns, name string) {
 
 // saToken mints a token of ns/sa through the TokenRequest API (nil audiences: the
 // API server's own).
-func saToken(t *testing.T, c *kubernetes.Clientset, ns, sa string, audiences []string) string {
+func saToken(t testing.TB, c *kubernetes.Clientset, ns, sa string, audiences []string) string {
 	t.Helper()
 	exp := int64(600)
 	tr, err := c.CoreV1().ServiceAccounts(ns).CreateToken(t.Context(), sa, &authenticationv1.TokenRequest{

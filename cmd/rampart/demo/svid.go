@@ -51,8 +51,11 @@ func (p *Pod) issueSVIDs() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("demo: %w", err)
 	}
+	if err := os.MkdirAll(e.Path(svidRoot), 0o755); err != nil { // every proxy passes through
+		return "", fmt.Errorf("demo: svid dir: %w", err)
+	}
 	dir := e.Path(filepath.Join(svidRoot, p.Name))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.Mkdir(dir, 0o700); err != nil { // chowned to the proxy by writeSVID
 		return "", fmt.Errorf("demo: svid dir: %w", err)
 	}
 	src, err := identity.NewRotatingSource(ca, id, identity.RotatingOptions{TTL: demoSVIDTTL, Logger: e.log})
