@@ -150,3 +150,23 @@ func pool(certs ...*x509.Certificate) *x509.CertPool {
 	}
 	return p
 }
+
+// BenchmarkIssueForKey is the signing alone (no TokenReview, no TLS): the floor of
+// the cluster CA's answer time.
+//
+//	go test -run '^$' -bench IssueForKey ./identity/
+func BenchmarkIssueForKey(b *testing.B) {
+	ca := testCA(b)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der := newCSR(b, key)
+	b.ReportAllocs()
+	for b.Loop() {
+		csr, err := identity.ParseCSR(der)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ca.IssueForKey(csr.PublicKey, clientID.String(), time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

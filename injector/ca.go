@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // Authority signs for the cluster CA. identity.CA implements it; cmd/rampart-injector
@@ -147,4 +148,18 @@ func ServeCA(ctx context.Context, ln net.Listener, opts CAOptions) error {
 		return nil
 	}
 	return fmt.Errorf("cluster CA: serve: %w", err)
+}
+
+// Client-side limits of the CA's API client. client-go's defaults (5 requests/s,
+// burst 10) would make TokenReviews the CA's bottleneck: 50 pods starting at once
+// waited 5 s each. The API server's own priority and fairness still applies.
+const (
+	CAKubeQPS   = 200
+	CAKubeBurst = 400
+)
+
+// TuneCAClient sets the CA's client-side request limits on cfg.
+func TuneCAClient(cfg *rest.Config) *rest.Config {
+	cfg.QPS, cfg.Burst = CAKubeQPS, CAKubeBurst
+	return cfg
 }

@@ -85,7 +85,7 @@ func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return kubernetes.NewForConfig(cfg)
+	return kubernetes.NewForConfig(injector.TuneCAClient(cfg))
 }
 
 func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry) {

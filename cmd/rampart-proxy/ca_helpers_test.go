@@ -101,7 +101,7 @@ func injectorClient(t testing.TB, env *kubetest.Env) kubernetes.Interface {
 	tok := saToken(t, c, ns, injector.InjectorName, nil)
 	cfg := rest.AnonymousClientConfig(env.Config)
 	cfg.BearerToken = tok
-	kube, err := kubernetes.NewForConfig(cfg)
+	kube, err := kubernetes.NewForConfig(injector.TuneCAClient(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
