@@ -16,6 +16,7 @@ import (
 	"encoding/pem"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +47,7 @@ func TestClusterCA(t *testing.T) {
 	})
 	t.Run("refusals", func(t *testing.T) { tokens = append(tokens, refusals(t, env, ca)...) })
 	t.Run("flood from one identity", func(t *testing.T) { tokens = append(tokens, flood(t, env)...) })
+	t.Run("injected proxy", func(t *testing.T) { tokens = append(tokens, injectedProxy(t, env, ca)) })
 	t.Run("root kept in its Secret", func(t *testing.T) {
 		again := startClusterCA(t, env, injector.CAOptions{})
 		if !bytes.Equal(again.bundle, ca.bundle) {
@@ -259,4 +261,32 @@ func caCount(t *testing.T, ca *clusterCA, result string) float64 {
 		}
 	}
 	return 0
+}
+
+// injectedProxy runs rampart-proxy with exactly the environment the injector gives
+// an injected pod under the cluster CA (only the CA's address and the token file's
+// path moved to what this test serves), and checks it gets its SVID and is ready.
+func injectedProxy(t *testing.T, env *kubetest.Env, ca *clusterCA) string {
+	vars := injectedEnv(t, injector.Config{CA: injector.CAConfig{Bundle: string(ca.bundle)}})
+	if vars["RAMPART_CA_ADDR"] == "" || vars["RAMPART_CA_BUNDLE"] != string(ca.bundle) || vars["SPIFFE_ENDPOINT_SOCKET"] != "" {
+		t.Fatalf("injected identity env: %v", vars)
+	}
+	createNamespace(t, env.Client, "empire")
+	createSA(t, env.Client, "empire", "deathstar")
+	tok := saToken(t, env.Client, "empire", "deathstar", []string{injector.CATokenAudience})
+	tokFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokFile, []byte(tok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars["RAMPART_CA_ADDR"], vars["RAMPART_CA_TOKEN_FILE"] = ca.url, tokFile
+	vars["RAMPART_BUNDLE"], vars["RAMPART_DISCOVERY"] = "../../policies/starwars", "file"
+	before := caCount(t, ca, "signed")
+	admin := freeAddr(t)
+	startProxyEnv(t, buildProxy(t), environ(vars), "--listen-outbound", freeAddr(t), "--listen-plaintext", freeAddr(t),
+		"--listen-hbone", freeAddr(t), "--listen-admin", admin)
+	waitReady(t, admin, 30*time.Second)
+	if caCount(t, ca, "signed") <= before {
+		t.Error("ready without an SVID from the cluster CA")
+	}
+	return tok
 }
