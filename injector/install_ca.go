@@ -10,8 +10,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// caRoleName names the RBAC objects of the cluster CA.
-const caRoleName = "rampart-ca"
+const (
+	// caRoleName names the RBAC objects of the cluster CA.
+	caRoleName = "rampart-ca"
+	// caMetricsPort serves the CA's /metrics (plain HTTP; rampart-injector --metrics-addr).
+	caMetricsPort = 15014
+)
 
 // The CA runs in the injector's Deployment (as istiod's CA runs in istiod): the
 // Deployment already runs replicated in rampart-system behind a Service, and a
@@ -33,6 +37,7 @@ func caArgs(o InstallOptions) []string {
 		"--ca-secret=" + CASecretName,
 		"--ca-hosts=" + strings.Join(caHosts(o), ","),
 		"--svid-ttl=" + o.SVIDTTL.String(),
+		fmt.Sprintf("--metrics-addr=:%d", caMetricsPort),
 	}
 }
 
@@ -45,7 +50,11 @@ func caContainerPorts(o InstallOptions) []corev1.ContainerPort {
 	if !caEnabled(o) {
 		return nil
 	}
-	return []corev1.ContainerPort{{Name: "https-ca", ContainerPort: DefaultCAPort, Protocol: corev1.ProtocolTCP}}
+	return []corev1.ContainerPort{
+		{Name: "https-ca", ContainerPort: DefaultCAPort, Protocol: corev1.ProtocolTCP},
+		// rampart_ca_requests_total and the sign latency, for a PodMonitor to scrape.
+		{Name: "http-metrics", ContainerPort: caMetricsPort, Protocol: corev1.ProtocolTCP},
+	}
 }
 
 func caServicePorts(o InstallOptions) []corev1.ServicePort {

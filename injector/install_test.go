@@ -110,6 +110,7 @@ func checkInjectorArgs(t *testing.T, objs []runtime.Object, opts injector.Instal
 		fs.String("addr", "", "")
 		fs.String("tls-cert", "", "")
 		fs.String("tls-key", "", "")
+		fs.String("metrics-addr", "", "")
 		var got injector.Config
 		got.BindFlags(fs)
 		var ca injector.CAFlags
