@@ -1,6 +1,8 @@
 package main_test
 
 import (
+	"crypto/tls"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -8,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"github.com/rampart-mesh/rampart/identity"
 	"github.com/rampart-mesh/rampart/injector"
 	"github.com/rampart-mesh/rampart/sidecar/discovery/kube/kubetest"
 )
@@ -52,10 +57,35 @@ func TestClusterCARotation(t *testing.T) {
 		t.Fatalf("first landing: %d", code)
 	}
 
+	// A third party with its own CA-issued SVID handshakes with deathstar's proxy
+	// afresh every 50th request: each must succeed, and the server certificates
+	// seen must change as deathstar renews.
+	probe, err := identity.NewCAClientSource(t.Context(), identity.CAClientOptions{URL: ca.url,
+		TokenFile: write("probe.token", []byte(saToken(t, env.Client, "default", "tiefighter", []string{injector.CATokenAudience}))),
+		Bundle:    ca.bundle, TrustDomain: spiffeid.RequireTrustDomainFromString("cluster.local")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	serverCerts := map[string]bool{}
+	handshake := func() {
+		cfg := identity.ClientConfig(probe, identity.AllowID(spiffeid.RequireFromString("spiffe://cluster.local/ns/default/sa/deathstar")), identity.TLSOptions{})
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", hbone, cfg)
+		if err != nil {
+			t.Errorf("fresh handshake with deathstar: %v", err)
+			return
+		}
+		serverCerts[conn.ConnectionState().PeerCertificates[0].SerialNumber.String()] = true
+		conn.Close()
+	}
+
 	before := caCount(t, ca, "signed")
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	var sent, failed int
 	for end := time.Now().Add(8 * time.Second); time.Now().Before(end); sent++ {
+		if sent%50 == 0 {
+			handshake()
+		}
 		req, _ := http.NewRequest("POST", "http://"+tie+"/v1/request-landing", nil)
 		req.Host = "deathstar"
 		resp, err := client.Do(req)
@@ -69,7 +99,10 @@ func TestClusterCARotation(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	renewed := caCount(t, ca, "signed") - before
-	t.Logf("%d requests, %d failed, %v SVIDs issued meanwhile", sent, failed, renewed)
+	t.Logf("%d requests, %d failed, %v SVIDs issued meanwhile, %d server certificates in fresh handshakes", sent, failed, renewed, len(serverCerts))
+	if len(serverCerts) < 3 {
+		t.Errorf("fresh handshakes saw %d server certificates over 8 s of 3 s SVIDs, want at least 3", len(serverCerts))
+	}
 	if renewed < 4 {
 		t.Errorf("%v SVIDs issued during the traffic, want at least 2 renewals per proxy", renewed)
 	}
