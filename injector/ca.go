@@ -59,8 +59,9 @@ type CAOptions struct {
 	// MaxCSRBytes bounds a request body (413 beyond). Default DefaultMaxCSRBytes.
 	MaxCSRBytes int64
 	// RateEvery and RateBurst bound requests per identity: a burst of RateBurst, then
-	// one per RateEvery (429 beyond). Defaults 1s and 20: a Deployment's replicas
-	// starting together share one service account.
+	// one per RateEvery (429 beyond), counted per token (one pod) before the
+	// TokenReview and per service account after it. Defaults 1s and 20: a
+	// Deployment's replicas starting together share one service account.
 	RateEvery time.Duration
 	RateBurst int
 	// MaxInFlight bounds concurrent requests (TokenReviews reach the API server);

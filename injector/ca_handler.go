@@ -1,6 +1,7 @@
 package injector
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
@@ -22,7 +23,8 @@ type caHandler struct {
 	kube     kubernetes.Interface
 	ttl      time.Duration
 	maxBytes int64
-	limit    *identityLimiter
+	limit    *identityLimiter // per service account, after the TokenReview
+	perToken *identityLimiter // per token (one pod), before it: a flood costs the API server nothing
 	inFlight chan struct{}
 	metrics  *caMetrics
 	log      *slog.Logger
@@ -46,6 +48,7 @@ func NewCAHandler(opts CAOptions) (http.Handler, error) {
 	return &caHandler{
 		auth: opts.Authority, kube: opts.Kube, ttl: opts.SVIDTTL, maxBytes: opts.MaxCSRBytes,
 		limit:    newIdentityLimiter(opts.RateEvery, opts.RateBurst, maxIdentities),
+		perToken: newIdentityLimiter(opts.RateEvery, opts.RateBurst, maxIdentities),
 		inFlight: make(chan struct{}, opts.MaxInFlight),
 		metrics:  m, log: opts.Logger, bundle: string(RootsPEM(opts.Authority)),
 	}, nil
@@ -96,6 +99,11 @@ func (h *caHandler) sign(w http.ResponseWriter, r *http.Request) (signResponse, 
 	req, err := DecodeSignRequest(r.Header.Get("Content-Type"), r.Header.Get("Authorization"), body)
 	if err != nil {
 		return signResponse{}, "", err
+	}
+	sum := sha256.Sum256([]byte(req.Token)) // the key only; the token is never kept
+	if !h.perToken.allow(string(sum[:]), time.Now()) {
+		w.Header().Set("Retry-After", "1")
+		return signResponse{}, "", refuse(http.StatusTooManyRequests, reasonRateLimited, "too many CSRs with one token")
 	}
 	wl, err := reviewToken(r.Context(), h.kube, req.Token)
 	if err != nil {

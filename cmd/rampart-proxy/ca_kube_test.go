@@ -217,7 +217,8 @@ func caCSRs(t *testing.T, ca *clusterCA) map[string][]byte {
 	}
 }
 
-// flood: one identity past its burst gets 429, another identity is still served.
+// flood: one pod past its burst gets 429 (before any TokenReview), so does another
+// pod of the same service account (after it), and another identity is served.
 func flood(t *testing.T, env *kubetest.Env) []string {
 	ca := startClusterCA(t, env, injector.CAOptions{RateBurst: 3, RateEvery: time.Hour})
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -231,14 +232,20 @@ func flood(t *testing.T, env *kubetest.Env) []string {
 	if !slices.Equal(codes, []int{200, 200, 200, 429, 429}) {
 		t.Errorf("tiefighter's 5 CSRs with a burst of 3: %v, want 3×200 then 429", codes)
 	}
+	// Another pod of the same service account (its own token) finds the account's
+	// bucket empty too.
+	tie2 := saToken(t, env.Client, "default", "tiefighter", []string{injector.CATokenAudience})
+	if code, ans := ca.post(t, "application/pkcs10", "Bearer "+tie2, body); code != 429 {
+		t.Errorf("second tiefighter token during the flood: %d %s, want 429", code, ans)
+	}
 	xwing := saToken(t, env.Client, "default", "xwing", []string{injector.CATokenAudience})
 	if code, ans := ca.post(t, "application/pkcs10", "Bearer "+xwing, body); code != 200 {
 		t.Errorf("xwing during tiefighter's flood: %d %s", code, ans)
 	}
-	if got := caCount(t, ca, "rate-limited"); got != 2 {
-		t.Errorf("rate-limited count %v, want 2", got)
+	if got := caCount(t, ca, "rate-limited"); got != 3 {
+		t.Errorf("rate-limited count %v, want 3", got)
 	}
-	return []string{tie, xwing}
+	return []string{tie, tie2, xwing}
 }
 
 // caCount reads rampart_ca_requests_total{result} from the CA's registry.
