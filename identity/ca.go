@@ -93,20 +93,30 @@ func (ca *CA) Bundle() *x509bundle.Bundle {
 // MaxSVIDTTL and never past the root's expiry): a fresh ECDSA P-256 key and a leaf
 // whose only SAN is the SPIFFE ID URI.
 func (ca *CA) Issue(id spiffeid.ID, ttl time.Duration) (*x509svid.SVID, error) {
+	notBefore, notAfter, err := ca.validity(ttl)
+	if err != nil {
+		return nil, fmt.Errorf("issue %s: %w", id, err)
+	}
+	return ca.IssueWithValidity(id, notBefore, notAfter)
+}
+
+// validity returns the window of a certificate living ttl from now (DefaultSVIDTTL
+// when 0), refusing lifetimes past MaxSVIDTTL or the root's own expiry.
+func (ca *CA) validity(ttl time.Duration) (notBefore, notAfter time.Time, err error) {
 	if ttl == 0 {
 		ttl = DefaultSVIDTTL
 	}
 	if ttl < 0 || ttl > MaxSVIDTTL {
-		return nil, fmt.Errorf("issue %s: lifetime %s outside (0, %s]", id, ttl, MaxSVIDTTL)
+		return notBefore, notAfter, fmt.Errorf("lifetime %s outside (0, %s]", ttl, MaxSVIDTTL)
 	}
 	now := time.Now()
 	// Certificates carry whole seconds and Go truncates: round up so an SVID never
 	// lives shorter than asked (that matters for TTLs of a few seconds).
-	notAfter := now.Add(ttl).Add(time.Second - 1).Truncate(time.Second)
+	notAfter = now.Add(ttl).Add(time.Second - 1).Truncate(time.Second)
 	if notAfter.After(ca.cert.NotAfter) {
-		return nil, fmt.Errorf("issue %s: lifetime %s outlives the CA (expires %s)", id, ttl, ca.cert.NotAfter.UTC().Format(time.RFC3339))
+		return notBefore, notAfter, fmt.Errorf("lifetime %s outlives the CA (expires %s)", ttl, ca.cert.NotAfter.UTC().Format(time.RFC3339))
 	}
-	return ca.IssueWithValidity(id, now.Add(-clockSkew), notAfter)
+	return now.Add(-clockSkew), notAfter, nil
 }
 
 // IssueWithValidity issues an SVID with an explicit validity window. It exists for

@@ -30,41 +30,70 @@ func InitCA(dir string, td spiffeid.TrustDomain, ttl time.Duration) (*CA, error)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("init CA: %w", err)
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(ca.key)
+	certPEM, keyPEM, err := ca.MarshalPEM()
 	if err != nil {
-		return nil, fmt.Errorf("init CA: encode key: %w", err)
-	}
-	keyPath, certPath := filepath.Join(dir, CAKeyFile), filepath.Join(dir, CACertFile)
-	if err := createExclusive(keyPath, pemBlock("PRIVATE KEY", keyDER), 0o600); err != nil {
 		return nil, fmt.Errorf("init CA: %w", err)
 	}
-	if err := createExclusive(certPath, pemBlock("CERTIFICATE", ca.cert.Raw), 0o644); err != nil {
+	keyPath, certPath := filepath.Join(dir, CAKeyFile), filepath.Join(dir, CACertFile)
+	if err := createExclusive(keyPath, keyPEM, 0o600); err != nil {
+		return nil, fmt.Errorf("init CA: %w", err)
+	}
+	if err := createExclusive(certPath, certPEM, 0o644); err != nil {
 		os.Remove(keyPath) // the key alone is useless and would block a retry
 		return nil, fmt.Errorf("init CA: %w", err)
 	}
 	return ca, nil
 }
 
-// LoadCA reads the CA that InitCA wrote to dir, checking that ca.crt is a CA
-// certificate whose URI SAN names its trust domain and that ca.key matches it.
+// LoadCA reads the CA that InitCA wrote to dir, with the checks of ParseCA.
 func LoadCA(dir string) (*CA, error) {
 	certPath, keyPath := filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile)
-	cert, err := readCertificate(certPath)
+	certPEM, err := os.ReadFile(certPath)
 	if err != nil {
 		return nil, fmt.Errorf("load CA: %w", err)
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("load CA: %w", err)
+	}
+	ca, err := ParseCA(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("load CA (%s, %s): %w", certPath, keyPath, err)
+	}
+	return ca, nil
+}
+
+// ParseCA parses a CA certificate and its PKCS#8 private key, both PEM (ca.crt and
+// ca.key of InitCA, or the cluster CA's Secret), checking that the certificate is a
+// CA whose URI SAN names its trust domain and that the key matches it.
+func ParseCA(certPEM, keyPEM []byte) (*CA, error) {
+	cert, err := parseCertificate(certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("CA certificate: %w", err)
 	}
 	td, err := caTrustDomain(cert)
 	if err != nil {
-		return nil, fmt.Errorf("load CA: %s: %w", certPath, err)
+		return nil, fmt.Errorf("CA certificate: %w", err)
 	}
-	key, err := readSigner(keyPath)
+	key, err := parseSigner(keyPEM)
 	if err != nil {
-		return nil, fmt.Errorf("load CA: %w", err)
+		return nil, fmt.Errorf("CA key: %w", err)
 	}
 	if !publicKeysEqual(key.Public(), cert.PublicKey) {
-		return nil, fmt.Errorf("load CA: %s does not match the certificate in %s", keyPath, certPath)
+		return nil, errors.New("CA key does not match the CA certificate")
 	}
 	return &CA{td: td, cert: cert, key: key}, nil
+}
+
+// MarshalPEM returns the CA certificate and its PKCS#8 private key as PEM, the form
+// ParseCA reads. The key is secret: callers store it only where InitCA or the
+// cluster CA's Secret would.
+func (ca *CA) MarshalPEM() (certPEM, keyPEM []byte, err error) {
+	keyDER, err := x509.MarshalPKCS8PrivateKey(ca.key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode CA key: %w", err)
+	}
+	return pemBlock("CERTIFICATE", ca.cert.Raw), pemBlock("PRIVATE KEY", keyDER), nil
 }
 
 func caTrustDomain(cert *x509.Certificate) (spiffeid.TrustDomain, error) {
@@ -81,44 +110,36 @@ func caTrustDomain(cert *x509.Certificate) (spiffeid.TrustDomain, error) {
 	return id.TrustDomain(), nil
 }
 
-// readPEM returns the bytes of the first PEM block of path, which must be of type
-// typ; what names the block in the error (e.g. "PRIVATE KEY (PKCS#8)").
-func readPEM(path, typ, what string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+// firstPEM returns the bytes of the first PEM block of b, which must be of type typ;
+// what names the block in the error (e.g. "PRIVATE KEY (PKCS#8)").
+func firstPEM(b []byte, typ, what string) ([]byte, error) {
 	block, _ := pem.Decode(b)
 	if block == nil || block.Type != typ {
-		return nil, fmt.Errorf("%s: no PEM %s block", path, what)
+		return nil, fmt.Errorf("no PEM %s block", what)
 	}
 	return block.Bytes, nil
 }
 
-func readCertificate(path string) (*x509.Certificate, error) {
-	der, err := readPEM(path, "CERTIFICATE", "CERTIFICATE")
+func parseCertificate(b []byte) (*x509.Certificate, error) {
+	der, err := firstPEM(b, "CERTIFICATE", "CERTIFICATE")
 	if err != nil {
 		return nil, err
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return cert, nil
+	return x509.ParseCertificate(der)
 }
 
-func readSigner(path string) (crypto.Signer, error) {
-	der, err := readPEM(path, "PRIVATE KEY", "PRIVATE KEY (PKCS#8)")
+func parseSigner(b []byte) (crypto.Signer, error) {
+	der, err := firstPEM(b, "PRIVATE KEY", "PRIVATE KEY (PKCS#8)")
 	if err != nil {
 		return nil, err
 	}
 	key, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	signer, ok := key.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("%s: key of type %T cannot sign", path, key)
+		return nil, fmt.Errorf("key of type %T cannot sign", key)
 	}
 	return signer, nil
 }

@@ -22,12 +22,24 @@
 //   - NewFileSource: reads svid.pem/svid.key/bundle.pem (as written by
 //     WriteSVIDFiles and `rampart ca issue`, checked by ParseSVID) and reloads them
 //     when they change, keeping the last good set when a change is bad (LastError).
+//   - NewCAClientSource: Rampart's cluster CA: a CSR for a fresh key, sent with the
+//     pod's projected service-account token (audience CATokenAudience) to CASignPath;
+//     the CA signs the token's ID only. Renewed at half-life; a failed renewal keeps
+//     the current SVID and retries with backoff.
 //   - NewWorkloadSource: the SPIRE agent's Workload API (socket from
 //     SPIFFE_ENDPOINT_SOCKET or WorkloadOptions.Socket, optionally picking one ID);
 //     it keeps the last SVID when the agent goes away.
 //
 // The built-in sources and WorkloadSource offer Changed, a channel closed at the next
 // update, and Close.
+//
+// # Signing for the cluster CA
+//
+// ParseCSR checks a CSR's signature and key (CheckPublicKey: ECDSA P-256/P-384,
+// Ed25519, RSA 2048-4096). CA.IssueForKey signs a public key for a workload ID the
+// caller took from an authenticated source, never from the CSR; ParseCA and
+// MarshalPEM carry the root through the CA's Secret; ServingCertificate serves the
+// CA's own endpoint, so proxies need only the trust bundle to reach it.
 //
 // # mTLS
 //

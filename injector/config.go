@@ -23,6 +23,12 @@ type Config struct {
 	// CPURequest, MemoryRequest, CPULimit, MemoryLimit are Kubernetes quantities;
 	// an empty limit means none. Defaults 50m, 64Mi, none, 256Mi.
 	CPURequest, MemoryRequest, CPULimit, MemoryLimit string
+	// Identity says where proxies get their SVID: IdentityCA (Rampart's cluster CA,
+	// from the pod's service-account token; the default) or IdentitySPIRE (the SPIRE
+	// agent's Workload API, see SPIRE). A pod picks with rampart.io/identity.
+	Identity string
+	// CA says how proxies reach the cluster CA (Identity IdentityCA).
+	CA CAConfig
 	// SPIRE says how the SPIRE agent's Workload API socket reaches the proxy.
 	SPIRE SPIREConfig
 	// Bundle says where the proxy loads its policy bundle from.
@@ -43,6 +49,20 @@ type SPIREConfig struct {
 	HostPath string
 	// SocketName is the socket's file name in that directory. Default spire-agent.sock.
 	SocketName string
+}
+
+// CAConfig says where the cluster CA is and how a proxy trusts it.
+type CAConfig struct {
+	// Addr is the CA's URL. Default https://rampart-injector.rampart-system.svc:15012.
+	Addr string
+	// Bundle holds the CA's PEM roots, passed to the proxy as RAMPART_CA_BUNDLE: the
+	// webhook sets it from the CA it serves, `rampart inject` from --ca-bundle. Empty:
+	// the variable is left out and the proxy refuses to start (fail closed).
+	Bundle string
+	// TokenExpirationSeconds is the lifetime of the projected token (audience
+	// rampart) the kubelet writes for the proxy; it refreshes it at 80%. Default 600,
+	// the shortest the API server allows.
+	TokenExpirationSeconds int64
 }
 
 // BundleConfig selects the policy bundle source: a URL wins over a ConfigMap.
@@ -72,6 +92,11 @@ func (c Config) WithDefaults() Config {
 	def(&c.CPURequest, "50m")
 	def(&c.MemoryRequest, "64Mi")
 	def(&c.MemoryLimit, "256Mi")
+	def(&c.Identity, IdentityCA)
+	def(&c.CA.Addr, fmt.Sprintf("https://%s.%s.svc:%d", InjectorName, InstallNamespace, DefaultCAPort))
+	if c.CA.TokenExpirationSeconds == 0 {
+		c.CA.TokenExpirationSeconds = 600
+	}
 	def(&c.SPIRE.SocketName, "spire-agent.sock")
 	if c.SPIRE.CSIDriver == "" {
 		def(&c.SPIRE.HostPath, "/run/spire/agent-sockets")
@@ -101,6 +126,12 @@ func (c Config) Validate() error {
 		if _, err := resource.ParseQuantity(q); err != nil {
 			return fmt.Errorf("%s %q: %w", name, q, err)
 		}
+	}
+	if c.Identity != IdentityCA && c.Identity != IdentitySPIRE {
+		return fmt.Errorf("identity %q: want %s or %s", c.Identity, IdentityCA, IdentitySPIRE)
+	}
+	if c.CA.TokenExpirationSeconds < 600 {
+		return fmt.Errorf("CA token expiration %ds: the API server's minimum is 600", c.CA.TokenExpirationSeconds)
 	}
 	if c.TrustDomain == "" || c.Image == "" {
 		return errors.New("trust domain and image must not be empty")

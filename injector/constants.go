@@ -47,6 +47,7 @@ const (
 	AnnotationExcludeOutPort = "rampart.io/exclude-outbound-ports"
 	AnnotationExcludeOutCIDR = "rampart.io/exclude-outbound-cidrs"
 	AnnotationRewriteProbes  = "rampart.io/rewrite-app-probes"
+	AnnotationIdentity       = "rampart.io/identity"
 )
 
 // Environment variables the injected proxy reads (flags with these env fallbacks).
@@ -67,11 +68,20 @@ const (
 	EnvAppProbes       = "RAMPART_APP_PROBES"
 	EnvDiscovery       = "RAMPART_DISCOVERY"
 	EnvMemoryLimit     = "RAMPART_MEMORY_LIMIT"
+	EnvCAAddr          = "RAMPART_CA_ADDR"
+	EnvCATokenFile     = "RAMPART_CA_TOKEN_FILE"
+	EnvCABundle        = "RAMPART_CA_BUNDLE"
 )
 
 // DiscoveryKube is the EnvDiscovery value that makes the proxy watch Pods,
 // Services and EndpointSlices through the API server (in-cluster config).
 const DiscoveryKube = "kube"
+
+// Identity sources of injected proxies (Config.Identity, rampart.io/identity).
+const (
+	IdentityCA    = "ca"
+	IdentitySPIRE = "spire"
+)
 
 // Modes of inbound plaintext handling.
 const (
@@ -84,14 +94,17 @@ const (
 	spireMountPath  = "/run/rampart/spire"
 	bundleMountPath = "/etc/rampart/bundle"
 	tmpMountPath    = "/tmp"
+	// caTokenMountPath holds the projected token of audience rampart (file "token").
+	caTokenMountPath = "/var/run/secrets/rampart"
 	// kubeAPIMountPath is where client libraries (and the proxy) look for the
 	// service-account token and the cluster CA.
 	kubeAPIMountPath = "/var/run/secrets/kubernetes.io/serviceaccount"
 
-	spireVolume  = "rampart-spire"
-	bundleVolume = "rampart-bundle"
-	tmpVolume    = "rampart-tmp"
-	kubeVolume   = "rampart-kube-api"
+	spireVolume   = "rampart-spire"
+	bundleVolume  = "rampart-bundle"
+	tmpVolume     = "rampart-tmp"
+	kubeVolume    = "rampart-kube-api"
+	caTokenVolume = "rampart-ca-token"
 
 	// AppHealthPrefix is the admin-port path prefix of rewritten app probes:
 	// /app-health/<container>/<livez|readyz|startupz>.

@@ -5,6 +5,19 @@
 // (InstallManifests, `rampart install`). It depends on k8s.io and controller-runtime
 // only; the contract constants (ports, uid, label, annotations) are defined here.
 //
+// # The cluster CA
+//
+// ServeCA (CAOptions) answers POST CASignPath: a PKCS#10 CSR (PEM or DER, at most 16
+// KiB) with "Authorization: Bearer <token>". DecodeSignRequest checks the headers,
+// the CSR's signature and key; a TokenReview (audience CATokenAudience) must say the
+// token is authenticated, for our audience, and of system:serviceaccount:<ns>:<sa>;
+// a per-identity token bucket answers floods with 429. The Authority (identity.CA,
+// passed in by cmd/rampart-injector) signs spiffe://<td>/ns/<ns>/sa/<sa> for the
+// CSR's key and nothing else of the CSR. The answer is JSON: spiffe_id, cert_chain,
+// bundle. Refusals are text "<reason>: <message>", counted in
+// rampart_ca_requests_total{result} and logged without the token. LoadOrCreateCA
+// reads the root from the rampart-ca Secret through the API, creating it once.
+//
 // # Who gets injected
 //
 // The MutatingWebhookConfiguration sends pod CREATEs only from namespaces labelled
@@ -20,8 +33,10 @@
 // as uid/gid 1337, non-root, with a read-only root filesystem, no capabilities, no
 // privilege escalation and seccomp RuntimeDefault. Ports: 15008 (rampart-hbone) and
 // 15020 (rampart-admin); startup and readiness probes GET :15020/healthz/ready,
-// liveness GETs :15020/healthz/live. Volumes: rampart-spire (the SPIRE agent socket
-// directory, SPIFFE CSI driver or hostPath) at /run/rampart/spire, rampart-bundle (an
+// liveness GETs :15020/healthz/live. Volumes: rampart-ca-token (the pod's
+// service-account token of audience rampart, 600 s) at /var/run/secrets/rampart, or
+// under Identity spire rampart-spire (the SPIRE agent socket directory, SPIFFE CSI
+// driver or hostPath) at /run/rampart/spire; rampart-bundle (an
 // optional ConfigMap, default "rampart-policy" in the pod's namespace) at
 // /etc/rampart/bundle, rampart-tmp (16Mi in-memory emptyDir) at /tmp, and
 // rampart-kube-api (the pod's service-account token and the cluster CA, projected as
@@ -35,7 +50,10 @@
 //	SERVICE_ACCOUNT           downward API spec.serviceAccountName
 //	TRUST_DOMAIN              SPIFFE trust domain (default cluster.local); the proxy's ID
 //	                          is spiffe://$TRUST_DOMAIN/ns/$POD_NAMESPACE/sa/$SERVICE_ACCOUNT
-//	SPIFFE_ENDPOINT_SOCKET    Workload API address, go-spiffe form:
+//	RAMPART_CA_ADDR           cluster CA URL (Identity ca, the default)
+//	RAMPART_CA_TOKEN_FILE     /var/run/secrets/rampart/token
+//	RAMPART_CA_BUNDLE         the CA's PEM roots (set by the webhook)
+//	SPIFFE_ENDPOINT_SOCKET    Workload API address (Identity spire), go-spiffe form:
 //	                          unix:///run/rampart/spire/spire-agent.sock
 //	RAMPART_MODE              STRICT (plaintext inbound refused) or PERMISSIVE
 //	RAMPART_LOG_LEVEL         debug, info, warn or error
@@ -74,7 +92,7 @@
 //	rampart.io/proxy-cpu, rampart.io/proxy-memory, rampart.io/proxy-cpu-limit,
 //	rampart.io/proxy-memory-limit, rampart.io/exclude-inbound-ports,
 //	rampart.io/exclude-outbound-ports, rampart.io/exclude-outbound-cidrs,
-//	rampart.io/rewrite-app-probes
+//	rampart.io/rewrite-app-probes, rampart.io/identity (ca or spire)
 //
 // An invalid value is an error: the webhook refuses the pod (fail closed) with a
 // message naming the annotation.

@@ -31,10 +31,10 @@ func ExampleMutate() {
 	// Output:
 	// rampart-proxy Always 1337
 	// TRUST_DOMAIN=cluster.local
-	// SPIFFE_ENDPOINT_SOCKET=unix:///run/rampart/spire/spire-agent.sock
 	// RAMPART_MODE=PERMISSIVE
 	// RAMPART_LOG_LEVEL=info
 	// RAMPART_DISCOVERY=kube
+	// RAMPART_CA_ADDR=https://rampart-injector.rampart-system.svc:15012
 	// second time: already injected
 }
 
@@ -55,6 +55,10 @@ func ExampleInstallManifests() {
 	// Output:
 	// Namespace rampart-system
 	// ServiceAccount rampart-injector
+	// ClusterRole rampart-ca
+	// ClusterRoleBinding rampart-ca
+	// Role rampart-ca
+	// RoleBinding rampart-ca
 	// ServiceAccount rampart-node
 	// ClusterRole rampart-node
 	// ClusterRoleBinding rampart-node

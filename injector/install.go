@@ -46,6 +46,8 @@ type InstallOptions struct {
 	TLS *TLSBundle
 	// CertValidity of a generated certificate. Default two years; rerun install to rotate.
 	CertValidity time.Duration
+	// SVIDTTL is the lifetime of the SVIDs the cluster CA issues. Default DefaultSVIDTTL.
+	SVIDTTL time.Duration
 }
 
 func (o *InstallOptions) setDefaults() {
@@ -62,6 +64,7 @@ func (o *InstallOptions) setDefaults() {
 	if o.CertValidity == 0 {
 		o.CertValidity = 2 * 365 * 24 * time.Hour
 	}
+	caDefaults(o)
 	o.Config = o.Config.WithDefaults()
 }
 
@@ -91,6 +94,7 @@ func InstallManifests(opts InstallOptions) ([]runtime.Object, error) {
 	}
 	objs := []runtime.Object{namespace(opts)}
 	objs = append(objs, injectorRBAC(opts)...)
+	objs = append(objs, caRBAC(opts)...)
 	objs = append(objs, nodeRBAC(opts)...)
 	objs = append(objs, proxyRBAC()...)
 	objs = append(objs, tlsObjs...)
@@ -130,6 +134,9 @@ func injectorArgs(c Config) []string {
 		"--proxy-memory=" + c.MemoryRequest,
 		"--proxy-cpu-limit=" + c.CPULimit,
 		"--proxy-memory-limit=" + c.MemoryLimit,
+		"--identity=" + c.Identity,
+		"--ca-url=" + c.CA.Addr,
+		"--ca-token-expiration=" + strconv.FormatInt(c.CA.TokenExpirationSeconds, 10),
 		"--spire-csi-driver=" + c.SPIRE.CSIDriver,
 		"--spire-host-path=" + c.SPIRE.HostPath,
 		"--spire-socket=" + c.SPIRE.SocketName,

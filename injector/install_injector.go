@@ -14,8 +14,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// injectorRBAC is only a ServiceAccount without a token: the webhook reads nothing
-// from the API server (namespaces are filtered by the webhook's namespaceSelector).
+// injectorRBAC is the injector's ServiceAccount, without an automounted token: the
+// webhook reads nothing from the API server (namespaces are filtered by the
+// webhook's namespaceSelector); the cluster CA's pods mount one (see caRBAC).
 func injectorRBAC(o InstallOptions) []runtime.Object {
 	sa := &corev1.ServiceAccount{ObjectMeta: meta(InjectorName, o.Namespace, InjectorName)}
 	no := false
@@ -86,11 +87,12 @@ func injectorDeployment(o InstallOptions) *appsv1.Deployment {
 }
 
 func injectorPodSpec(o InstallOptions) corev1.PodSpec {
-	no, yes := false, true
+	yes := true
+	automount := caEnabled(o) // the CA reviews tokens and reads its Secret
 	nonRoot := int64(65532)
 	return corev1.PodSpec{
 		ServiceAccountName:           InjectorName,
-		AutomountServiceAccountToken: &no,
+		AutomountServiceAccountToken: &automount,
 		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &nonRoot, RunAsGroup: &nonRoot,
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 		// Spread replicas so one node going away leaves the webhook (failurePolicy Fail) up.
@@ -101,8 +103,9 @@ func injectorPodSpec(o InstallOptions) corev1.PodSpec {
 		Containers: []corev1.Container{{
 			Name:  InjectorName,
 			Image: o.InjectorImage,
-			Args:  injectorArgs(o.Config),
-			Ports: []corev1.ContainerPort{{Name: "https-webhook", ContainerPort: webhookPort, Protocol: corev1.ProtocolTCP}},
+			Args:  append(injectorArgs(o.Config), caArgs(o)...),
+			Ports: append([]corev1.ContainerPort{{Name: "https-webhook", ContainerPort: webhookPort, Protocol: corev1.ProtocolTCP}},
+				caContainerPorts(o)...),
 			Resources: corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
@@ -135,8 +138,8 @@ func injectorService(o InstallOptions) *corev1.Service {
 		ObjectMeta: meta(InjectorName, o.Namespace, InjectorName),
 		Spec: corev1.ServiceSpec{
 			Selector: injectorLabels(),
-			Ports: []corev1.ServicePort{{Name: "https-webhook", Port: 443,
-				TargetPort: intstr.FromString("https-webhook"), Protocol: corev1.ProtocolTCP}},
+			Ports: append([]corev1.ServicePort{{Name: "https-webhook", Port: 443,
+				TargetPort: intstr.FromString("https-webhook"), Protocol: corev1.ProtocolTCP}}, caServicePorts(o)...),
 		},
 	}
 	s.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Service"))

@@ -2,6 +2,7 @@ package injector_test
 
 import (
 	"bytes"
+	"cmp"
 	"flag"
 	"os"
 	"path/filepath"
@@ -38,7 +39,7 @@ func TestInstallGolden(t *testing.T) {
 			}
 			golden(t, base+".golden.yaml", buf.Bytes())
 			checkWebhook(t, objs, opts.CertManager)
-			checkInjectorArgs(t, objs, opts.Config)
+			checkInjectorArgs(t, objs, opts)
 		})
 	}
 }
@@ -93,8 +94,13 @@ func checkWebhook(t *testing.T, objs []runtime.Object, certManager bool) {
 
 // checkInjectorArgs parses the rendered injector args with the injector's own flags:
 // they must all exist and yield the configured Config.
-func checkInjectorArgs(t *testing.T, objs []runtime.Object, want injector.Config) {
+func checkInjectorArgs(t *testing.T, objs []runtime.Object, opts injector.InstallOptions) {
 	t.Helper()
+	want := opts.Config
+	ns := cmp.Or(opts.Namespace, injector.InstallNamespace)
+	if want.CA.Addr == "" { // install points proxies at the CA of its namespace
+		want.CA.Addr = "https://" + injector.InjectorName + "." + ns + ".svc:15012"
+	}
 	for _, o := range objs {
 		d, ok := o.(*appsv1.Deployment)
 		if !ok {
@@ -104,10 +110,16 @@ func checkInjectorArgs(t *testing.T, objs []runtime.Object, want injector.Config
 		fs.String("addr", "", "")
 		fs.String("tls-cert", "", "")
 		fs.String("tls-key", "", "")
+		fs.String("metrics-addr", "", "")
 		var got injector.Config
 		got.BindFlags(fs)
+		var ca injector.CAFlags
+		ca.BindFlags(fs)
 		if err := fs.Parse(d.Spec.Template.Spec.Containers[0].Args); err != nil {
 			t.Fatalf("rendered args do not parse: %v", err)
+		}
+		if caOn := want.WithDefaults().Identity == injector.IdentityCA; ca.Enabled != caOn || (caOn && ca.Namespace != ns) {
+			t.Errorf("CA flags %+v, want enabled=%v in namespace %s", ca, caOn, ns)
 		}
 		if !reflect.DeepEqual(got.WithDefaults(), want.WithDefaults()) {
 			t.Errorf("args %v give config\n%+v, want\n%+v", d.Spec.Template.Spec.Containers[0].Args, got, want)

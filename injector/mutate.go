@@ -59,7 +59,7 @@ func Mutate(pod *corev1.Pod, cfg Config) (Result, error) {
 		// token (rampart-kube-api) is refused without it.
 		out.Spec.ServiceAccountName = "default"
 	}
-	vols := proxyVolumes(cfg)
+	vols := proxyVolumes(cfg, s)
 	out.Spec.Volumes = append(out.Spec.Volumes, vols...)
 	if err := annotateStatus(out, s.image, vols, probes); err != nil {
 		return Result{}, err

@@ -12,7 +12,7 @@ import (
 
 // settings are the per-pod values: Config overridden by the pod's annotations.
 type settings struct {
-	image, logLevel, mode                  string
+	image, logLevel, mode, identity        string
 	resources                              corev1.ResourceRequirements
 	excludeIn, excludeOutPorts, excludeOut string
 	rewriteProbes                          bool
@@ -31,6 +31,10 @@ func podSettings(pod *corev1.Pod, cfg Config) (settings, error) {
 		image:    pick(AnnotationImage, cfg.Image),
 		logLevel: pick(AnnotationLogLevel, cfg.LogLevel),
 		mode:     strings.ToUpper(pick(AnnotationMode, cfg.Mode)),
+		identity: strings.ToLower(pick(AnnotationIdentity, cfg.Identity)),
+	}
+	if s.identity != IdentityCA && s.identity != IdentitySPIRE {
+		return s, fmt.Errorf("%s %q: want %s or %s", AnnotationIdentity, s.identity, IdentityCA, IdentitySPIRE)
 	}
 	if s.image == "" {
 		return s, fmt.Errorf("%s: empty image", AnnotationImage)

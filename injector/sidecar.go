@@ -28,7 +28,7 @@ func proxyContainer(cfg Config, s settings, probes appProbes) (corev1.Container,
 		},
 		Resources:       s.resources,
 		SecurityContext: proxySecurityContext(),
-		VolumeMounts:    proxyMounts(cfg),
+		VolumeMounts:    proxyMounts(cfg, s),
 		// The startup probe holds the app containers back until the proxy is ready,
 		// so the app's first connections are never refused.
 		StartupProbe:             adminProbe("/healthz/ready", 1, 300),
@@ -72,7 +72,6 @@ func proxyEnv(cfg Config, s settings, probeJSON string) []corev1.EnvVar {
 		field(EnvPodIP, "status.podIP"),
 		field(EnvServiceAccount, "spec.serviceAccountName"),
 		{Name: EnvTrustDomain, Value: cfg.TrustDomain},
-		{Name: EnvSpiffeSocket, Value: "unix://" + path.Join(spireMountPath, cfg.SPIRE.SocketName)},
 		{Name: EnvMode, Value: s.mode},
 		{Name: EnvLogLevel, Value: s.logLevel},
 		{Name: EnvBundle, Value: bundleLocation(cfg)},
@@ -85,6 +84,7 @@ func proxyEnv(cfg Config, s settings, probeJSON string) []corev1.EnvVar {
 			ResourceFieldRef: &corev1.ResourceFieldSelector{ContainerName: ProxyContainerName,
 				Resource: "limits.memory", Divisor: resource.MustParse("1")}}}) // bytes
 	}
+	env = append(env, identityEnv(cfg, s)...)
 	for _, kv := range [][2]string{
 		{EnvExcludeInPorts, s.excludeIn}, {EnvExcludeOutPorts, s.excludeOutPorts},
 		{EnvExcludeOutCIDRs, s.excludeOut}, {EnvAppProbes, probeJSON},
@@ -103,9 +103,9 @@ func bundleLocation(cfg Config) string {
 	return path.Join(bundleMountPath, cfg.Bundle.Key)
 }
 
-func proxyMounts(cfg Config) []corev1.VolumeMount {
+func proxyMounts(cfg Config, s settings) []corev1.VolumeMount {
 	m := []corev1.VolumeMount{
-		{Name: spireVolume, MountPath: spireMountPath, ReadOnly: true},
+		identityMount(s),
 		{Name: tmpVolume, MountPath: tmpMountPath},
 		{Name: kubeVolume, MountPath: kubeAPIMountPath, ReadOnly: true},
 	}
@@ -116,10 +116,10 @@ func proxyMounts(cfg Config) []corev1.VolumeMount {
 }
 
 // proxyVolumes are the pod volumes proxyMounts refers to.
-func proxyVolumes(cfg Config) []corev1.Volume {
+func proxyVolumes(cfg Config, s settings) []corev1.Volume {
 	tmpSize := resource.MustParse("16Mi")
 	vols := []corev1.Volume{
-		{Name: spireVolume, VolumeSource: spireSource(cfg.SPIRE)},
+		identityVolume(cfg, s),
 		// The root filesystem is read-only; the proxy gets a small in-memory scratch space.
 		{Name: tmpVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
 			Medium: corev1.StorageMediumMemory, SizeLimit: &tmpSize}}},

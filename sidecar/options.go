@@ -74,8 +74,8 @@ type PolicyOptions struct {
 }
 
 // IdentityOptions select the SVID source: Source, else the files in SVIDDir,
-// else the built-in CA in CADir, else the SPIFFE Workload API at WorkloadAPI,
-// else none.
+// else the built-in CA in CADir, else the cluster CA at CAAddr, else the SPIFFE
+// Workload API at WorkloadAPI, else none.
 type IdentityOptions struct {
 	// Source is a ready SVID and bundle source (tests, embedding).
 	Source identity.Source
@@ -87,11 +87,19 @@ type IdentityOptions struct {
 	// CADir holds the built-in CA (identity.InitCA); the proxy issues itself a
 	// rotating SVID for Namespace/ServiceAccount from it.
 	CADir string
+	// CAAddr is Rampart's cluster CA (https://host:port): the proxy sends it a CSR
+	// with the token in CATokenFile and gets an SVID for its service account,
+	// renewed at half-life (identity.NewCAClientSource). CABundle holds the PEM
+	// roots the CA's certificate chains to.
+	CAAddr      string
+	CATokenFile string
+	CABundle    []byte
 	// WorkloadAPI is the SPIRE agent's Workload API address.
 	WorkloadAPI string
 	// TrustDomain of this mesh. Default "cluster.local".
 	TrustDomain string
-	// Namespace and ServiceAccount name this workload (with CADir).
+	// Namespace and ServiceAccount name this workload (with CADir; with CAAddr the
+	// SVID the CA issues must carry their ID).
 	Namespace, ServiceAccount string
 }
 

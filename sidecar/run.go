@@ -132,6 +132,8 @@ func svidSource(ctx context.Context, opts *Options) (identity.Source, func(), er
 		return fileSource(id, opts.Logger)
 	case id.CADir != "":
 		return caSource(id)
+	case id.CAAddr != "":
+		return clusterCASource(ctx, id, opts.Logger)
 	case id.WorkloadAPI != "":
 		src, err := identity.NewWorkloadSource(ctx, identity.WorkloadOptions{Socket: id.WorkloadAPI, Logger: opts.Logger})
 		if err != nil {
@@ -159,6 +161,26 @@ func caSource(id IdentityOptions) (identity.Source, func(), error) {
 	src, err := identity.NewRotatingSource(ca, wid, identity.RotatingOptions{})
 	if err != nil {
 		return nil, noop, fmt.Errorf("sidecar: svid: %w", err)
+	}
+	return src, func() { src.Close() }, nil
+}
+
+// clusterCASource gets the SVID from Rampart's cluster CA, refusing an answer for
+// any ID but this workload's.
+func clusterCASource(ctx context.Context, id IdentityOptions, log *slog.Logger) (identity.Source, func(), error) {
+	noop := func() {}
+	td, err := spiffeid.TrustDomainFromString(id.TrustDomain)
+	if err != nil {
+		return nil, noop, fmt.Errorf("sidecar: trust domain: %w", err)
+	}
+	wid, err := identity.NewWorkloadID(td, id.Namespace, id.ServiceAccount)
+	if err != nil {
+		return nil, noop, fmt.Errorf("sidecar: workload id: %w", err)
+	}
+	src, err := identity.NewCAClientSource(ctx, identity.CAClientOptions{URL: id.CAAddr, TokenFile: id.CATokenFile,
+		Bundle: id.CABundle, TrustDomain: td, ID: wid, Logger: log})
+	if err != nil {
+		return nil, noop, fmt.Errorf("sidecar: %w", err)
 	}
 	return src, func() { src.Close() }, nil
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -23,13 +24,13 @@ func main() {
 	if version.HandleFlag("rampart-injector", os.Args[1:], os.Stdout) {
 		return
 	}
-	opts, err := parseFlags(os.Args[1:])
+	opts, ca, err := parseFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rampart-injector:", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err = injector.Run(ctx, opts)
+	err = run(ctx, opts, ca)
 	stop()
 	if err != nil {
 		opts.Logger.Error("exit", "err", err)
@@ -37,8 +38,29 @@ func main() {
 	}
 }
 
-func parseFlags(args []string) (injector.ServerOptions, error) {
+// run serves the webhook and, when enabled, the cluster CA; the first to fail
+// stops both.
+func run(ctx context.Context, opts injector.ServerOptions, ca caOptions) error {
+	if !ca.Enabled {
+		return injector.Run(ctx, opts)
+	}
+	serveCA, err := startCA(ctx, ca, &opts)
+	if err != nil {
+		return fmt.Errorf("cluster CA: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { errs <- serveCA(ctx) }()
+	go func() { errs <- injector.Run(ctx, opts) }()
+	first := <-errs
+	cancel()
+	return errors.Join(first, <-errs)
+}
+
+func parseFlags(args []string) (injector.ServerOptions, caOptions, error) {
 	var opts injector.ServerOptions
+	var ca caOptions
 	fs := flag.NewFlagSet("rampart-injector", flag.ContinueOnError)
 	fs.StringVar(&opts.Addr, "addr", ":9443", "HTTPS listen address")
 	fs.StringVar(&opts.CertFile, "tls-cert", "/etc/rampart-injector/tls/tls.crt", "serving certificate (reloaded on change)")
@@ -46,8 +68,11 @@ func parseFlags(args []string) (injector.ServerOptions, error) {
 	fs.Int64Var(&opts.MaxRequestBytes, "max-request-bytes", injector.DefaultMaxRequestBytes, "largest AdmissionReview accepted")
 	debug := fs.Bool("debug", false, "log every admission decision")
 	opts.Config.BindFlags(fs)
+	ca.BindFlags(fs)
+	fs.StringVar(&ca.kubeconfig, "kubeconfig", "", "kubeconfig for the CA's TokenReviews and Secret (default: in-cluster)")
+	fs.StringVar(&ca.metricsAddr, "metrics-addr", ":15014", "plain-HTTP /metrics of the CA (empty: off)")
 	if err := fs.Parse(args); err != nil {
-		return opts, err
+		return opts, ca, err
 	}
 	if opts.Config.Image == "" { // the proxy of this binary's version, not the library's fallback
 		opts.Config.Image = injector.ImageRef(injector.DefaultRegistry, injector.ProxyImageName, version.Tag())
@@ -59,5 +84,5 @@ func parseFlags(args []string) (injector.ServerOptions, error) {
 	opts.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	// controller-runtime's certwatcher logs through its own global logger.
 	ctrllog.SetLogger(logr.FromSlogHandler(opts.Logger.Handler()))
-	return opts, nil
+	return opts, ca, nil
 }

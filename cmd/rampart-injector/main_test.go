@@ -19,7 +19,7 @@ func TestRenderedArgsParse(t *testing.T) {
 	}
 	for _, o := range objs {
 		if d, ok := o.(*appsv1.Deployment); ok {
-			opts, err := parseFlags(d.Spec.Template.Spec.Containers[0].Args)
+			opts, _, err := parseFlags(d.Spec.Template.Spec.Containers[0].Args)
 			if err != nil {
 				t.Fatalf("rendered args: %v", err)
 			}
@@ -34,7 +34,7 @@ func TestRenderedArgsParse(t *testing.T) {
 }
 
 func TestBadFlag(t *testing.T) {
-	if _, err := parseFlags([]string{"--no-such-flag"}); err == nil {
+	if _, _, err := parseFlags([]string{"--no-such-flag"}); err == nil {
 		t.Fatal("unknown flag accepted")
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,7 +21,7 @@ type config struct {
 	plaintext, hbone, upstream, mode, labels string
 	workloads, podIPs                        string
 	caDir, workloadAPI, trustDomain, ns, sa  string
-	svidDir                                  string
+	svidDir, caAddr, caToken, caBundle       string
 	slashes, reload, bundleURL, poll         string
 	out                                      outConfig
 	disc                                     discoveryConfig
@@ -61,6 +62,9 @@ func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error
 	str(&c.workloads, "workloads", "RAMPART_WORKLOADS", "", "JSON/YAML file: peer address → namespace, serviceAccount, labels")
 	str(&c.svidDir, "svid-dir", "RAMPART_SVID_DIR", "", "directory with svid.pem, svid.key and bundle.pem (cert-manager csi-driver-spiffe, spiffe-helper), reloaded on change; wins over --ca-dir and --workload-api")
 	str(&c.caDir, "ca-dir", "RAMPART_CA_DIR", "", "built-in CA directory to issue this proxy's SVID from")
+	str(&c.caAddr, "ca-addr", "RAMPART_CA_ADDR", "", "Rampart cluster CA, https://host:port: SVIDs for this pod's service account from its token; wins over --workload-api")
+	str(&c.caToken, "ca-token-file", "RAMPART_CA_TOKEN_FILE", "/var/run/secrets/rampart/token", "projected service-account token of audience rampart, sent to --ca-addr (re-read on every renewal)")
+	str(&c.caBundle, "ca-bundle", "RAMPART_CA_BUNDLE", "", "PEM roots of the cluster CA (the PEM itself, or a file holding it)")
 	str(&c.workloadAPI, "workload-api", "RAMPART_WORKLOAD_API", envOr("", "SPIFFE_ENDPOINT_SOCKET"), "SPIFFE Workload API address (or $SPIFFE_ENDPOINT_SOCKET)")
 	str(&c.trustDomain, "trust-domain", "RAMPART_TRUST_DOMAIN", envOr("cluster.local", "TRUST_DOMAIN"), "SPIFFE trust domain (or $TRUST_DOMAIN)")
 	str(&c.ns, "namespace", "RAMPART_NAMESPACE", envOr("default", "POD_NAMESPACE"), "this pod's namespace (or $POD_NAMESPACE)")
@@ -109,7 +113,10 @@ func (c *config) options() (sidecar.Options, func(), error) {
 		o.Policy.ReloadInterval = -1 // the flag says never; 0 in Options means the default
 	}
 	o.Identity = sidecar.IdentityOptions{SVIDDir: c.svidDir, CADir: c.caDir, WorkloadAPI: c.workloadAPI,
-		TrustDomain: c.trustDomain, Namespace: c.ns, ServiceAccount: c.sa}
+		TrustDomain: c.trustDomain, Namespace: c.ns, ServiceAccount: c.sa, CAAddr: c.caAddr, CATokenFile: c.caToken}
+	if o.Identity.CABundle, err = c.caBundleBytes(); err != nil {
+		return o, noop, err
+	}
 	o.Inbound.PlaintextAddr, o.Inbound.HBONEAddr = c.plaintext, c.hbone
 	o.Inbound.Upstream, o.Inbound.WorkloadsFile = c.upstream, c.workloads
 	if err := c.out.apply(&o); err != nil {
@@ -194,4 +201,24 @@ func parseAddrs(s string) ([]netip.Addr, error) {
 		out = append(out, ip)
 	}
 	return out, nil
+}
+
+// caBundle reads --ca-bundle: the PEM itself (as the injector passes it in
+// $RAMPART_CA_BUNDLE) or a file holding it. It is required with --ca-addr: the proxy
+// trusts the CA's answer only over a connection verified against these roots.
+func (c *config) caBundleBytes() ([]byte, error) {
+	v := c.caBundle
+	switch {
+	case c.caAddr == "" || c.svidDir != "" || c.caDir != "": // the cluster CA is not the source
+		return nil, nil
+	case v == "":
+		return nil, errors.New("--ca-addr needs --ca-bundle (the cluster CA's PEM roots)")
+	case strings.HasPrefix(strings.TrimSpace(v), "-----BEGIN"):
+		return []byte(v), nil
+	}
+	b, err := os.ReadFile(v)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-bundle: %w", err)
+	}
+	return b, nil
 }

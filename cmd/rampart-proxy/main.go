@@ -4,7 +4,9 @@
 // In a pod — $POD_NAME set (the injector sets it), unless $RAMPART_IN_POD says
 // otherwise — the listeners default to the contract ports: outbound capture
 // 127.0.0.1:15001, plaintext 0.0.0.0:15006, HBONE :15008, admin :15020; the pod's
-// addresses come from $POD_IP and the identity from $SPIFFE_ENDPOINT_SOCKET.
+// addresses come from $POD_IP and the identity from Rampart's cluster CA
+// ($RAMPART_CA_ADDR, $RAMPART_CA_TOKEN_FILE, $RAMPART_CA_BUNDLE: a CSR with the
+// pod's service-account token) or SPIRE ($SPIFFE_ENDPOINT_SOCKET).
 // Explicit flags and RAMPART_LISTEN_* variables still win. The injector also sets
 // RAMPART_DISCOVERY=kube: service endpoints and peer labels then come from the API
 // server, read with the pod service-account token it mounts (--kubeconfig outside

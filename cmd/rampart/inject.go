@@ -15,8 +15,9 @@ import (
 // `rampart inject -f app.yaml | kubectl apply -f -`.
 func newInjectCmd() *cobra.Command {
 	var (
-		cfg  injector.Config
-		file string
+		cfg      injector.Config
+		file     string
+		caBundle string
 	)
 	cmd := &cobra.Command{
 		Use:   "inject -f FILE|-",
@@ -34,11 +35,21 @@ func newInjectCmd() *cobra.Command {
 			if cfg.Image == "" { // the proxy of this binary's version, not the library's fallback
 				cfg.Image = injector.ImageRef(injector.DefaultRegistry, injector.ProxyImageName, version.Tag())
 			}
+			if caBundle != "" {
+				b, err := os.ReadFile(caBundle)
+				if err != nil {
+					return fmt.Errorf("inject: --ca-bundle: %w", err)
+				}
+				cfg.CA.Bundle = string(b)
+			}
 			return injector.InjectYAML(in, cmd.OutOrStdout(), cfg)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "filename", "f", "", "manifest file, or - for stdin (required)")
 	_ = cmd.MarkFlagRequired("filename")
+	// The webhook passes the CA bundle itself; offline, read it from the cluster:
+	// kubectl -n rampart-system get secret rampart-ca -o jsonpath='{.data.ca\.crt}' | base64 -d
+	cmd.Flags().StringVar(&caBundle, "ca-bundle", "", "PEM file of the cluster CA's root (the rampart-ca Secret's ca.crt); without it CA-mode proxies refuse to start")
 	addConfigFlags(cmd, &cfg)
 	return cmd
 }

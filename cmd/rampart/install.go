@@ -42,6 +42,7 @@ func newInstallCmd() *cobra.Command {
 	f.Int32Var(&opts.Replicas, "replicas", 2, "injector replicas")
 	f.Int32Var(&opts.TimeoutSeconds, "webhook-timeout", 10, "webhook call timeout in seconds (1-30)")
 	f.BoolVar(&opts.CertManager, "cert-manager", false, "let cert-manager issue and rotate the webhook certificate")
+	f.DurationVar(&opts.SVIDTTL, "svid-ttl", injector.DefaultSVIDTTL, "lifetime of the SVIDs the cluster CA issues (at most 24h)")
 	addConfigFlags(cmd, &opts.Config)
 	return cmd
 }

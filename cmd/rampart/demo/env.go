@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/rampart-mesh/rampart/identity"
 	"github.com/rampart-mesh/rampart/redirect"
 )
 
@@ -64,6 +65,8 @@ type Env struct {
 	cleanups []func() error
 	next     int // last pod index handed out
 	closed   bool
+
+	ca *identity.CA // the mesh's CA (InitCA); in memory only
 
 	featOnce sync.Once
 	feat     proxyFeatures

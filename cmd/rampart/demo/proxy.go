@@ -40,6 +40,7 @@ type Proxy struct {
 	DecisionLog string // file receiving the proxy's decision log
 	proc        *Proc
 	capture     *redirect.Handle
+	svidDir     string // the pod's SVID files (issueSVIDs)
 }
 
 // proxyUID is the proxy's uid; capture never redirects it (DESIGN.md contract).
@@ -61,6 +62,9 @@ func (p *Pod) Mesh(opts ProxyOptions) error {
 	}
 	px := &Proxy{Opts: opts, DecisionLog: p.env.Path(p.Name + "-decisions.log"), capture: h}
 	p.env.onClose(func() error { return h.Close() })
+	if px.svidDir, err = p.issueSVIDs(); err != nil {
+		return err
+	}
 	if err := p.startProxy(px); err != nil {
 		return err
 	}
@@ -112,7 +116,7 @@ func (p *Pod) proxyArgs(px *Proxy) []string {
 		"--mode", string(px.Opts.Mode),
 		"--labels", joinLabels(p.Labels),
 		"--workloads", e.Path(workloadsFile),
-		"--ca-dir", e.Path(caDir),
+		"--svid-dir", px.svidDir,
 		"--trust-domain", TrustDomain,
 		"--namespace", p.Namespace,
 		"--service-account", p.ServiceAccount,

@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/spiffe/go-spiffe/v2/spiffeid"
-
 	"github.com/rampart-mesh/rampart/identity"
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
 )
@@ -18,7 +16,6 @@ const TrustDomain = identity.DefaultTrustDomain
 
 // Files in the work folder that every proxy reads.
 const (
-	caDir         = "ca"             // the built-in CA (identity.InitCA)
 	registryFile  = "registry.json"  // services and pods (sidecar/discovery.File)
 	workloadsFile = "workloads.json" // pod address -> identity and labels (inbound)
 )
@@ -29,18 +26,6 @@ type Service struct {
 	VIP             netip.Addr
 	Port            uint16 // the VIP's port; the pods serve on the same port
 	Pods            []*Pod
-}
-
-// InitCA creates the mesh's built-in CA in the work folder, readable by the
-// proxies: each issues its own rotating SVID from it for its service account.
-func (e *Env) InitCA() error {
-	td := spiffeid.RequireTrustDomainFromString(TrustDomain)
-	dir := e.Path(caDir)
-	if _, err := identity.InitCA(dir, td, 0); err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	// The proxy runs as uid 1337; a production mesh hands it an SVID instead.
-	return chownTree(dir, proxyUID)
 }
 
 // WriteRegistry writes the service registry and the workload file for the given

@@ -30,7 +30,10 @@ type Env struct {
 	Config *rest.Config
 	// Kubeconfig is a kubeconfig file for that user (for processes under test).
 	Kubeconfig string
-	rest       *rest.Config
+	// SigningKeyFile is the API server's service-account token signing key (PEM),
+	// to make tokens the server itself would have issued (expired ones, say).
+	SigningKeyFile string
+	rest           *rest.Config
 }
 
 // Start runs kube-apiserver and etcd until the test ends.
@@ -55,7 +58,8 @@ func Start(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{Client: client, Config: kcfg, Kubeconfig: kc, rest: cfg}
+	return &Env{Client: client, Config: kcfg, Kubeconfig: kc, rest: cfg,
+		SigningKeyFile: filepath.Join(env.ControlPlane.GetAPIServer().CertDir, "sa-signer.key")}
 }
 
 // TokenKubeconfig writes a kubeconfig that authenticates with token alone (a
