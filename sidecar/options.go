@@ -57,6 +57,11 @@ type PolicyOptions struct {
 	DecisionLog io.Writer
 	// DryRun logs denies but lets them through (never engine failures).
 	DryRun bool
+	// RequestBodyBytes > 0 puts request bodies in the input for every bundle, as
+	// OPA-Envoy's with_request_body: up to this many bytes are buffered (capped at
+	// rego.MaxRequestBodyBytes), and only for policies that read the body. Default
+	// 0: only bundles that opt in through their manifest get bodies.
+	RequestBodyBytes int
 	// ReloadInterval is how often the bundle path is checked for changes; a
 	// changed bundle is loaded, a bad one refused while the last good one keeps
 	// deciding. Default 5s; negative: never.

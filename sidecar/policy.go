@@ -31,6 +31,9 @@ func authorizer(ctx context.Context, opts *Options) (inbound.Authorizer, *rego.E
 	if p.Decision != "" {
 		ropts = append(ropts, rego.WithDecision(p.Decision))
 	}
+	if p.RequestBodyBytes > 0 {
+		ropts = append(ropts, rego.WithRequestBody(p.RequestBodyBytes))
+	}
 	if p.DecisionLog != nil {
 		ropts = append(ropts, rego.WithDecisionLog(p.DecisionLog))
 	}

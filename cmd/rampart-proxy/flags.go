@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ type config struct {
 	caDir, workloadAPI, trustDomain, ns, sa  string
 	svidDir, caAddr, caToken, caBundle       string
 	slashes, reload, bundleURL, poll         string
+	requestBody                              string
 	out                                      outConfig
 	disc                                     discoveryConfig
 	pod                                      podConfig
@@ -52,6 +54,7 @@ func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error
 	str(&c.poll, "bundle-poll", "RAMPART_BUNDLE_POLL", "5s", "how often to poll a bundle URL (jittered; backoff after failures)")
 	str(&c.reload, "bundle-reload", "RAMPART_BUNDLE_RELOAD", "5s", "how often to check the bundle for changes (0: never)")
 	str(&c.decision, "decision", "RAMPART_DECISION", "", "decision rule (default data.rampart.authz.allow)")
+	str(&c.requestBody, "request-body", "RAMPART_REQUEST_BODY", "0", "bytes of each request body put in the policy input (OPA-Envoy's with_request_body) for policies that read it; 0: only bundles whose manifest opts in")
 	str(&c.decisionLog, "decision-log", "RAMPART_DECISION_LOG", "", `decision log file, "-" for stdout`)
 	str(&c.plaintext, "listen-plaintext", "RAMPART_LISTEN_PLAINTEXT", podDefault(pod, podPlaintext), "plaintext inbound listener (15006 in a pod)")
 	str(&c.hbone, "listen-hbone", "RAMPART_LISTEN_HBONE", podDefault(pod, podHBONE), "HBONE mTLS inbound listener (15008 in a pod)")
@@ -89,6 +92,11 @@ func (c *config) options() (sidecar.Options, func(), error) {
 	var o sidecar.Options
 	noop := func() {}
 	o.Policy.Bundle, o.Policy.Decision = c.bundle, c.decision
+	body, err := strconv.Atoi(c.requestBody)
+	if err != nil || body < 0 {
+		return o, noop, fmt.Errorf("--request-body %q: want a number of bytes (0: off)", c.requestBody)
+	}
+	o.Policy.RequestBodyBytes = body
 	if c.bundleURL != "" {
 		if !strings.HasPrefix(c.bundleURL, "http://") && !strings.HasPrefix(c.bundleURL, "https://") {
 			return o, noop, fmt.Errorf("--bundle-url %q: want an http(s) URL", c.bundleURL)

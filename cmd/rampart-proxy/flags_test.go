@@ -57,3 +57,29 @@ func TestEnvFallbacks(t *testing.T) {
 		t.Errorf("namespace %q (%v), want rebels", opts.Identity.Namespace, err)
 	}
 }
+
+func TestRequestBodyFlag(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		env  string
+		want int
+		err  string
+	}{
+		{args: []string{"--bundle", "x"}, want: 0},
+		{args: []string{"--bundle", "x", "--request-body", "8192"}, want: 8192},
+		{args: []string{"--bundle", "x"}, env: "4096", want: 4096},
+		{args: []string{"--bundle", "x", "--request-body", "-1"}, err: "--request-body"},
+		{args: []string{"--bundle", "x", "--request-body", "8k"}, err: "--request-body"},
+	} {
+		if tt.env != "" {
+			t.Setenv("RAMPART_REQUEST_BODY", tt.env)
+		}
+		opts, _, err := parseFlags(tt.args, &strings.Builder{})
+		switch {
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("%q: error %v, want one naming %s", tt.args, err, tt.err)
+		case tt.err == "" && (err != nil || opts.Policy.RequestBodyBytes != tt.want):
+			t.Errorf("%q (env %q): RequestBodyBytes %d (%v), want %d", tt.args, tt.env, opts.Policy.RequestBodyBytes, err, tt.want)
+		}
+	}
+}
