@@ -92,7 +92,8 @@ func TestInjectedEnv(t *testing.T) {
 				t.Fatalf("/debug/config: %v", err)
 			}
 			for _, want := range []string{`"serviceAccount":"deathstar"`, `"namespace":"empire"`, `"source":"kube"`,
-				`"podIPs":["127.0.0.1"]`, `"excludeInboundPorts":[9090]`, `"excludeOutboundCIDRs":["198.19.0.0/16"]`} {
+				`"podIPs":["127.0.0.1"]`, `"excludeInboundPorts":[9090]`, `"excludeOutboundCIDRs":["198.19.0.0/16"]`,
+				`"mode":"STRICT"`, `"slashes":"reject"`} {
 				if !strings.Contains(cfg.String(), want) {
 					t.Errorf("/debug/config lacks %s:\n%s", want, cfg.String())
 				}

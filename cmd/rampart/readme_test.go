@@ -28,11 +28,15 @@ type readmeCommand struct {
 
 var readmeCommands = []readmeCommand{
 	{prefix: "make build", check: checkMakeBuild},
+	{prefix: "make images", check: checkMakeImages},
 	{prefix: "make test", skip: "it is CI itself, which runs this test: running it here would recurse"},
 	{prefix: "make demo", root: true, want: []string{"200 Ship landed", "403 Access denied", "Torn down"}},
 	{prefix: "./bin/rampart policy test policies/", want: []string{"policies/starwars:", "PASS: 8/8", "PASS: 20/20", "PASS: 10/10"}},
 	{prefix: "./bin/rampart policy eval --bundle starwars", check: checkEvalOutput},
 	{prefix: "./bin/rampart policy explain --bundle starwars", want: []string{"DENIED 403", "✗ allow", "input.attributes.source.labels.org"}},
+	{prefix: "./bin/rampart install --registry 127.0.0.1:5000 | kubectl apply -f -", want: []string{
+		"kind: MutatingWebhookConfiguration", "image: 127.0.0.1:5000/rampart-injector:", "image: 127.0.0.1:5000/rampart-node:",
+		"127.0.0.1:5000/rampart-proxy:"}},
 	{prefix: "./bin/rampart install | kubectl apply -f -", want: []string{"kind: MutatingWebhookConfiguration", "kind: Deployment"}},
 	{prefix: "kubectl ", skip: "needs a Kubernetes cluster (the injector is tested against a real kube-apiserver in ./injector and ./test)"},
 }
@@ -145,15 +149,16 @@ func buildBinaries(t *testing.T, root string) string {
 
 // runREADMECommand runs line with sh in the repository root; ./bin/ means the fresh
 // binaries, "make demo" their demo (what the target runs after building them),
-// "make build" is only shown (make -n), and only the part before a pipe into kubectl
+// "make build" and "make images" are only shown (make -n; TestImages in
+// ./cmd/internal/images builds, runs, pushes and pulls the images), and only the part before a pipe into kubectl
 // runs.
 func runREADMECommand(t *testing.T, root, bin, line string) string {
 	t.Helper()
 	switch line {
 	case "make demo":
 		line = "./bin/rampart demo"
-	case "make build":
-		line = "make -n build"
+	case "make build", "make images":
+		line = "make -n " + strings.TrimPrefix(line, "make ")
 	}
 	if i := strings.Index(line, "| kubectl"); i >= 0 {
 		line = strings.TrimSpace(line[:i])
@@ -174,8 +179,16 @@ func runREADMECommand(t *testing.T, root, bin, line string) string {
 // checkMakeBuild: the test builds the binaries itself; `make -n build` shows the
 // target exists and builds ./cmd/... into bin/.
 func checkMakeBuild(t *testing.T, out string) {
-	if !regexp.MustCompile(`go build -o bin/ \./cmd/\.\.\.`).MatchString(out) {
-		t.Errorf("make -n build does not build ./cmd/... into bin/:\n%s", out)
+	if !regexp.MustCompile(`go build -ldflags "[^"]*version=[^"]*" -o bin/ \./cmd/\.\.\.`).MatchString(out) {
+		t.Errorf("make -n build does not build ./cmd/... into bin/ with the version stamped:\n%s", out)
+	}
+}
+
+// checkMakeImages: `make -n images` runs the image builder into .cache/images with
+// the version, revision and commit time that make the digests reproducible.
+func checkMakeImages(t *testing.T, out string) {
+	if !regexp.MustCompile(`go run \./cmd/rampart-images build -out \S+/\.cache/images -version \S+ -revision [0-9a-f]{40} -epoch [0-9]+`).MatchString(out) {
+		t.Errorf("make -n images does not run the image builder as expected:\n%s", out)
 	}
 }
 

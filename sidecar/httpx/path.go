@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -237,3 +238,19 @@ func pathChar(c byte) bool {
 }
 
 var pathChars = asciiSet{lo: 0x2fffffd200000000, hi: 0x47fffffe87ffffff}
+
+// String is the rule's name as rampart-proxy --slashes takes it.
+func (r SlashRule) String() string {
+	switch r {
+	case RejectSlashes:
+		return "reject"
+	case KeepSlashesEncoded:
+		return "keep"
+	case DecodeSlashes:
+		return "decode"
+	}
+	return "SlashRule(" + strconv.Itoa(int(r)) + ")"
+}
+
+// MarshalText shows the rule by name in /debug/config.
+func (r SlashRule) MarshalText() ([]byte, error) { return []byte(r.String()), nil }

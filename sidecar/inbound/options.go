@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -126,3 +127,17 @@ func (t *Timeouts) setDefaults() {
 	def(&t.Response, 60*time.Second)
 	def(&t.StreamIdle, time.Hour)
 }
+
+// String is the mode's name as rampart-proxy --mode takes it.
+func (m Mode) String() string {
+	switch m {
+	case Strict:
+		return "STRICT"
+	case Permissive:
+		return "PERMISSIVE"
+	}
+	return "Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// MarshalText shows the mode by name in /debug/config and logs.
+func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
