@@ -28,7 +28,7 @@ func (s *Server) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, b
 // before (sniffing); it is nil when a parked connection resumes, which had
 // nothing buffered. It reports whether the connection was parked.
 func (i *idler) serve(br *bufio.Reader) (parked bool) {
-	s, ctx, c, cr, ci := i.s, i.ctx, i.c, i.cr, i.ci
+	s, ctx, c, cr, ci := i.s, i.ctx, i.cr.c, i.cr, i.ci
 	var bw *bufio.Writer
 	if br != nil {
 		bw = s.writer(&i.dw)

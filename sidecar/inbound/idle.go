@@ -27,8 +27,7 @@ type idler struct {
 	// ctx is the listener's: a resumed connection is served under it, as the
 	// goroutine that parked it was.
 	ctx context.Context
-	c   net.Conn
-	cr  *clientReader  // what the read buffer reads from
+	cr  *clientReader  // what the read buffer reads from (cr.c: the connection)
 	dw  deadlineWriter // what the write buffer writes to
 	ci  *connInfo
 	w   readWaiter
@@ -48,16 +47,16 @@ type idler struct {
 // busy (the next request within parkAfter) never pays for parking (an epoll
 // registration, a wake-up and a new goroutine: a few microseconds); one that
 // waits longer pays them once per wait, small next to its own silence.
-const parkAfter = 100 * time.Millisecond
+const parkAfter = 5 * time.Millisecond
 
 func (s *Server) newIdler(ctx context.Context, c net.Conn, cr *clientReader, ci *connInfo) *idler {
-	return &idler{s: s, ctx: ctx, c: c, cr: cr, ci: ci,
+	return &idler{s: s, ctx: ctx, cr: cr, ci: ci,
 		dw: deadlineWriter{c: c, d: s.opts.Timeouts.Idle}, w: newReadWaiter(c)}
 }
 
 // parkable lets p park the connection (see idler); release then ends it.
 func (i *idler) parkable(p *parker, release func()) {
-	if p != nil && release != nil && canWaitRaw(i.c) && i.s.opts.Timeouts.Idle > parkAfter {
+	if p != nil && release != nil && canWaitRaw(i.cr.c) && i.s.opts.Timeouts.Idle > parkAfter {
 		i.p, i.release = p, release
 		i.w.always = true
 	}

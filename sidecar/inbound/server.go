@@ -113,19 +113,17 @@ func (s *Server) accept(ctx context.Context, ln net.Listener, listener string, p
 // called once when the connection ends. Until then the connection stays open and
 // counted (listener and peer limits, open gauge), and acceptKeeping waits for it.
 func (s *Server) acceptKeeping(ctx context.Context, ln net.Listener, listener string, peers *peerCounter, handle func(c net.Conn, release func()) bool) error {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	open := map[net.Conn]bool{}
+	cs := &conns{s: s, listener: listener, peers: peers, open: map[net.Conn]bool{}}
 	stop := context.AfterFunc(ctx, func() {
 		ln.Close()
-		mu.Lock()
-		for c := range open {
+		cs.mu.Lock()
+		for c := range cs.open {
 			c.Close()
 		}
-		mu.Unlock()
+		cs.mu.Unlock()
 	})
 	defer stop()
-	defer wg.Wait()
+	defer cs.wg.Wait()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -138,36 +136,26 @@ func (s *Server) acceptKeeping(ctx context.Context, ln net.Listener, listener st
 			}
 			return fmt.Errorf("accept %s: %w", ln.Addr(), err)
 		}
-		mu.Lock()
-		full := len(open) >= s.opts.Limits.MaxConnections
+		cs.mu.Lock()
+		full := len(cs.open) >= s.opts.Limits.MaxConnections
 		if !full {
-			open[c] = true
+			cs.open[c] = true
 		}
-		mu.Unlock()
+		cs.mu.Unlock()
 		peer, reason := s.refusal(c, full, peers)
 		if reason != "" {
 			c.Close()
 			s.m.refuseConn(listener, reason)
 			if !full {
-				mu.Lock()
-				delete(open, c)
-				mu.Unlock()
+				cs.mu.Lock()
+				delete(cs.open, c)
+				cs.mu.Unlock()
 			}
 			continue
 		}
 		s.m.opened(listener, 1)
-		wg.Add(1)
-		release := func() {
-			c.Close()
-			mu.Lock()
-			delete(open, c)
-			mu.Unlock()
-			if peers != nil {
-				peers.release(peer)
-			}
-			s.m.opened(listener, -1)
-			wg.Done()
-		}
+		cs.wg.Add(1)
+		a := &accepted{cs: cs, c: c, peer: peer}
 		go func() {
 			kept := false
 			defer func() {
@@ -177,12 +165,46 @@ func (s *Server) acceptKeeping(ctx context.Context, ln net.Listener, listener st
 					s.opts.Logger.Error("connection handler panicked", "panic", r, "stack", string(debug.Stack()))
 				}
 				if !kept {
-					release()
+					a.release()
 				}
 			}()
-			kept = handle(c, release)
+			kept = handle(c, a.release)
 		}()
 	}
+}
+
+// conns is the bookkeeping of one acceptKeeping call: its open connections
+// (closed when ctx ends; their number is what the listener's limit counts) and
+// the WaitGroup of those not yet released.
+type conns struct {
+	s        *Server
+	listener string
+	peers    *peerCounter
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	open     map[net.Conn]bool
+}
+
+// accepted is one open connection of cs, with its peer key (when cs counts
+// peers). It is what a connection costs the accept loop while it is open: 48
+// bytes and its map entry.
+type accepted struct {
+	cs   *conns
+	c    net.Conn
+	peer string
+}
+
+// release closes the connection and uncounts it; it is called once.
+func (a *accepted) release() {
+	a.c.Close()
+	a.cs.mu.Lock()
+	delete(a.cs.open, a.c)
+	a.cs.mu.Unlock()
+	if a.cs.peers != nil {
+		a.cs.peers.release(a.peer)
+	}
+	a.cs.s.m.opened(a.cs.listener, -1)
+	a.cs.wg.Done()
 }
 
 // refusal is why a new connection is refused ("" when it is not): full says the
