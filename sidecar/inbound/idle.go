@@ -37,7 +37,7 @@ type idler struct {
 	p          *parker
 	release    func()    // closes c and uncounts it (accept), once, after parking
 	idleUntil  time.Time // when the current wait for a request times out
-	resumed    bool      // the next wait continues the one that parked
+	resumed    bool      // the next wait continues the last one (same idleUntil)
 	registered bool      // fd is in the parker's epoll set (it stays there, disarmed)
 	fd         int32
 }
@@ -58,41 +58,45 @@ func (s *Server) newIdler(ctx context.Context, c net.Conn, cr *clientReader, ci 
 func (i *idler) parkable(p *parker, release func()) {
 	if p != nil && release != nil && canWaitRaw(i.cr.c) && i.s.opts.Timeouts.Idle > parkAfter {
 		i.p, i.release = p, release
-		i.w.always = true
 	}
 }
 
 // wait returns br and bw (both empty: the last answer was flushed, every request
 // read; either may be nil) to their pools, waits for the client's next bytes,
-// and returns fresh buffers, the read one holding at least one byte. It returns nil buffers when the connection is to
-// end (the client closed it or was silent too long, or the process is near its
-// memory limit: the client is then answered 503 first) or was parked (true).
+// and returns fresh buffers, the read one holding at least one byte. It returns
+// nil buffers when the connection is to end (the client closed it or was silent
+// too long, or the process is near its memory limit: the client is then answered
+// 503 first) or was parked (true).
 func (i *idler) wait(br *bufio.Reader, bw *bufio.Writer) (*bufio.Reader, *bufio.Writer, bool) {
 	if bw != nil && bw.Flush() != nil {
 		return nil, nil, false // the deferred puts of the caller skip nil buffers
 	}
 	i.s.putReader(br)
 	i.s.putWriter(bw)
-	if err := i.readable(); err != nil {
-		return nil, nil, err == errParked
-	}
-	if !i.s.admit() {
-		i.refuse()
-		return nil, nil, false
-	}
-	br = i.s.reader(i.cr)
-	_, err := br.Peek(1)
-	if err != nil && i.p != nil && errors.Is(err, os.ErrDeadlineExceeded) && time.Now().Before(i.idleUntil) {
-		// The short deadline of a parkable wait passed between the wake-up and
-		// this read: the bytes are there, read them under the idle timeout.
-		i.cr.set(i.idleUntil)
-		_, err = br.Peek(1)
-	}
-	if err != nil {
+	for {
+		if err := i.readable(); err != nil {
+			return nil, nil, err == errParked
+		}
+		if !i.s.admit() {
+			i.refuse()
+			return nil, nil, false
+		}
+		br = i.s.reader(i.cr)
+		_, err := br.Peek(1)
+		if err == nil {
+			return br, i.s.writer(&i.dw), false
+		}
 		i.s.putReader(br)
-		return nil, nil, false
+		if i.p == nil || !errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(i.idleUntil) {
+			return nil, nil, false
+		}
+		// A parkable wait's short deadline passed during this read: its wake-up
+		// found nothing (the runtime's poller keeps the readiness of bytes that
+		// arrived while the connection was parked, and reports it at the next
+		// wait), or came right before the deadline. Wait again, within the same
+		// idle timeout.
+		i.resumed = true
 	}
-	return br, i.s.writer(&i.dw), false
 }
 
 // errParked is readable's answer when the connection went to the parker.

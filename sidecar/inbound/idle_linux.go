@@ -13,13 +13,7 @@ type readWaiter struct {
 	held  *heldConn
 	fn    func(fd uintptr) bool // made once: a closure per wait would allocate
 	first bool
-	// always peeks after a wake-up too: a parkable connection's wait has a short
-	// deadline (parkAfter), which the buffered read after a wake-up that found
-	// nothing must not inherit. Such wake-ups are not rare there: the runtime's
-	// poller keeps the readiness of bytes that arrived while the connection was
-	// parked, and reports it at the next wait.
-	always bool
-	buf    [1]byte
+	buf   [1]byte
 }
 
 func newReadWaiter(c net.Conn) readWaiter {
@@ -59,7 +53,7 @@ func (w *readWaiter) wait() error {
 // trusts the wake-up, so an idle wait costs the same two system calls a blocking
 // read did (one that finds nothing, one that reads).
 func (w *readWaiter) ready(fd uintptr) bool {
-	if !w.first && !w.always {
+	if !w.first {
 		return true
 	}
 	w.first = false

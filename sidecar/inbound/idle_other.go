@@ -6,10 +6,7 @@ import "net"
 
 // readWaiter waits by reading a few bytes (heldConn) where sockets cannot be
 // peeked at portably.
-type readWaiter struct {
-	held   *heldConn
-	always bool // unused: nothing is parked here (park_other.go)
-}
+type readWaiter struct{ held *heldConn }
 
 func newReadWaiter(c net.Conn) readWaiter {
 	h, _ := c.(*heldConn)
