@@ -113,7 +113,7 @@ func (s *Server) accept(ctx context.Context, ln net.Listener, listener string, p
 // called once when the connection ends. Until then the connection stays open and
 // counted (listener and peer limits, open gauge), and acceptKeeping waits for it.
 func (s *Server) acceptKeeping(ctx context.Context, ln net.Listener, listener string, peers *peerCounter, handle func(c net.Conn, release func()) bool) error {
-	cs := &conns{s: s, listener: listener, peers: peers, open: map[net.Conn]bool{}}
+	cs := &conns{s: s, listener: listener, peers: peers, open: map[net.Conn]struct{}{}}
 	stop := context.AfterFunc(ctx, func() {
 		ln.Close()
 		cs.mu.Lock()
@@ -139,7 +139,7 @@ func (s *Server) acceptKeeping(ctx context.Context, ln net.Listener, listener st
 		cs.mu.Lock()
 		full := len(cs.open) >= s.opts.Limits.MaxConnections
 		if !full {
-			cs.open[c] = true
+			cs.open[c] = struct{}{}
 		}
 		cs.mu.Unlock()
 		peer, reason := s.refusal(c, full, peers)
@@ -182,7 +182,7 @@ type conns struct {
 	peers    *peerCounter
 	wg       sync.WaitGroup
 	mu       sync.Mutex
-	open     map[net.Conn]bool
+	open     map[net.Conn]struct{}
 }
 
 // accepted is one open connection of cs, with its peer key (when cs counts
