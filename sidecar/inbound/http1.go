@@ -15,21 +15,30 @@ import (
 
 // serveHTTP1 serves requests one after another (pipelined requests wait in br and
 // are each parsed, authorized and forwarded in order) until one side closes. It
-// owns br: between requests it holds no buffers (idle.go).
-func (s *Server) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, ci *connInfo) {
-	dw := &deadlineWriter{c: c, d: s.opts.Timeouts.Idle}
-	bw := s.writer(dw)
-	defer func() { s.putWriter(bw); s.putReader(br) }() // the last ones idle took
-	idle := s.newIdler(c, cr, dw)
+// owns br: between requests it holds no buffers (idle.go). With a parker p it may
+// park the connection between requests and report true: the connection is then
+// the parker's, and release ends it.
+func (s *Server) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, ci *connInfo, p *parker, release func()) bool {
+	i := s.newIdler(ctx, c, cr, ci)
+	i.parkable(p, release)
+	return i.serve(br)
+}
+
+// serve is the HTTP/1 request loop of i's connection. br holds what was read
+// before (sniffing); it is nil when a parked connection resumes, which had
+// nothing buffered. It reports whether the connection was parked.
+func (i *idler) serve(br *bufio.Reader) (parked bool) {
+	s, ctx, c, cr, ci := i.s, i.ctx, i.cr.c, i.cr, i.ci
+	var bw *bufio.Writer
+	if br != nil {
+		bw = s.writer(&i.dw)
+	}
+	defer func() { s.putWriter(bw); s.putReader(br) }() // the last ones wait took
 	for ctx.Err() == nil {
 		// Deadlines are set only where a read may wait: each is a timer update.
-		if br.Buffered() == 0 {
-			cr.renew(s.opts.Timeouts.Idle) // the wait for the next request
-			if br, bw = idle.wait(br, bw); br == nil {
-				return
-			}
-			if _, err := br.Peek(1); err != nil {
-				return
+		if br == nil || br.Buffered() == 0 {
+			if br, bw, parked = i.wait(br, bw); br == nil {
+				return parked
 			}
 		}
 		if !headBuffered(br) {
@@ -38,12 +47,13 @@ func (s *Server) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, b
 		req, err := httpx.ReadRequest(br, s.opts.HTTP)
 		if err != nil {
 			s.refuse(bw, err, ci)
-			return
+			return false
 		}
 		if !s.exchange(ctx, c, cr, br, bw, req, ci) {
-			return
+			return false
 		}
 	}
+	return false
 }
 
 // refuse answers a request the parser would not accept, then the connection closes:

@@ -2,47 +2,152 @@ package inbound
 
 import (
 	"bufio"
-	"io"
+	"context"
+	"errors"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
+	"time"
 )
 
 // idler lets a kept-alive HTTP/1 connection wait for its next request without
 // holding its 16 KiB read and write buffers: they go back to the Server's pools
 // while the client is silent and are taken again once it sends. Ten thousand idle
-// connections then cost their goroutines, sockets and a few small structs, not
-// 320 MiB of buffers. One idler serves one connection (its waits allocate nothing).
+// connections then cost their sockets and a few small structs, not 320 MiB of
+// buffers. One idler serves one connection (its waits allocate nothing).
+//
+// It is also the connection's state between requests, so that a connection
+// whose client stays silent for parkAfter can be parked (park_linux.go): its
+// goroutine returns, freeing its stack, and a new one resumes the request loop
+// (serve) when the client sends again. Only one goroutine holds an idler at a
+// time: the serving one, or the parker while it is parked.
 type idler struct {
-	s   *Server
-	c   net.Conn
-	src io.Reader // what the read buffer reads from
-	dst io.Writer // what the write buffer writes to
+	s *Server
+	// ctx is the listener's: a resumed connection is served under it, as the
+	// goroutine that parked it was.
+	ctx context.Context
+	cr  *clientReader  // what the read buffer reads from (cr.c: the connection)
+	dw  deadlineWriter // what the write buffer writes to
+	ci  *connInfo
 	w   readWaiter
+
+	// Parking; p is nil where the connection's goroutine waits itself (not a
+	// TCP socket, or parking unsupported or off).
+	p          *parker
+	release    func()    // closes c and uncounts it (accept), once, after parking
+	idleUntil  time.Time // when the current wait for a request times out
+	resumed    bool      // the next wait continues the last one (same idleUntil)
+	registered bool      // fd is in the parker's epoll set (it stays there, disarmed)
+	fd         int32
 }
 
-func (s *Server) newIdler(c net.Conn, src io.Reader, dst io.Writer) *idler {
-	return &idler{s: s, c: c, src: src, dst: dst, w: newReadWaiter(c)}
+// parkAfter is how long a kept-alive connection's goroutine waits for the next
+// request before the connection is parked. A client that keeps its connection
+// busy (the next request within parkAfter) never pays for parking (an epoll
+// registration, a wake-up and a new goroutine: a few microseconds); one that
+// waits longer pays them once per wait, small next to its own silence.
+const parkAfter = 5 * time.Millisecond
+
+func (s *Server) newIdler(ctx context.Context, c net.Conn, cr *clientReader, ci *connInfo) *idler {
+	return &idler{s: s, ctx: ctx, cr: cr, ci: ci,
+		dw: deadlineWriter{c: c, d: s.opts.Timeouts.Idle}, w: newReadWaiter(c)}
+}
+
+// parkable lets p park the connection (see idler); release then ends it.
+func (i *idler) parkable(p *parker, release func()) {
+	if p != nil && release != nil && canWaitRaw(i.cr.c) && i.s.opts.Timeouts.Idle > parkAfter {
+		i.p, i.release = p, release
+	}
 }
 
 // wait returns br and bw (both empty: the last answer was flushed, every request
-// read) to their pools, waits for the client's next bytes under the read deadline
-// already set, and returns fresh buffers. It returns nil buffers when the
-// connection is to end: the client closed it or was silent too long, or the
-// process is near its memory limit (then the client is answered 503 first).
-func (i *idler) wait(br *bufio.Reader, bw *bufio.Writer) (*bufio.Reader, *bufio.Writer) {
-	if bw.Flush() != nil {
-		return nil, nil // the deferred puts of the caller skip nil buffers
+// read; either may be nil) to their pools, waits for the client's next bytes,
+// and returns fresh buffers, the read one holding at least one byte. It returns
+// nil buffers when the connection is to end (the client closed it or was silent
+// too long, or the process is near its memory limit: the client is then answered
+// 503 first) or was parked (true).
+func (i *idler) wait(br *bufio.Reader, bw *bufio.Writer) (*bufio.Reader, *bufio.Writer, bool) {
+	if bw != nil && bw.Flush() != nil {
+		return nil, nil, false // the deferred puts of the caller skip nil buffers
 	}
 	i.s.putReader(br)
 	i.s.putWriter(bw)
-	if err := i.w.wait(); err != nil {
-		return nil, nil
+	for {
+		if err := i.readable(); err != nil {
+			return nil, nil, err == errParked
+		}
+		if !i.s.admit() {
+			i.refuse()
+			return nil, nil, false
+		}
+		br = i.s.reader(i.cr)
+		_, err := br.Peek(1)
+		if err == nil {
+			return br, i.s.writer(&i.dw), false
+		}
+		i.s.putReader(br)
+		if i.p == nil || !errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(i.idleUntil) {
+			return nil, nil, false
+		}
+		// A parkable wait's short deadline passed during this read: its wake-up
+		// found nothing (the runtime's poller keeps the readiness of bytes that
+		// arrived while the connection was parked, and reports it at the next
+		// wait), or came right before the deadline. Wait again, within the same
+		// idle timeout.
+		i.resumed = true
 	}
-	if !i.s.admit() {
-		i.refuse()
-		return nil, nil
+}
+
+// errParked is readable's answer when the connection went to the parker.
+var errParked = errors.New("parked")
+
+// readable waits for the client's next bytes under the Idle timeout. A parkable
+// connection waits at most parkAfter in its goroutine, then is parked (with
+// the rest of the timeout); setting that shorter deadline is one timer update
+// per request.
+func (i *idler) readable() error {
+	idle := i.s.opts.Timeouts.Idle
+	if i.p == nil {
+		i.cr.renew(idle)
+		return i.w.wait()
 	}
-	return i.s.reader(i.src), i.s.writer(i.dst)
+	now := time.Now()
+	if !i.resumed {
+		i.idleUntil = now.Add(idle)
+	}
+	i.resumed = false
+	if t := now.Add(parkAfter); t.Before(i.idleUntil) {
+		i.cr.set(t)
+	} else {
+		i.cr.set(i.idleUntil)
+	}
+	err := i.w.wait()
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(i.idleUntil) {
+		return err
+	}
+	if i.p.park(i) {
+		return errParked
+	}
+	i.cr.set(i.idleUntil) // not parked (shut down, or epoll failed): wait here
+	return i.w.wait()
+}
+
+// resume serves a parked connection whose client sent bytes (or closed) in a
+// goroutine of its own, the parker's; it releases the connection once served
+// unless it was parked again.
+func (i *idler) resume() {
+	parked := false
+	defer func() {
+		if r := recover(); r != nil {
+			i.s.opts.Logger.Error("connection handler panicked", "panic", r, "stack", string(debug.Stack()))
+		}
+		if !parked {
+			i.release()
+		}
+	}()
+	i.resumed = true
+	parked = i.serve(nil)
 }
 
 // refuse answers 503 to a request that arrived near the memory limit. It is kept
@@ -51,7 +156,7 @@ func (i *idler) wait(br *bufio.Reader, bw *bufio.Writer) (*bufio.Reader, *bufio.
 //
 //go:noinline
 func (i *idler) refuse() {
-	br, bw := i.s.reader(i.src), i.s.writer(i.dst)
+	br, bw := i.s.reader(i.cr), i.s.writer(&i.dw)
 	defer i.s.putReader(br)
 	defer i.s.putWriter(bw)
 	i.s.m.refuse("http1", http.StatusServiceUnavailable)

@@ -12,10 +12,11 @@ import (
 type Limits struct {
 	// MaxConnections bounds the open connections of one listener (plaintext and
 	// HBONE each; the limit is checked right after accept, before any TLS
-	// handshake). Default 16384: an idle keep-alive connection costs about 6 KB
-	// (a 4 KiB goroutine stack and 1.6 KB of structs; BenchmarkIdleKeepAlive), so
-	// the limit is about 100 MB of idle connections, and a pod rarely sees more
-	// than a few hundred.
+	// handshake). Default 16384: an idle plaintext keep-alive connection costs
+	// about 2.5 KB on Linux, where it is parked without a goroutine, and 6 KB
+	// elsewhere (a 4 KiB goroutine stack and 1.6 KB of structs;
+	// BenchmarkIdleKeepAlive), so the limit is 40 to 100 MB of idle connections,
+	// and a pod rarely sees more than a few hundred.
 	MaxConnections int
 	// MaxConnectionsPerAddress bounds the open plaintext connections of one
 	// source address. Default 4096: clients behind one node address (NodePort,

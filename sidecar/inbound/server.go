@@ -69,10 +69,15 @@ func (s *Server) Close() {
 // mode every connection is closed unread; in Permissive mode it is authorized as an
 // unauthenticated peer.
 func (s *Server) ServePlaintext(ctx context.Context, ln net.Listener) error {
-	return s.accept(ctx, ln, listenerPlaintext, s.addrs, func(c net.Conn) {
+	var p *parker
+	if s.opts.Mode == Permissive {
+		p = newParker(ctx, s.opts.Logger) // nil where parking is unsupported
+		defer p.stop()                    // after every connection was released
+	}
+	return s.acceptKeeping(ctx, ln, listenerPlaintext, s.addrs, func(c net.Conn, release func()) bool {
 		if s.opts.Mode != Permissive {
 			c.Close()
-			return
+			return false
 		}
 		ci := &connInfo{scheme: "http"}
 		ci.source.Address = c.RemoteAddr().String()
@@ -80,10 +85,10 @@ func (s *Server) ServePlaintext(ctx context.Context, ln net.Listener) error {
 		port := portOf(c.LocalAddr().String())
 		if s.reserved(port) && s.opts.Upstream == "" {
 			c.Close()
-			return
+			return false
 		}
 		ci.upstream = s.upstreamFor(port)
-		s.serveConn(ctx, c, ci)
+		return s.serve(ctx, c, ci, p, release)
 	})
 }
 
@@ -97,19 +102,28 @@ func (s *Server) admit() bool { return s.mem.admit() }
 // (Limits.MaxConnections), past its source address's limit (when peers counts
 // addresses) or arriving near the memory limit is closed at once.
 func (s *Server) accept(ctx context.Context, ln net.Listener, listener string, peers *peerCounter, handle func(net.Conn)) error {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	open := map[net.Conn]bool{}
+	return s.acceptKeeping(ctx, ln, listener, peers, func(c net.Conn, _ func()) bool {
+		handle(c)
+		return false
+	})
+}
+
+// acceptKeeping is accept for a handle that may keep its connection past its
+// return (parking, park_linux.go): it then reports true, and release must be
+// called once when the connection ends. Until then the connection stays open and
+// counted (listener and peer limits, open gauge), and acceptKeeping waits for it.
+func (s *Server) acceptKeeping(ctx context.Context, ln net.Listener, listener string, peers *peerCounter, handle func(c net.Conn, release func()) bool) error {
+	cs := &conns{s: s, listener: listener, peers: peers, open: map[net.Conn]struct{}{}}
 	stop := context.AfterFunc(ctx, func() {
 		ln.Close()
-		mu.Lock()
-		for c := range open {
+		cs.mu.Lock()
+		for c := range cs.open {
 			c.Close()
 		}
-		mu.Unlock()
+		cs.mu.Unlock()
 	})
 	defer stop()
-	defer wg.Wait()
+	defer cs.wg.Wait()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -122,43 +136,75 @@ func (s *Server) accept(ctx context.Context, ln net.Listener, listener string, p
 			}
 			return fmt.Errorf("accept %s: %w", ln.Addr(), err)
 		}
-		mu.Lock()
-		full := len(open) >= s.opts.Limits.MaxConnections
+		cs.mu.Lock()
+		full := len(cs.open) >= s.opts.Limits.MaxConnections
 		if !full {
-			open[c] = true
+			cs.open[c] = struct{}{}
 		}
-		mu.Unlock()
+		cs.mu.Unlock()
 		peer, reason := s.refusal(c, full, peers)
 		if reason != "" {
 			c.Close()
 			s.m.refuseConn(listener, reason)
 			if !full {
-				mu.Lock()
-				delete(open, c)
-				mu.Unlock()
+				cs.mu.Lock()
+				delete(cs.open, c)
+				cs.mu.Unlock()
 			}
 			continue
 		}
 		s.m.opened(listener, 1)
-		wg.Go(func() {
+		cs.wg.Add(1)
+		a := &accepted{cs: cs, c: c, peer: peer}
+		go func() {
+			kept := false
 			defer func() {
 				// A bug in one connection must not take the proxy (and every
 				// other connection) down.
 				if r := recover(); r != nil {
 					s.opts.Logger.Error("connection handler panicked", "panic", r, "stack", string(debug.Stack()))
 				}
-				c.Close()
-				mu.Lock()
-				delete(open, c)
-				mu.Unlock()
-				if peers != nil {
-					peers.release(peer)
+				if !kept {
+					a.release()
 				}
-				s.m.opened(listener, -1)
 			}()
-			handle(c)
-		})
+			kept = handle(c, a.release)
+		}()
 	}
+}
+
+// conns is the bookkeeping of one acceptKeeping call: its open connections
+// (closed when ctx ends; their number is what the listener's limit counts) and
+// the WaitGroup of those not yet released.
+type conns struct {
+	s        *Server
+	listener string
+	peers    *peerCounter
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	open     map[net.Conn]struct{}
+}
+
+// accepted is one open connection of cs, with its peer key (when cs counts
+// peers). It is what a connection costs the accept loop while it is open: 48
+// bytes and its map entry.
+type accepted struct {
+	cs   *conns
+	c    net.Conn
+	peer string
+}
+
+// release closes the connection and uncounts it; it is called once.
+func (a *accepted) release() {
+	a.c.Close()
+	a.cs.mu.Lock()
+	delete(a.cs.open, a.c)
+	a.cs.mu.Unlock()
+	if a.cs.peers != nil {
+		a.cs.peers.release(a.peer)
+	}
+	a.cs.s.m.opened(a.cs.listener, -1)
+	a.cs.wg.Done()
 }
 
 // refusal is why a new connection is refused ("" when it is not): full says the
@@ -188,7 +234,18 @@ const (
 
 // serveConn sniffs one connection (plaintext or tunnelled) and serves it.
 func (s *Server) serveConn(ctx context.Context, c net.Conn, ci *connInfo) {
-	defer c.Close()
+	s.serve(ctx, c, ci, nil, nil)
+}
+
+// serve is serveConn for a connection that a parker p, when set, may take over
+// between HTTP/1 requests: serve then reports true and leaves c open; release
+// ends it later.
+func (s *Server) serve(ctx context.Context, c net.Conn, ci *connInfo, p *parker, release func()) (parked bool) {
+	defer func() {
+		if !parked {
+			c.Close()
+		}
+	}()
 	c = holdable(c)
 	cr := &clientReader{c: c}
 	br := s.reader(cr)
@@ -197,12 +254,13 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn, ci *connInfo) {
 		// serveHTTP1 puts its reader back: only there is it known to be unused
 		// once serve returns (the HTTP/2 server may still have a frame reader on
 		// its own after ServeConn returns).
-		s.serveHTTP1(ctx, c, cr, br, ci)
+		return s.serveHTTP1(ctx, c, cr, br, ci, p, release)
 	case protoH2C:
 		s.serveH2C(ctx, &bufferedConn{Conn: c, r: br, put: s.putReader}, ci)
 	case protoOpaque:
 		s.serveOpaque(ctx, c, br, ci)
 	}
+	return false
 }
 
 // reader returns a pooled 16 KiB reader on r. Put it back (putReader) only when
