@@ -39,6 +39,28 @@ func kubeAssets(t *testing.T) string {
 	return dir
 }
 
+// startKubectl runs a real kube-apiserver and etcd for the test, as startKube, and
+// returns the environment under which kubectl (from the same tool folder) talks to
+// it: the README's kubectl commands run as a user would type them.
+func startKubectl(t *testing.T) []string {
+	t.Helper()
+	assets := kubeAssets(t)
+	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	if _, err := env.Start(); err != nil {
+		t.Fatalf("start kube-apiserver and etcd: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Errorf("stop kube-apiserver: %v", err)
+		}
+	})
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"KUBECONFIG=" + kubeconfig, "PATH=" + assets + string(os.PathListSeparator) + os.Getenv("PATH")}
+}
+
 // startKube runs a real kube-apiserver and etcd (controller-runtime's envtest) for
 // the test and stops them at its end.
 func startKube(t *testing.T) *rest.Config {

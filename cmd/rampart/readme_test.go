@@ -23,6 +23,7 @@ type readmeCommand struct {
 	want   []string
 	skip   string // why it is not run ("" = run it)
 	root   bool   // needs root: run when root (always under CI=true, else skip)
+	kube   bool   // runs kubectl against the test's real kube-apiserver (README order)
 	check  func(t *testing.T, out string)
 }
 
@@ -34,11 +35,10 @@ var readmeCommands = []readmeCommand{
 	{prefix: "./bin/rampart policy test policies/", want: []string{"policies/starwars:", "PASS: 8/8", "PASS: 20/20", "PASS: 10/10"}},
 	{prefix: "./bin/rampart policy eval --bundle starwars", check: checkEvalOutput},
 	{prefix: "./bin/rampart policy explain --bundle starwars", want: []string{"DENIED 403", "✗ allow", "input.attributes.source.labels.org"}},
-	{prefix: "./bin/rampart install --registry 127.0.0.1:5000 | kubectl apply -f -", want: []string{
-		"kind: MutatingWebhookConfiguration", "image: 127.0.0.1:5000/rampart-injector:", "image: 127.0.0.1:5000/rampart-node:",
-		"127.0.0.1:5000/rampart-proxy:"}},
-	{prefix: "./bin/rampart install | kubectl apply -f -", want: []string{"kind: MutatingWebhookConfiguration", "kind: Deployment"}},
-	{prefix: "kubectl ", skip: "needs a Kubernetes cluster (the injector is tested against a real kube-apiserver in ./injector and ./test)"},
+	{prefix: "./bin/rampart install --registry 127.0.0.1:5000 | kubectl apply -f -", kube: true, want: []string{
+		"namespace/rampart-system created", "mutatingwebhookconfiguration.admissionregistration.k8s.io/rampart-injector created",
+		"deployment.apps/rampart-injector created"}},
+	{prefix: "kubectl label namespace default rampart.io/injection=enabled", kube: true, want: []string{"namespace/default labeled"}},
 }
 
 // TestREADME runs every shell command of README.md's ```sh blocks against freshly
@@ -58,6 +58,8 @@ func TestREADME(t *testing.T) {
 		t.Fatalf("found only %d shell commands in README.md: %q", len(cmds), cmds)
 	}
 	bin := buildBinaries(t, root)
+	var kubeEnv []string // KUBECONFIG and kubectl on PATH, once a command needs them
+	top := t             // the apiserver lives until the whole test ends
 	for _, line := range cmds {
 		t.Run(line, func(t *testing.T) {
 			c := lookupCommand(line)
@@ -72,7 +74,14 @@ func TestREADME(t *testing.T) {
 				}
 				t.Skip("needs root")
 			}
-			out := runREADMECommand(t, root, bin, line)
+			var env []string
+			if c.kube {
+				if kubeEnv == nil {
+					kubeEnv = startKubectl(top)
+				}
+				env = kubeEnv
+			}
+			out := runREADMECommand(t, root, bin, line, env)
 			for _, w := range c.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("output lacks %q:\n%s", w, out)
@@ -147,12 +156,12 @@ func buildBinaries(t *testing.T, root string) string {
 	return bin
 }
 
-// runREADMECommand runs line with sh in the repository root; ./bin/ means the fresh
-// binaries, "make demo" their demo (what the target runs after building them),
+// runREADMECommand runs line with sh in the repository root, with env added to the
+// environment; ./bin/ means the fresh binaries, "make demo" their demo (what the
+// target runs after building them),
 // "make build" and "make images" are only shown (make -n; TestImages in
-// ./cmd/internal/images builds, runs, pushes and pulls the images), and only the part before a pipe into kubectl
-// runs.
-func runREADMECommand(t *testing.T, root, bin, line string) string {
+// ./cmd/internal/images builds, runs, pushes and pulls the images).
+func runREADMECommand(t *testing.T, root, bin, line string, env []string) string {
 	t.Helper()
 	switch line {
 	case "make demo":
@@ -160,14 +169,12 @@ func runREADMECommand(t *testing.T, root, bin, line string) string {
 	case "make build", "make images":
 		line = "make -n " + strings.TrimPrefix(line, "make ")
 	}
-	if i := strings.Index(line, "| kubectl"); i >= 0 {
-		line = strings.TrimSpace(line[:i])
-	}
 	line = strings.ReplaceAll(line, "./bin/", bin+"/")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", line)
 	cmd.Dir = root
+	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
