@@ -120,7 +120,7 @@ func (b *RequestBody) WriteTo(w io.Writer) (int64, error) {
 		return int64(n) + m, err
 	}
 	if len(b.Prefix) > 0 {
-		if err := writeChunk(w, b.Prefix); err != nil {
+		if err := WriteChunk(w, b.Prefix); err != nil {
 			return 0, err
 		}
 	}
@@ -137,7 +137,9 @@ func (b *RequestBody) WriteTo(w io.Writer) (int64, error) {
 	return int64(len(b.Prefix)), copyChunks(w, b.br, &b.cr)
 }
 
-func writeChunk(w io.Writer, p []byte) error {
+// WriteChunk writes p as one chunk of a chunked body (RFC 9112 7.1); an empty p
+// would end the body, so callers write only non-empty chunks.
+func WriteChunk(w io.Writer, p []byte) error {
 	if _, err := fmt.Fprintf(w, "%x\r\n", len(p)); err != nil {
 		return err
 	}

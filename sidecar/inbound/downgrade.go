@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -141,9 +142,9 @@ func writeH1Body(up *upConn, req *httpx.Request, body io.Reader) error {
 		for {
 			n, err := body.Read(buf[:])
 			if n > 0 {
-				fmt.Fprintf(up.bw, "%x\r\n", n)
-				up.bw.Write(buf[:n])
-				up.bw.WriteString("\r\n")
+				if werr := httpx.WriteChunk(up.bw, buf[:n]); werr != nil {
+					return fmt.Errorf("request body: %w", werr)
+				}
 			}
 			if err == io.EOF {
 				break
@@ -217,10 +218,8 @@ func (b *h1ResponseBody) Close() error {
 // transport is used and fails the stream as before (503).
 func (s *Server) transportFor(ctx context.Context, ci *connInfo) http.RoundTripper {
 	if _, port, err := net.SplitHostPort(ci.upstream); err == nil {
-		for _, p := range s.opts.HTTP1Ports {
-			if strconv.Itoa(int(p)) == port {
-				return h1Transport{s: s}
-			}
+		if n, err := strconv.ParseUint(port, 10, 16); err == nil && slices.Contains(s.opts.HTTP1Ports, uint16(n)) {
+			return h1Transport{s: s}
 		}
 	}
 	h2, err := s.h2up.protos.speaksH2(ctx, ci.upstream, s.opts.Timeouts)
