@@ -13,8 +13,8 @@ import (
 	"fmt"
 )
 
-// Refusals of a certificate signing request; the cluster CA labels its refusal
-// metric with them.
+// Refusals of a certificate signing request by ParseCSR (the cluster CA in the
+// injector, which may not import identity, parses its requests itself).
 var (
 	// ErrMalformedCSR: not a PEM or DER PKCS#10 request.
 	ErrMalformedCSR = errors.New("malformed certificate signing request")

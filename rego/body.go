@@ -161,20 +161,24 @@ func multipartValue(ct string, body []byte) (ast.Value, error) {
 // name OPA-Envoy's v3 input actually carries). An empty body has neither, as in
 // Envoy's proto (an empty string is an absent field).
 func (r *Request) bodyText(n *need, kv *pairs) {
-	if len(r.Body) == 0 {
-		return
+	text, raw, camel := n.at(fBody) != nil, n.at(fRawBody) != nil, n.at(fRawBodyCamel) != nil
+	if len(r.Body) == 0 || !text && !raw && !camel {
+		return // a policy reading only parsed_body pays no scan and no encoding here
 	}
 	if utf8.Valid(r.Body) {
-		if n.at(fBody) != nil {
+		if text {
 			kv.add(kBody, ast.StringTerm(string(r.Body)))
 		}
 		return
 	}
-	raw := ast.StringTerm(base64.StdEncoding.EncodeToString(r.Body))
-	if n.at(fRawBody) != nil {
-		kv.add(kRawBody, raw)
+	if !raw && !camel {
+		return
 	}
-	if n.at(fRawBodyCamel) != nil {
-		kv.add(kRawBodyCamel, raw)
+	enc := ast.StringTerm(base64.StdEncoding.EncodeToString(r.Body))
+	if raw {
+		kv.add(kRawBody, enc)
+	}
+	if camel {
+		kv.add(kRawBodyCamel, enc)
 	}
 }

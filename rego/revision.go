@@ -102,7 +102,7 @@ func ownerOf(bundles map[string]*bundle.Bundle, decision ast.Ref) string {
 	sort.Strings(names)
 	for _, name := range names {
 		for _, root := range *bundles[name].Manifest.Roots {
-			if root == "" || path == root || strings.HasPrefix(path, root+"/") {
+			if root == "" || under(path, root) {
 				return name
 			}
 		}
