@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -138,17 +137,10 @@ func ServeCA(ctx context.Context, ln net.Listener, opts CAOptions) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
 	}
-	go func() {
-		<-ctx.Done()
-		shut, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		_ = srv.Shutdown(shut)
-	}()
-	err = srv.ServeTLS(ln, "", "")
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
+	if err := serveUntilDone(ctx, srv, tls.NewListener(ln, srv.TLSConfig)); err != nil {
+		return fmt.Errorf("cluster CA: serve: %w", err)
 	}
-	return fmt.Errorf("cluster CA: serve: %w", err)
+	return nil
 }
 
 // Client-side limits of the CA's API client. client-go's defaults (5 requests/s,

@@ -70,21 +70,31 @@ func Serve(ctx context.Context, ln net.Listener, opts ServerOptions) error {
 	go func() { watchErr <- cw.Start(ctx) }()
 
 	srv := newHTTPServer(NewReviewHandler(h, opts.MaxRequestBytes, opts.Logger), cw, opts.Logger)
-	go func() {
-		<-ctx.Done()
-		shut, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		_ = srv.Shutdown(shut)
-	}()
-	err = srv.Serve(tls.NewListener(ln, srv.TLSConfig))
+	err = serveUntilDone(ctx, srv, tls.NewListener(ln, srv.TLSConfig))
 	cancel()
 	if werr := <-watchErr; werr != nil && !errors.Is(werr, context.Canceled) {
 		return fmt.Errorf("injector: certificate watcher: %w", werr)
 	}
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
+	if err != nil {
+		return fmt.Errorf("injector: serve: %w", err)
 	}
-	return fmt.Errorf("injector: serve: %w", err)
+	return nil
+}
+
+// serveUntilDone serves srv on ln (already TLS) until ctx ends, then shuts it down
+// gracefully (10 s at most); a shutdown is not an error. The webhook and the cluster
+// CA share it.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	stop := context.AfterFunc(ctx, func() {
+		shut, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		_ = srv.Shutdown(shut)
+	})
+	defer stop()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 func newHTTPServer(review http.Handler, cw *certwatcher.CertWatcher, log *slog.Logger) *http.Server {
