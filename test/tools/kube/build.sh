@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kubectl and etcd into "$1/kube-<version>/" (a folder usable as
-# KUBEBUILDER_ASSETS), only when one of them is missing. Idempotent; safe to run often.
+# Builds kube-apiserver, kubectl and etcd (a folder usable as KUBEBUILDER_ASSETS) and the
+# node binaries of test/cluster (kube-controller-manager, kube-scheduler, kubelet,
+# kube-proxy) into "$1/kube-<version>/", only those missing. Idempotent; safe to run often.
 # Usage: test/tools/kube/build.sh <cachedir>   (cachedir = $RAMPART_TOOLS_DIR = <repo>/.cache/bin)
 set -euo pipefail
 K8S_VERSION=v1.37.0   # must match the k8s.io/kubernetes require in go.mod
@@ -10,9 +11,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${1:?usage: build.sh <cachedir>}
 mkdir -p "$cache"
 out=$(cd "$cache" && pwd)/kube-$K8S_VERSION
-if [ -x "$out/kube-apiserver" ] && [ -x "$out/kubectl" ] && [ -x "$out/etcd" ]; then
-  exit 0
-fi
+bins="kube-apiserver kubectl etcd kube-controller-manager kube-scheduler kubelet kube-proxy"
+missing=0
+for b in $bins; do [ -x "$out/$b" ] || missing=1; done
+[ "$missing" = 0 ] && exit 0
 mkdir -p "$out"
 cd "$here"
 export GOFLAGS=-mod=readonly CGO_ENABLED=0
@@ -32,4 +34,8 @@ build() {  # build <binary> <package> [ldflags]; writes atomically so a crash le
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$ldflags"
 build kubectl k8s.io/kubernetes/cmd/kubectl "$ldflags"
 build etcd ./etcd "-s -w"
+build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$ldflags"
+build kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler "$ldflags"
+build kubelet k8s.io/kubernetes/cmd/kubelet "$ldflags"
+build kube-proxy k8s.io/kubernetes/cmd/kube-proxy "$ldflags"
 echo "tools/kube: $out ready (etcd $ETCD_VERSION)" >&2
