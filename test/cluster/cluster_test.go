@@ -72,12 +72,18 @@ func TestServiceAndDNS(t *testing.T) {
 		"http://deathstar/v1/", // the pod's search path
 	} {
 		t.Run(url, func(t *testing.T) {
-			out, err := c.Kubectl(ctx, "exec", "-n", ns, "client", "--", "curl", "-sS", "-m", "10", url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(out, "Death Star") {
-				t.Fatalf("curl %s: %q, want the deathstar's answer", url, out)
+			// kube-proxy programs the VIP shortly after the endpoint turns
+			// Ready; until then the VIP refuses.
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				out, err := c.Kubectl(ctx, "exec", "-n", ns, "client", "--", "curl", "-sS", "-m", "10", url)
+				if err == nil && strings.Contains(out, "Death Star") {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("curl %s: %q, %v; want the deathstar's answer", url, out, err)
+				}
+				time.Sleep(500 * time.Millisecond)
 			}
 		})
 	}

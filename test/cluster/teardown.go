@@ -15,7 +15,8 @@ import (
 
 // teardown removes everything cluster s created, in the order that lets each
 // step succeed: processes first (nothing may re-mount or re-create), then the
-// shim sockets (found from containerd's state), mounts, cgroups, kubelet's log
+// shim sockets (found from containerd's state), rampart-node's pins of the
+// cluster's pods (found from kubelet's pod folders), mounts, cgroups, kubelet's log
 // links, the network, the kernel settings kubelet changed (when no other
 // cluster is left), and the run folder. It is idempotent and needs only the
 // run folder's name, so it also cleans what a killed owner left.
@@ -24,6 +25,7 @@ func teardown(base string, s state) error {
 	var errs []error
 	errs = append(errs, killCgroups(s.Name))
 	errs = append(errs, removeShimSockets(l))
+	errs = append(errs, detachPins(l))
 	errs = append(errs, unmountBelow(l.dir))
 	errs = append(errs, removeCgroups(s.Name))
 	errs = append(errs, removeLogLinks(l.dir))
