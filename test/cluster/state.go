@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -144,6 +145,21 @@ func readStates(base string) []state {
 	return out
 }
 
+// hostHasAddr reports whether an interface of the host already holds a: the
+// slot is taken by a cluster under another base folder.
+func hostHasAddr(a netip.Addr) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, ia := range addrs {
+		if p, err := netip.ParsePrefix(ia.String()); err == nil && p.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
 // newState picks a free name and slot and writes the run folder and its state
 // file; the caller holds the base lock.
 func newState(base string) (state, string, error) {
@@ -159,7 +175,7 @@ func newState(base string) (state, string, error) {
 		return s, "", err
 	}
 	for i := 0; i < maxSlots; i++ {
-		if !used[i] {
+		if !used[i] && !hostHasAddr(state{Slot: i}.addrs().Host) {
 			s.Slot = i
 			break
 		}
