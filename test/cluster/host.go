@@ -20,7 +20,9 @@ import (
 //     with true it would refuse to start where they differ);
 //   - /sys/fs/bpf made a shared mount: rampart-node mounts it Bidirectional,
 //     which containerd refuses on a private mount (this machine's default,
-//     where PID 1 is not systemd).
+//     where PID 1 is not systemd);
+//   - /var/lib/kubelet/device-plugins, where kubelet puts its device plugin
+//     socket whatever its root-dir (removed at the end if it was not there).
 //
 // The record is host-wide (DefaultBaseDir/host.json, under its own lock), not
 // per base folder, and lists the clusters using it: a cluster whose owner died
@@ -28,6 +30,7 @@ import (
 type hostSettings struct {
 	Sysctls     map[string]string `json:"sysctls"`
 	BPFFSShared bool              `json:"bpffsMadeShared"`
+	KubeletDir  bool              `json:"varLibKubeletMade"`
 	Users       map[string]state  `json:"users"`
 }
 
@@ -92,6 +95,9 @@ func prepareHost(s state) error {
 
 func captureHost() (*hostSettings, error) {
 	h := &hostSettings{Sysctls: map[string]string{}}
+	if _, err := os.Stat(kubeletDir); errors.Is(err, os.ErrNotExist) {
+		h.KubeletDir = true
+	}
 	for _, k := range kubeletSysctls {
 		b, err := os.ReadFile(filepath.Join("/proc/sys", k))
 		if err != nil {
@@ -138,8 +144,14 @@ func restoreHost(self string) error {
 	})
 }
 
+// kubeletDir is the folder kubelet writes outside its root-dir.
+const kubeletDir = "/var/lib/kubelet"
+
 func (h *hostSettings) restore() error {
 	var errs []error
+	if h.KubeletDir {
+		errs = append(errs, os.RemoveAll(kubeletDir))
+	}
 	for k, v := range h.Sysctls {
 		if err := os.WriteFile(filepath.Join("/proc/sys", k), []byte(v), 0); err != nil {
 			errs = append(errs, fmt.Errorf("cluster: restore sysctl %s: %w", k, err))
