@@ -287,5 +287,5 @@ func Sweep(base string) error {
 			errs = append(errs, teardown(base, s))
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, sweepCNICache(base))...)
 }

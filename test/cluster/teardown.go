@@ -181,3 +181,34 @@ func removeLogLinks(dir string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// sweepCNICache removes cached CNI results of clusters that are gone without
+// a run folder left to find them from (the cache is named <network>-<sandbox
+// id>-<interface>, and each sandbox also has a cni-loopback entry).
+func sweepCNICache(base string) error {
+	files, _ := filepath.Glob(filepath.Join(cniCache, namePrefix+"*"))
+	var errs []error
+	for _, f := range files {
+		rest := filepath.Base(f)
+		i := strings.Index(rest[len(namePrefix):], "-")
+		if i < 0 {
+			continue
+		}
+		j := strings.Index(rest[len(namePrefix)+i+1:], "-")
+		if j < 0 {
+			continue
+		}
+		name := rest[:len(namePrefix)+i+1+j]
+		pid, ok := ownerOf(name)
+		if _, err := os.Stat(filepath.Join(base, name)); !ok || err == nil || (state{Owner: pid}).ownerAlive() {
+			continue
+		}
+		id, _, _ := strings.Cut(rest[len(name)+1:], "-")
+		for _, g := range []string{f, filepath.Join(cniCache, "cni-loopback-"+id+"-lo")} {
+			if err := os.Remove(g); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
