@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -73,7 +74,7 @@ func dial(t *testing.T, pod *netpod.Pod, addr string) netpod.Served {
 
 func (n *node) reconciler(t *testing.T, reg prometheus.Registerer) *agent.Reconciler {
 	t.Helper()
-	r, err := agent.New(agent.Options{CgroupRoot: n.env.Cgroup, PinRoot: n.pinRoot, Registerer: reg})
+	r, err := agent.New(agent.Options{CgroupRoot: n.env.Cgroup, PinRoot: n.pinRoot, Registerer: reg, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +160,9 @@ func TestAgentKillAndRestart(t *testing.T) {
 		t.Errorf("after prune A→C answered by %s", s.Listener)
 	}
 }
+
+// testLogger shows the agent's logs with the test's output (on failure or -v).
+func testLogger(t *testing.T) *slog.Logger { return slog.New(slog.NewTextHandler(t.Output(), nil)) }
 
 func metricValue(t *testing.T, g prometheus.Gatherer, name string) float64 {
 	t.Helper()

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,20 +102,38 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
+// apiServer is one kube-apiserver + etcd shared by the package's tests (each test
+// uses its own node name), started on first use and stopped by TestMain.
+type apiServer struct {
+	once   sync.Once
+	env    *envtest.Environment
+	cfg    *rest.Config
+	client *kubernetes.Clientset
+	err    error
+}
+
+var sharedAPI apiServer
+
+func (a *apiServer) stop() {
+	if a.env != nil {
+		_ = a.env.Stop()
+	}
+}
+
 func startAPIServer(t *testing.T) (*rest.Config, *kubernetes.Clientset) {
 	t.Helper()
 	assets := kubeAssets(t)
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start kube-apiserver from %s: %v", assets, err)
+	sharedAPI.once.Do(func() {
+		sharedAPI.env = &envtest.Environment{BinaryAssetsDirectory: assets}
+		if sharedAPI.cfg, sharedAPI.err = sharedAPI.env.Start(); sharedAPI.err != nil {
+			return
+		}
+		sharedAPI.client, sharedAPI.err = kubernetes.NewForConfig(sharedAPI.cfg)
+	})
+	if sharedAPI.err != nil {
+		t.Fatalf("start kube-apiserver from %s: %v", assets, sharedAPI.err)
 	}
-	t.Cleanup(func() { _ = env.Stop() })
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg, client
+	return sharedAPI.cfg, sharedAPI.client
 }
 
 // kubeAssets finds kube-<version>/ under $RAMPART_TOOLS_DIR or <repo>/.cache/bin.
