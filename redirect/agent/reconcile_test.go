@@ -45,12 +45,20 @@ func newNodeFor(t *testing.T, pod *corev1.Pod) *node {
 	serve(t, n.a, n.a.ProxyCgroup, "127.0.0.1:15001", "[::1]:15001", ":15006")
 	serve(t, n.a, n.a.AppCgroup, ":80")
 	serve(t, n.c, n.c.AppCgroup, ":80")
+	n.pinRoot = newPinRoot(t, env)
+	return n
+}
+
+// newPinRoot is the Env's own folder in bpffs, removed (with what is pinned there)
+// when the test ends.
+func newPinRoot(t *testing.T, env *netpod.Env) string {
+	t.Helper()
 	if err := redirect.EnsureBPFFS(redirect.BPFFSRoot); err != nil {
 		t.Fatal(err)
 	}
-	n.pinRoot = filepath.Join(redirect.BPFFSRoot, env.Prefix)
-	t.Cleanup(func() { _ = os.RemoveAll(n.pinRoot) })
-	return n
+	dir := filepath.Join(redirect.BPFFSRoot, env.Prefix)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }
 
 func serve(t *testing.T, pod *netpod.Pod, cgroup string, addrs ...string) {
