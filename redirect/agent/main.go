@@ -25,6 +25,8 @@ type RunOptions struct {
 	PinRoot     string // redirect.DefaultPinRoot when empty
 	MetricsAddr string // no metrics server when empty
 	Accelerate  bool
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
 	// Gatherer adds metrics to /metrics (the command passes controller-runtime's
 	// workqueue metrics); none if nil.
 	Gatherer prometheus.Gatherer
@@ -51,17 +53,17 @@ func Run(ctx context.Context, o RunOptions) error {
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	r, err := New(Options{CgroupRoot: o.CgroupRoot, PinRoot: o.PinRoot, Accelerate: o.Accelerate, Registerer: reg})
+	r, err := New(Options{CgroupRoot: o.CgroupRoot, PinRoot: o.PinRoot, Accelerate: o.Accelerate, Registerer: reg, Logger: o.Logger})
 	if err != nil {
 		return err
 	}
-	slog.Info("rampart-node", "node", o.Node, "cgroup-root", o.CgroupRoot, "adopted", len(r.Attached()))
+	r.log.Info("rampart-node", "node", o.Node, "cgroup-root", o.CgroupRoot, "adopted", len(r.Attached()))
 	if o.MetricsAddr != "" {
 		gs := prometheus.Gatherers{reg}
 		if o.Gatherer != nil {
 			gs = append(gs, o.Gatherer)
 		}
-		stop := serveMetrics(o.MetricsAddr, gs, r.Ready)
+		stop := serveMetrics(o.MetricsAddr, gs, r.Ready, r.log)
 		defer stop()
 	}
 	return Watch(ctx, cfg, o.Node, r)
@@ -84,7 +86,7 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 
 // serveMetrics serves /metrics and the DaemonSet's probes: /healthz/live answers
 // while the process serves, /healthz/ready once the pod cache has synced.
-func serveMetrics(addr string, g prometheus.Gatherer, ready func() bool) (stop func()) {
+func serveMetrics(addr string, g prometheus.Gatherer, ready func() bool, log *slog.Logger) (stop func()) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz/live", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
@@ -98,7 +100,7 @@ func serveMetrics(addr string, g prometheus.Gatherer, ready func() bool) (stop f
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Warn("metrics server stopped; capture goes on", "err", err)
+			log.Warn("metrics server stopped; capture goes on", "err", err)
 		}
 	}()
 	return func() { _ = srv.Close() }
