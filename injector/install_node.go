@@ -96,15 +96,18 @@ func nodeSecurityContext() *corev1.SecurityContext {
 	return &corev1.SecurityContext{Privileged: &yes, ReadOnlyRootFilesystem: &yes}
 }
 
-// nodeMounts: pins live in the host's bpffs so that they outlive the agent; the
-// host's cgroup tree is bound recursively by the runtime, so on hybrid nodes the
-// cgroup2 hierarchy at /sys/fs/cgroup/unified is visible below it.
+// nodeMounts: pins live in the host's bpffs so that they outlive the agent, and a
+// bpffs the agent has to mount itself must reach the host (Bidirectional: the host's
+// /sys/fs/bpf must be a shared mount, as systemd makes it; elsewhere
+// `mount --make-shared /sys/fs/bpf`). The host's cgroup tree replaces the runtime's
+// own cgroup mount and is bound recursively (containerd binds hostPaths with rbind),
+// so on hybrid nodes the cgroup2 hierarchy at /sys/fs/cgroup/unified is visible
+// below it; it needs no propagation (nothing is mounted there later).
 func nodeMounts() []corev1.VolumeMount {
 	bidirectional := corev1.MountPropagationBidirectional
-	hostToContainer := corev1.MountPropagationHostToContainer
 	return []corev1.VolumeMount{
 		{Name: "bpffs", MountPath: "/sys/fs/bpf", MountPropagation: &bidirectional},
-		{Name: "cgroup", MountPath: "/sys/fs/cgroup", ReadOnly: true, MountPropagation: &hostToContainer},
+		{Name: "cgroup", MountPath: "/sys/fs/cgroup", ReadOnly: true},
 	}
 }
 
