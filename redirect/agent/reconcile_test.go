@@ -218,3 +218,31 @@ func checkProxyRestart(t *testing.T, n *node, r *agent.Reconciler, to string) {
 		t.Errorf("restarted proxy's connection answered by %q (%s), want C's app", s.Listener, res.Err)
 	}
 }
+
+// TestReconcileNewAddresses: a pod whose addresses change (a new sandbox in the same
+// pod cgroup) is attached again, so inbound capture follows the new address.
+func TestReconcileNewAddresses(t *testing.T) {
+	n := newNode(t)
+	r := n.reconciler(t, nil)
+	t.Cleanup(func() { _ = r.Prune(nil) })
+	if err := r.Sync(n.pod); err != nil {
+		t.Fatal(err)
+	}
+	moved := netip.MustParseAddr("198.18.6.133")
+	n.env.Run(n.a.NetNS, "addr", "add", moved.String()+"/24", "dev", "eth0")
+	toMoved := moved.String() + ":80"
+	if s := dial(t, n.c, toMoved); s.Listener != ":80" {
+		t.Fatalf("C→A's new address answered by %s before the sync, want A's app (capture keyed by the old IPs)", s.Listener)
+	}
+	n.pod.Status.PodIPs = []corev1.PodIP{{IP: moved.String()}}
+	if err := r.Sync(n.pod); err != nil {
+		t.Fatal(err)
+	}
+	if s := dial(t, n.c, toMoved); s.Listener != ":15006" || s.OrigDst != toMoved {
+		t.Errorf("C→A's new address answered by %s orig %s, want the inbound listener", s.Listener, s.OrigDst)
+	}
+	toC := n.c.IP4.String() + ":80"
+	if s := dial(t, n.a, toC); s.Listener != "127.0.0.1:15001" {
+		t.Errorf("A→C answered by %s after attaching again", s.Listener)
+	}
+}

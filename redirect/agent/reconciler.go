@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +71,7 @@ type Reconciler struct {
 	mu      sync.Mutex
 	pods    map[string]*redirect.Handle // by pod UID
 	dirs    map[string]string           // pod cgroup folders found, by pod UID
+	ips     map[string]string           // pod IPs capture was set up for, by pod UID
 	adopted []string                    // UIDs found pinned at start
 }
 
@@ -75,7 +79,8 @@ type Reconciler struct {
 // a restarted agent keeps running pods captured.
 func New(opts Options) (*Reconciler, error) {
 	opts.setDefaults()
-	r := &Reconciler{opts: opts, log: opts.Logger, pods: map[string]*redirect.Handle{}, dirs: map[string]string{}}
+	r := &Reconciler{opts: opts, log: opts.Logger, pods: map[string]*redirect.Handle{},
+		dirs: map[string]string{}, ips: map[string]string{}}
 	r.metrics = newMetrics(r)
 	if opts.Registerer != nil {
 		if err := opts.Registerer.Register(r.metrics); err != nil {
@@ -120,6 +125,15 @@ func (r *Reconciler) Sync(p *corev1.Pod) error {
 	if !ok && (len(s.IPs) == 0 || s.ProxyContainerID == "") {
 		return nil // not running yet: a later update brings IPs and the proxy's container
 	}
+	if ok && r.sandboxChanged(s) {
+		// A new sandbox (new netns, new IPs) in the same pod cgroup: inbound capture
+		// of the old one is moot, attach afresh.
+		r.log.Info("pod addresses changed, attaching again", "pod", s.Name, "uid", s.UID)
+		if err := r.Remove(s.UID); err != nil {
+			return fmt.Errorf("pod %s: detach for new addresses: %w", s.Name, err)
+		}
+		ok = false
+	}
 	podDir, err := r.podDir(s.UID)
 	if err != nil {
 		r.metrics.failures.Inc()
@@ -132,6 +146,7 @@ func (r *Reconciler) Sync(p *corev1.Pod) error {
 		}
 		r.mu.Lock()
 		r.pods[s.UID] = h
+		r.ips[s.UID] = ipKey(s.IPs)
 		r.mu.Unlock()
 		r.log.Info("attached", "pod", s.Name, "uid", s.UID, "cgroup", podDir)
 	}
@@ -139,6 +154,31 @@ func (r *Reconciler) Sync(p *corev1.Pod) error {
 		return fmt.Errorf("pod %s: %w", s.Name, err)
 	}
 	return nil
+}
+
+// sandboxChanged reports whether an attached pod now has other IPs than capture was
+// set up for. A pod adopted from a pin takes its current IPs as the ones set up.
+func (r *Reconciler) sandboxChanged(s PodSpec) bool {
+	if len(s.IPs) == 0 {
+		return false
+	}
+	key := ipKey(s.IPs)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old, known := r.ips[s.UID]
+	if !known {
+		r.ips[s.UID] = key
+	}
+	return known && old != key
+}
+
+func ipKey(ips []netip.Addr) string {
+	ss := make([]string, len(ips))
+	for i, ip := range ips {
+		ss[i] = ip.String()
+	}
+	slices.Sort(ss)
+	return strings.Join(ss, ",")
 }
 
 func (r *Reconciler) handle(uid string) (*redirect.Handle, bool) {
@@ -224,6 +264,7 @@ func (r *Reconciler) Remove(uid string) error {
 	h, ok := r.pods[uid]
 	delete(r.pods, uid)
 	delete(r.dirs, uid)
+	delete(r.ips, uid)
 	r.mu.Unlock()
 	if !ok {
 		return nil

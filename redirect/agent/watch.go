@@ -115,8 +115,10 @@ func (c *podController) Reconcile(ctx context.Context, uid types.UID) (reconcile
 	}
 	retry := c.backoff.When(uid)
 	if errors.Is(err, ErrPending) || errors.Is(err, ErrNotFound) {
+		c.r.metrics.retries.WithLabelValues("pending").Inc()
 		c.r.log.Info("pod not complete yet", "uid", uid, "retry", retry, "why", err)
 	} else {
+		c.r.metrics.retries.WithLabelValues("error").Inc()
 		c.r.log.Warn("sync pod", "uid", uid, "retry", retry, "err", err)
 	}
 	return reconcile.Result{RequeueAfter: retry}, nil

@@ -99,6 +99,11 @@ func TestWatchRetriesPodsWithBackoff(t *testing.T) {
 	if got := r.Attached(); len(got) != 1 {
 		t.Fatalf("attached %v, want only the good pod", got)
 	}
+	for _, reason := range []string{"pending", "error"} { // late, broken
+		if v := labelledValue(t, reg, "rampart_node_sync_retries_total", "reason", reason); v < 1 {
+			t.Errorf("rampart_node_sync_retries_total{reason=%q} = %v, want ≥ 1", reason, v)
+		}
+	}
 
 	l := n.env.PodIn("late", netpod.Layout{Cgroup: "kubepods/besteffort/pod" + string(late.UID), App: "fff666", Proxy: "ddd444"}, lateIP, netip.Addr{})
 	serve(t, l, l.ProxyCgroup, "127.0.0.1:15001", ":15006")
@@ -152,4 +157,26 @@ func TestWatchDetachesPodsDeletedWhileDown(t *testing.T) {
 	if s := dial(t, n.a, toC); s.Listener != ":80" {
 		t.Errorf("after detach A→C answered by %s, want C's app", s.Listener)
 	}
+}
+
+// labelledValue reads one series of a counter vector.
+func labelledValue(t *testing.T, g prometheus.Gatherer, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.Metric {
+			for _, lp := range m.Label {
+				if lp.GetName() == label && lp.GetValue() == value {
+					return m.Counter.GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
