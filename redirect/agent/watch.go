@@ -128,7 +128,12 @@ func (c *podController) Reconcile(ctx context.Context, uid types.UID) (reconcile
 // the node, then marks the agent ready. It must not block the controller's start.
 func (c *podController) queueAdopted(ctx context.Context, q workqueue.TypedRateLimitingInterface[types.UID]) error {
 	go func() {
-		if !c.cache.WaitForCacheSync(ctx) {
+		// A cache List waits for the pod informer to sync (and starts it if the kind
+		// source has not yet); WaitForCacheSync would not wait for an informer that
+		// does not exist yet.
+		var pods corev1.PodList
+		if err := c.cache.List(ctx, &pods); err != nil {
+			c.r.log.Warn("pod cache", "err", err)
 			return
 		}
 		for _, uid := range c.r.adopted {
