@@ -9,7 +9,8 @@
 // Watch is a controller-runtime controller over a cache of this node's pods only
 // (field selector spec.nodeName). Pod events queue the pod's UID; a worker
 // reconciles the UID: the cached pod with that UID is synced, a UID with no pod is
-// detached and unpinned. The UIDs adopted from pins are queued once the cache has
+// detached and unpinned once no process is left in its cgroup (a force-deleted
+// pod's containers may outlive its API object). The UIDs adopted from pins are queued once the cache has
 // synced, so a pod deleted while no agent ran is detached at start. A sync that
 // fails, or finds the pod incomplete (its cgroup, its proxy container's cgroup or
 // the proxy's 15006 listener not there yet), is retried for that pod alone with
