@@ -32,9 +32,12 @@
 // /kubepods/besteffort/pod<uid>/<id> shows "0::/kubepods/besteffort/pod<uid>/<id>"
 // in /proc/<pid>/cgroup. So the pod folder exists in the unified tree as soon as
 // the pod sandbox runs, holds every container of the pod, and is found exactly as
-// in the pure v2 cgroupfs layout. runc removes only the container's own folder, so
-// the pod folder may outlive the pod: capture is detached from it by pod UID, never
-// by the folder disappearing.
+// in the pure v2 cgroupfs layout. On a real node (kubelet 1.37, containerd 2.2.9,
+// runc 1.1.5, test/cluster) the pause process shows
+// "0::/<cgroupRoot>/kubepods/burstable/pod<uid>/<sandbox id>" and the kubelet
+// removes the pod folder from the unified tree too when the pod goes; bare runc
+// removes only a container's own folder. Either way capture is detached by pod UID,
+// never by a folder disappearing.
 //
 // The pod's network namespace is /proc/<pid>/ns/net of the first process found in
 // the pod's cgroup: every container of a pod shares the sandbox's namespace, which
