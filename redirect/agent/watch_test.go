@@ -7,7 +7,10 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/rampart-mesh/rampart/redirect/agent"
@@ -27,7 +31,7 @@ import (
 // container, a pod of another node is not, and deleting the pod detaches it.
 func TestWatchFollowsTheAPIServer(t *testing.T) {
 	netpod.RequireRoot(t)
-	client := startAPIServer(t)
+	cfg, client := startAPIServer(t)
 	ctx := t.Context()
 	pods := client.CoreV1().Pods("default")
 	other, err := pods.Create(ctx, apiPod(t, "elsewhere", "node-b"), metav1.CreateOptions{})
@@ -56,7 +60,7 @@ func TestWatchFollowsTheAPIServer(t *testing.T) {
 	r := n.reconciler(t, reg)
 	done := make(chan error, 1)
 	watchCtx, stop := contextWithCancel(t)
-	go func() { done <- agent.Watch(watchCtx, client, "node-a", r) }()
+	go func() { done <- agent.Watch(watchCtx, cfg, "node-a", r) }()
 	toC := n.c.IP4.String() + ":80"
 	waitFor(t, "pod attached", func() bool { return slices.Equal(r.Attached(), []string{string(created.UID)}) })
 	if s := dial(t, n.a, toC); s.Listener != "127.0.0.1:15001" || s.OrigDst != toC {
@@ -65,6 +69,7 @@ func TestWatchFollowsTheAPIServer(t *testing.T) {
 	if err := pods.Delete(ctx, "deathstar", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
 		t.Fatal(err)
 	}
+	killPod(t, n.a) // as the kubelet stops a deleted pod's containers
 	waitFor(t, "pod detached", func() bool { return len(r.Attached()) == 0 })
 	if s := dial(t, n.a, toC); s.Listener != ":80" {
 		t.Errorf("after delete A→C answered by %s", s.Listener)
@@ -90,6 +95,27 @@ func apiPod(t *testing.T, name, node string) *corev1.Pod {
 
 func ptr[T any](v T) *T { return &v }
 
+// killPod kills every process in the pod's cgroups and waits until none is left.
+// (Not cgroup.kill: a process cloned into the cgroup afterwards was killed too.)
+func killPod(t *testing.T, p *netpod.Pod) {
+	t.Helper()
+	for _, dir := range []string{p.Cgroup, p.AppCgroup, p.ProxyCgroup} {
+		b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+	waitFor(t, "pod processes gone", func() bool {
+		_, err := agent.NetNSOf(p.Cgroup)
+		return err != nil
+	})
+}
+
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
@@ -100,20 +126,38 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-func startAPIServer(t *testing.T) *kubernetes.Clientset {
+// apiServer is one kube-apiserver + etcd shared by the package's tests (each test
+// uses its own node name), started on first use and stopped by TestMain.
+type apiServer struct {
+	once   sync.Once
+	env    *envtest.Environment
+	cfg    *rest.Config
+	client *kubernetes.Clientset
+	err    error
+}
+
+var sharedAPI apiServer
+
+func (a *apiServer) stop() {
+	if a.env != nil {
+		_ = a.env.Stop()
+	}
+}
+
+func startAPIServer(t *testing.T) (*rest.Config, *kubernetes.Clientset) {
 	t.Helper()
 	assets := kubeAssets(t)
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start kube-apiserver from %s: %v", assets, err)
+	sharedAPI.once.Do(func() {
+		sharedAPI.env = &envtest.Environment{BinaryAssetsDirectory: assets}
+		if sharedAPI.cfg, sharedAPI.err = sharedAPI.env.Start(); sharedAPI.err != nil {
+			return
+		}
+		sharedAPI.client, sharedAPI.err = kubernetes.NewForConfig(sharedAPI.cfg)
+	})
+	if sharedAPI.err != nil {
+		t.Fatalf("start kube-apiserver from %s: %v", assets, sharedAPI.err)
 	}
-	t.Cleanup(func() { _ = env.Stop() })
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client
+	return sharedAPI.cfg, sharedAPI.client
 }
 
 // kubeAssets finds kube-<version>/ under $RAMPART_TOOLS_DIR or <repo>/.cache/bin.
