@@ -16,7 +16,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		connections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name:        "rampart_connections_total",
-			Help:        "Connections handled, by direction, kind (hbone, passthrough) and result.",
+			Help:        "Connections handled, by direction, kind (hbone, passthrough, check) and result.",
 			ConstLabels: prometheus.Labels{"direction": "outbound"},
 		}, []string{"kind", "result"}),
 		active: prometheus.NewGauge(prometheus.GaugeOpts{
