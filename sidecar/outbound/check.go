@@ -15,8 +15,8 @@ import (
 // CheckPort is the port of the capture check's sentinel destination (CheckAddr).
 const CheckPort = 15002
 
-// checkToken is the whole answer of a proxy to a captured connection to CheckAddr.
-const checkToken = "rampart-capture-ok\n"
+// CheckToken is the whole answer of a proxy to a captured connection to CheckAddr.
+const CheckToken = "rampart-capture-ok\n"
 
 // CheckAddr is the sentinel destination of the capture check: the IPv4 limited
 // broadcast address. The kernel refuses a TCP connect whose route is broadcast or
@@ -106,11 +106,11 @@ func checkOnce(ctx context.Context, timeout time.Duration) error {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}
-	got, err := io.ReadAll(io.LimitReader(c, int64(len(checkToken))+1))
+	got, err := io.ReadAll(io.LimitReader(c, int64(len(CheckToken))+1))
 	if err != nil {
 		return fmt.Errorf("read answer: %w", err)
 	}
-	if !bytes.Equal(got, []byte(checkToken)) {
+	if !bytes.Equal(got, []byte(CheckToken)) {
 		return fmt.Errorf("answer %q is not the proxy's", got)
 	}
 	return nil
@@ -127,7 +127,7 @@ func (p *Proxy) answerCheck(app *net.TCPConn) {
 		return
 	}
 	_ = app.SetWriteDeadline(time.Now().Add(time.Second))
-	if _, err := io.WriteString(app, checkToken); err != nil {
+	if _, err := io.WriteString(app, CheckToken); err != nil {
 		p.metrics.connections.WithLabelValues("check", "error").Inc()
 		return
 	}
