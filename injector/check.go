@@ -17,12 +17,20 @@ import (
 // while rampart-node is down, or before it has attached the pod, waits in Init and
 // is not Ready, rather than run its app with traffic that bypasses the proxy (what
 // Istio's istio-validation init container does for its CNI plugin).
-func checkContainer(cfg Config, s settings) corev1.Container {
+//
+// The check gives up after a minute and the kubelet restarts it, except in a pod
+// with restartPolicy Never, where a failed init container fails the pod for good:
+// there it waits ten minutes.
+func checkContainer(cfg Config, s settings, restart corev1.RestartPolicy) corev1.Container {
+	args := []string{"check-capture"}
+	if restart == corev1.RestartPolicyNever {
+		args = append(args, "--wait", "10m")
+	}
 	return corev1.Container{
 		Name:            CheckContainerName,
 		Image:           s.image,
 		ImagePullPolicy: corev1.PullPolicy(cfg.ImagePullPolicy),
-		Args:            []string{"check-capture"},
+		Args:            args,
 		Resources: corev1.ResourceRequirements{
 			// It runs for milliseconds; its RSS is the binary's (~24 MB).
 			Requests: corev1.ResourceList{

@@ -23,6 +23,7 @@ func TestInitContainerOrder(t *testing.T) {
 		{"own init containers", "testdata/mutate/multi-container.yaml", []string{"rampart-proxy", "rampart-check", "migrate"}},
 		{"all addresses excluded", "testdata/mutate/exclude-check-cidr.yaml", []string{"rampart-proxy"}},
 		{"sentinel port excluded", "testdata/mutate/exclude-check-port.yaml", []string{"rampart-proxy"}},
+		{"restartPolicy Never", "testdata/mutate/job.yaml", []string{"rampart-proxy", "rampart-check"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			pod := readPod(t, tt.in)
@@ -57,7 +58,7 @@ func assertCheck(t *testing.T, c, proxy corev1.Container) {
 	switch {
 	case c.RestartPolicy != nil:
 		t.Error("rampart-check is a sidecar; it must run to completion before the app")
-	case c.Image != proxy.Image || !slices.Equal(c.Args, []string{"check-capture"}) || len(c.Command) != 0:
+	case c.Image != proxy.Image || len(c.Args) == 0 || c.Args[0] != "check-capture" || len(c.Command) != 0:
 		t.Errorf("rampart-check runs %v %v in %s, want the proxy image's check-capture", c.Command, c.Args, c.Image)
 	case sc == nil || sc.RunAsUser == nil || *sc.RunAsUser == injector.ProxyUID || *sc.RunAsUser == 0 || !*sc.RunAsNonRoot:
 		t.Error("rampart-check must run as a non-root uid other than the proxy's (capture exempts 1337)")

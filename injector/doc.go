@@ -50,11 +50,13 @@
 // route (ENETUNREACH, no packet sent), so it succeeds only when rampart-node's
 // connect4 program has redirected the connect to the proxy, which answers it.
 // Until then (rampart-node down, or not yet attached to the pod) it retries for a
-// minute and exits 1, the kubelet restarts it with backoff, and the app never
-// starts uncaptured: the pod stays in Init and not Ready. This is the role of
-// istio-validation beside Istio's CNI plugin. A pod whose exclusion annotations
-// cover that address or port gets no check (it could never pass).
-// The pod is annotated rampart.io/status with a JSON Status listing both.
+// minute (ten, with --wait 10m, in a restartPolicy Never pod, which a failed init
+// container would fail for good) and exits 1; the kubelet restarts it with
+// backoff, and the app never starts uncaptured: the pod stays in Init and not
+// Ready. This is the role of istio-validation beside Istio's CNI plugin. A pod
+// whose exclusion annotations cover that address or port gets no check (it could
+// never pass). The pod is annotated rampart.io/status with a JSON Status listing
+// both init containers.
 //
 // # The proxy's environment (the contract with rampart-proxy)
 //

@@ -55,7 +55,7 @@ func Mutate(pod *corev1.Pod, cfg Config) (Result, error) {
 	}
 	injected := []corev1.Container{proxy}
 	if !excludesCheck(s) {
-		injected = append(injected, checkContainer(cfg, s))
+		injected = append(injected, checkContainer(cfg, s, out.Spec.RestartPolicy))
 	}
 	out.Spec.InitContainers = append(injected, out.Spec.InitContainers...)
 	if out.Spec.ServiceAccountName == "" {
