@@ -31,11 +31,12 @@ func TestCaptureCheck(t *testing.T) {
 		// The gateway counter sees what a wrong sentinel would send: class E
 		// 240.0.0.1 is routed like unicast, out through the default route.
 		before := p.peerRx()
-		out, _ := p.command(p.app, checkAppID, "python3", "-c",
-			"import socket; s=socket.socket(); s.settimeout(0.5)\ntry: s.connect(('240.0.0.1', 15002))\nexcept OSError: pass").CombinedOutput()
-		if sent := waitRx(p, before); sent == 0 {
+		out, _ := p.command(p.app, checkAppID, "timeout", "0.5", "bash", "-c", ": <>/dev/tcp/240.0.0.1/15002").CombinedOutput()
+		sent := waitRx(p, before)
+		if sent == 0 {
 			t.Errorf("control: a connect to 240.0.0.1 sent no packet to the gateway (%s); the counter would prove nothing", out)
 		}
+		t.Logf("control: a connect to 240.0.0.1 sent %d packets to the gateway", sent)
 		before = p.peerRx()
 		start := time.Now()
 		res := runCheck(t, p, p.app, checkAppID, "--wait", "1s")
@@ -77,9 +78,11 @@ func TestCaptureCheck(t *testing.T) {
 
 	t.Run("captured: passes", func(t *testing.T) {
 		before := p.peerRx()
-		if res := runCheck(t, p, p.app, checkAppID, "--wait", "5s"); res.err != nil {
+		res := runCheck(t, p, p.app, checkAppID, "--wait", "5s")
+		if res.err != nil {
 			t.Fatalf("check with capture attached: %v\n%s", res.err, res.out)
 		}
+		t.Log(strings.TrimSpace(res.out))
 		time.Sleep(300 * time.Millisecond)
 		if n := p.peerRx() - before; n != 0 {
 			t.Errorf("the captured check sent %d packets out of the pod, want 0", n)

@@ -84,8 +84,8 @@ func (p *checkPod) netns(name string) string {
 	run(p.t, "ip", "netns", "add", name)
 	p.t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
 	path := "/run/netns/" + name
-	run(p.t, "nsenter", "--net="+path, "sysctl", "-qw",
-		"net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+	run(p.t, "nsenter", "--net="+path, "sh", "-c", "echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6 && "+
+		"echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6")
 	p.ip(path, "link set lo up")
 	return path
 }
