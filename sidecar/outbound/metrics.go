@@ -5,7 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // metrics are the outbound counters. They are created even without a Registerer
 // so the code never checks for nil.
 type metrics struct {
-	connections *prometheus.CounterVec // by kind (hbone, passthrough) and result
+	connections *prometheus.CounterVec // by kind (hbone, passthrough, check) and result
 	active      prometheus.Gauge
 	handshakes  *prometheus.CounterVec // by result
 	poolSize    prometheus.Gauge
