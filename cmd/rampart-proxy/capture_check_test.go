@@ -9,13 +9,17 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/rampart-mesh/rampart/injector"
 	"github.com/rampart-mesh/rampart/redirect"
+	"github.com/rampart-mesh/rampart/sidecar/outbound"
 )
 
-// TestCaptureCheck runs `rampart-proxy check-capture` the way the injected
-// rampart-check init container does (after the proxy, as a uid that is not the
-// proxy's, in its own container cgroup) in a pod on the real kernel, with the real
-// proxy and capture attached by the real redirect package.
+// TestCaptureCheck runs `rampart-proxy check-capture` with the args and uid the
+// injector gives the rampart-check init container (after the proxy, as a uid that
+// is not the proxy's, in its own container cgroup) in a pod on the real kernel,
+// with the real proxy and capture attached by the real redirect package.
 func TestCaptureCheck(t *testing.T) {
 	p := newCheckPod(t)
 	bin := buildProxy(t)
@@ -57,7 +61,7 @@ func TestCaptureCheck(t *testing.T) {
 
 	// A check started before capture exists (rampart-node down) waits, and passes
 	// once capture is attached: the app starts only then.
-	waiting := p.command(p.app, checkAppID, bin, "check-capture", "--wait", "20s")
+	waiting := p.command(p.app, checkAppID, append(append([]string{bin}, injectedCheck(t).Args...), "--wait", "20s")...)
 	var wout bytes.Buffer
 	waiting.Stdout, waiting.Stderr = &wout, &wout
 	if err := waiting.Start(); err != nil {
@@ -106,7 +110,7 @@ type checkResult struct {
 
 func runCheck(t *testing.T, p *checkPod, cgroup string, uid int, args ...string) checkResult {
 	t.Helper()
-	cmd := p.command(cgroup, uid, append([]string{p.bin, "check-capture"}, args...)...)
+	cmd := p.command(cgroup, uid, append(append([]string{p.bin}, injectedCheck(t).Args...), args...)...)
 	out, err := cmd.CombinedOutput()
 	return checkResult{out: string(out), err: err}
 }
@@ -116,4 +120,37 @@ func runCheck(t *testing.T, p *checkPod, cgroup string, uid int, args ...string)
 func waitRx(p *checkPod, before int) int {
 	time.Sleep(700 * time.Millisecond)
 	return p.peerRx() - before
+}
+
+// injectedCheck is the rampart-check container the injector adds, so the test runs
+// the binary exactly as the pod would, as its uid.
+func injectedCheck(t *testing.T) corev1.Container {
+	t.Helper()
+	pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}}}}
+	res, err := injector.Mutate(pod, injector.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Pod.Spec.InitContainers {
+		if c.Name == injector.CheckContainerName {
+			if *c.SecurityContext.RunAsUser != checkAppID {
+				t.Fatalf("injected check runs as %d, the test as %d", *c.SecurityContext.RunAsUser, checkAppID)
+			}
+			return c
+		}
+	}
+	t.Fatal("no rampart-check injected")
+	return corev1.Container{}
+}
+
+// TestCheckContract: the injector restates the sentinel (it may not import the
+// proxy); both must name the same one.
+func TestCheckContract(t *testing.T) {
+	want := netip.AddrPortFrom(netip.MustParseAddr(injector.CheckAddr), injector.CheckPort)
+	if got := outbound.CheckAddr(); got != want {
+		t.Errorf("proxy sentinel %s, injector's %s", got, want)
+	}
+	if injector.CheckUID == injector.ProxyUID {
+		t.Error("the check runs as the proxy's uid, which capture exempts")
+	}
 }
