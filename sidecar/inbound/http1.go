@@ -101,6 +101,14 @@ func (s *Server) exchange(ctx context.Context, c net.Conn, cr *clientReader, br 
 		bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
 		bw.Flush()
 	}
+	if rb == nil {
+		var buf *[]byte
+		var ok bool
+		if rb, buf, ok = s.bodyFirst(cr, br, bw, req, ci); !ok {
+			return false
+		}
+		defer s.bodies.put(buf)
+	}
 	cr.idle, cr.err = s.opts.Timeouts.Idle, nil
 	up, resp, err := s.roundTrip(ctx, cr, br, req, rb, ci)
 	cr.idle = 0
