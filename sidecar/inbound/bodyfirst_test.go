@@ -14,11 +14,13 @@ import (
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
 )
 
-// countingApp is an HTTP/1.1 app that counts the connections it accepted and
-// answers every request with the length and the last bytes of the body it read.
+// countingApp is an HTTP/1.1 and h2c app that counts the connections it
+// accepted and the requests it started on, and answers every request with the
+// length and the last bytes of the body it read.
 type countingApp struct {
 	addr     string
 	accepted atomic.Int64
+	started  atomic.Int64
 }
 
 type countingListener struct {
@@ -41,7 +43,8 @@ func startCountingApp(t *testing.T) *countingApp {
 		t.Fatal(err)
 	}
 	a := &countingApp{addr: ln.Addr().String()}
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Protocols: new(http.Protocols), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.started.Add(1)
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)
@@ -49,6 +52,8 @@ func startCountingApp(t *testing.T) *countingApp {
 		}
 		fmt.Fprintf(w, "%d %s", len(b), b[max(len(b)-8, 0):])
 	})}
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	go srv.Serve(countingListener{ln, &a.accepted})
 	t.Cleanup(func() { srv.Close() })
 	return a
@@ -141,4 +146,53 @@ func readAnswer(t *testing.T, c net.Conn) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestBodyReadBeforeForwardingH2: the same over h2c. A stream whose body
+// arrives slowly reaches the app once the body is complete; a gRPC stream is
+// forwarded at once (its client may wait for answers between messages).
+func TestBodyReadBeforeForwardingH2(t *testing.T) {
+	a := startCountingApp(t)
+	addr := startProxy(t, inbound.Options{Authorizer: engine(t, "testdata/policy"), Mode: inbound.Permissive,
+		Upstream: a.addr, Timeouts: inbound.Timeouts{ReadHeader: 5 * time.Second}})
+	c := h2cClient(t)
+	post := func(ctype string, body io.Reader) (*http.Response, error) {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/v1/request-landing", body)
+		req.Header.Set("Content-Type", ctype)
+		return c.Do(req)
+	}
+	if resp, err := post("text/plain", strings.NewReader("warm")); err != nil {
+		t.Fatal(err) // the first stream also learns which protocol the app speaks
+	} else {
+		resp.Body.Close()
+	}
+	for _, tc := range []struct {
+		ctype     string
+		heldUntil bool // the app is contacted only once the body is complete
+	}{{"text/plain", true}, {"application/grpc", false}} {
+		before := a.started.Load()
+		pr, pw := io.Pipe()
+		type answer struct {
+			resp *http.Response
+			err  error
+		}
+		done := make(chan answer, 1)
+		go func() { resp, err := post(tc.ctype, pr); done <- answer{resp, err} }()
+		io.WriteString(pw, "hello")
+		time.Sleep(300 * time.Millisecond)
+		if contacted := a.started.Load() > before; contacted == tc.heldUntil {
+			t.Errorf("%s: app contacted %v before the body was complete", tc.ctype, contacted)
+		}
+		io.WriteString(pw, "world")
+		pw.Close()
+		ans := <-done
+		if ans.err != nil {
+			t.Fatalf("%s: %v", tc.ctype, ans.err)
+		}
+		b, _ := io.ReadAll(ans.resp.Body)
+		ans.resp.Body.Close()
+		if ans.resp.StatusCode != 200 || string(b) != "10 lloworld" {
+			t.Errorf("%s: answer %d %q", tc.ctype, ans.resp.StatusCode, b)
+		}
+	}
 }
