@@ -2,7 +2,6 @@ package inbound
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -42,8 +41,13 @@ func (i *idler) serve(br *bufio.Reader) (parked bool) {
 			}
 		}
 		if !headBuffered(br) {
-			cr.set(time.Now().Add(s.opts.Timeouts.ReadHeader))
+			until := i.headDeadline()
+			if i.awaitHead(br, bw, until) {
+				return true
+			}
+			cr.set(until)
 		}
+		i.headUntil = time.Time{}
 		req, err := httpx.ReadRequest(br, s.opts.HTTP)
 		if err != nil {
 			s.refuse(bw, err, ci)
@@ -200,13 +204,10 @@ func stripProxySet(req *httpx.Request) {
 // headBuffered reports whether a whole request head is already in br, so parsing it
 // reads nothing more from the client and needs no ReadHeader deadline. The parser
 // stops at the first empty line or earlier, so "\r\n\r\n" after a non-empty first
-// line bounds what it reads; leading empty lines are left to the deadline.
+// line bounds what it reads.
 func headBuffered(br *bufio.Reader) bool {
 	b, _ := br.Peek(br.Buffered())
-	if len(b) == 0 || b[0] == '\r' || b[0] == '\n' {
-		return false
-	}
-	return bytes.Contains(b, []byte("\r\n\r\n"))
+	return headComplete(b)
 }
 
 // clientReader is the client connection as the bufio.Reader sees it. While idle is
@@ -219,6 +220,9 @@ type clientReader struct {
 	idle  time.Duration
 	err   error     // the last read error, to tell a stalled client from a failed app
 	until time.Time // c's read deadline; zero: none
+	// pending is what the parker read for a connection parked mid-head; reads
+	// return it before reading c.
+	pending []byte
 }
 
 func (r *clientReader) set(t time.Time) {
@@ -234,6 +238,13 @@ func (r *clientReader) renew(d time.Duration) {
 }
 
 func (r *clientReader) Read(p []byte) (int, error) {
+	if len(r.pending) > 0 {
+		n := copy(p, r.pending)
+		if r.pending = r.pending[n:]; len(r.pending) == 0 {
+			r.pending = nil
+		}
+		return n, nil
+	}
 	if r.idle > 0 {
 		r.renew(r.idle)
 	}
