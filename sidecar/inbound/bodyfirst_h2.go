@@ -26,16 +26,19 @@ func (s *Server) bodyFirstH2(w http.ResponseWriter, r *http.Request) (done func(
 		strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 		return func() {}, 0
 	}
-	rc := http.NewResponseController(w)
-	timed := rc.SetReadDeadline(time.Now().Add(s.opts.Timeouts.ReadHeader)) == nil
+	// The deadline is a timer of ours that ends the stream's reads when it fires,
+	// not the stream's read deadline: setting and clearing that is two round trips
+	// to the connection's goroutine for every stream with a body.
+	late := time.AfterFunc(s.opts.Timeouts.ReadHeader, func() {
+		http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0)) // past: ends reads now
+	})
 	size := forwardBodyStart
 	if r.ContentLength > 0 {
 		size = int(min(r.ContentLength+1, forwardBodyStart)) // +1: room to see the end
 	}
-	buf := s.bodies.get(size)
-	buf, b, err := s.readUpTo(r.Body, buf, forwardBodyBytes)
-	if timed && (err == nil || errors.Is(err, io.EOF)) {
-		rc.SetReadDeadline(time.Time{})
+	buf, b, err := s.readUpTo(r.Body, s.bodies.get(size), forwardBodyBytes)
+	if !late.Stop() && (err == nil || errors.Is(err, io.EOF)) {
+		err = os.ErrDeadlineExceeded // it fired as the body ended: the rest is cut
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		s.bodies.put(buf)

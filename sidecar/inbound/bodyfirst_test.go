@@ -196,3 +196,27 @@ func TestBodyReadBeforeForwardingH2(t *testing.T) {
 		}
 	}
 }
+
+// TestBodyStalledH2: a stream whose body stops before it is complete is
+// answered 408 once ReadHeader has passed, and the app never sees it.
+func TestBodyStalledH2(t *testing.T) {
+	a := startCountingApp(t)
+	addr := startProxy(t, inbound.Options{Authorizer: engine(t, "testdata/policy"), Mode: inbound.Permissive,
+		Upstream: a.addr, Timeouts: inbound.Timeouts{ReadHeader: 500 * time.Millisecond}})
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go io.WriteString(pw, "hel")
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/request-landing", pr)
+	start := time.Now()
+	resp, err := h2cClient(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || time.Since(start) < 400*time.Millisecond {
+		t.Errorf("status %d after %v, want 408 after ReadHeader (500ms)", resp.StatusCode, time.Since(start))
+	}
+	if n := a.started.Load(); n != 0 {
+		t.Errorf("the app saw %d requests", n)
+	}
+}
