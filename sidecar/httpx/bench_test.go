@@ -106,7 +106,7 @@ func BenchmarkTinyChunks(b *testing.B) {
 	r := bytes.NewReader(raw)
 	br := bufio.NewReaderSize(r, 16<<10)
 	bw := bufio.NewWriter(io.Discard)
-	buf := make([]byte, 0, 64<<10)
+	buf := make([]byte, 0, 16<<10)
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -117,7 +117,7 @@ func BenchmarkTinyChunks(b *testing.B) {
 			b.Fatal(err)
 		}
 		var rb httpx.RequestBody
-		if err := rb.Buffer(br, req, buf, 64<<10, -1); err != nil {
+		if err := rb.Buffer(br, req, buf, 16<<10, -1); err != nil {
 			b.Fatal(err)
 		}
 		httpx.WriteHead(bw, req, nil)

@@ -26,8 +26,13 @@ import (
 // only by the Idle timeout between reads. Near the memory limit nothing is
 // buffered. A body held whole in memory also lets a request be sent again when a
 // pooled connection to the app turns out to be closed.
+//
+// The bound is what nginx (client_body_buffer_size) and HAProxy (tune.bufsize)
+// hold in memory: 16 KiB. Every stream of an HBONE connection may hold it, so it
+// is part of what a peer pins (test/bench/dos's hbone-unread-uploads: 800
+// streams, 12.5 MiB); a larger one made no attack cheaper.
 const (
-	forwardBodyBytes = 64 << 10
+	forwardBodyBytes = 16 << 10
 	// forwardBodyStart is the buffer a body starts in; it doubles as bytes arrive.
 	forwardBodyStart = 4 << 10
 )
