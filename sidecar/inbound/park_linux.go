@@ -3,6 +3,7 @@ package inbound
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -176,6 +177,13 @@ func (p *parker) run() {
 		}
 		for _, i := range expired {
 			i.release()
+		}
+		if len(ready) > 0 {
+			// Let the goroutines just resumed (and anything else runnable) go
+			// before the next batch: fed mid-head connections come by the
+			// thousand when a slowloris writes, and with one P a kept-alive
+			// client's next request would otherwise wait behind all of them.
+			runtime.Gosched()
 		}
 		if closed {
 			unix.Close(p.ep)
