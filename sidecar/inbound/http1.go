@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar/httpx"
@@ -223,7 +224,17 @@ type clientReader struct {
 	// pending is what the parker read for a connection parked mid-head; reads
 	// return it before reading c.
 	pending []byte
+	read    int // bytes read since the goroutine last yielded (see yieldEvery)
 }
+
+// yieldEvery is how many bytes a connection's goroutine reads between yields of
+// its P. A client that sends a large request (100 000 one-byte chunks: 600 KB and
+// 5 ms of parsing) keeps its socket readable, so its goroutine never waits and
+// runs until preempted (10 ms); with one P, four such clients held another
+// client's request for 44 ms at p99 (test/bench/dos's chunk-abuse, nginx: 10).
+// Yielding every 64 KiB bounds that wait to a fraction of a millisecond per such
+// client and costs one runtime.Gosched per 64 KiB.
+const yieldEvery = 64 << 10
 
 func (r *clientReader) set(t time.Time) {
 	r.until = t
@@ -251,6 +262,10 @@ func (r *clientReader) Read(p []byte) (int, error) {
 	n, err := r.c.Read(p)
 	if err != nil {
 		r.err = err
+	}
+	if r.read += n; r.read >= yieldEvery {
+		r.read = 0
+		runtime.Gosched()
 	}
 	return n, err
 }
