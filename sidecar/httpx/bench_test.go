@@ -96,3 +96,33 @@ func BenchmarkNormalizeCanonicalTarget(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTinyChunks buffers and forwards a body of 100 000 one-byte chunks
+// (test/bench/dos's chunk-abuse "tiny" request): what such a body costs a proxy
+// that reads it before forwarding, per request.
+func BenchmarkTinyChunks(b *testing.B) {
+	raw := []byte("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		strings.Repeat("1\r\na\r\n", 100000) + "0\r\n\r\n")
+	r := bytes.NewReader(raw)
+	br := bufio.NewReaderSize(r, 16<<10)
+	bw := bufio.NewWriter(io.Discard)
+	buf := make([]byte, 0, 16<<10)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(raw)
+		br.Reset(r)
+		req, err := httpx.ReadRequest(br, httpx.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var rb httpx.RequestBody
+		if err := rb.Buffer(br, req, buf, 16<<10, -1); err != nil {
+			b.Fatal(err)
+		}
+		httpx.WriteHead(bw, req, nil)
+		if _, err := rb.WriteTo(bw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -13,7 +13,7 @@ import (
 // (Content-Length bodies as they are; chunked bodies re-chunked, with chunk
 // extensions and trailers dropped). It refuses malformed chunked framing (400) and
 // bodies past maxBody (413; negative = unlimited). The caller has already written the
-// head and flushes w.
+// head and flushes w. Chunk boundaries are not kept (see copyChunks).
 func CopyBody(w io.Writer, br *bufio.Reader, req *Request, maxBody int64) error {
 	if !req.Chunked() {
 		if n := req.ContentLength; n >= 0 && n <= int64(br.Buffered()) {
@@ -33,41 +33,79 @@ func CopyBody(w io.Writer, br *bufio.Reader, req *Request, maxBody int64) error 
 		return nil
 	}
 	cr := chunkReader{lr: lineReader{br: br, budget: 1 << 30}, left: maxBody}
-	return copyChunks(w, br, &cr)
+	return copyChunks(w, br, &cr, 0, false, make([]byte, 0, joinScratch))
 }
 
-// copyChunks re-chunks the chunks cr reads from br, up to and including the last.
-func copyChunks(w io.Writer, br *bufio.Reader, cr *chunkReader) error {
+// copyChunks forwards the rest of a chunked body: left bytes of the current
+// chunk (its CRLF unread when inChunk), then every chunk up to and including the
+// last. Chunk data is gathered in scratch's storage and written as one chunk
+// when scratch is full or the body ends, so a client's thousands of one-byte
+// chunks cost the app (and the writes) a few large ones.
+func copyChunks(w io.Writer, br *bufio.Reader, cr *chunkReader, left int64, inChunk bool, scratch []byte) error {
+	j := chunkJoiner{w: w, buf: scratch[:0]}
 	for {
+		if err := j.readFrom(br, left); err != nil {
+			return err
+		}
+		if inChunk {
+			if err := cr.chunkEnd(); err != nil {
+				return err
+			}
+		}
 		n, err := cr.next()
 		if err != nil {
 			return err
 		}
 		if n == 0 {
+			if err := j.flush(); err != nil {
+				return err
+			}
 			_, err := io.WriteString(w, "0\r\n\r\n")
 			return err
 		}
-		if err := copyChunk(w, cr, br, n); err != nil {
-			return err
-		}
+		left, inChunk = n, true
 	}
 }
 
-// copyChunk copies n bytes of chunk data as one chunk, then reads the CRLF that ends
-// the client's chunk.
-func copyChunk(w io.Writer, cr *chunkReader, br *bufio.Reader, n int64) error {
-	if _, err := fmt.Fprintf(w, "%x\r\n", n); err != nil {
-		return err
+// chunkJoiner writes body data as chunks of up to cap(buf) bytes.
+type chunkJoiner struct {
+	w   io.Writer
+	buf []byte
+}
+
+// readFrom moves n bytes of chunk data from br into buf, writing buf out as a
+// chunk whenever it is full.
+func (j *chunkJoiner) readFrom(br *bufio.Reader, n int64) error {
+	for n > 0 {
+		if len(j.buf) == cap(j.buf) {
+			if err := j.flush(); err != nil {
+				return err
+			}
+		}
+		start := len(j.buf)
+		k := int(min(n, int64(cap(j.buf)-start)))
+		got, err := io.ReadFull(br, j.buf[start:start+k])
+		j.buf = j.buf[:start+got]
+		if err != nil {
+			return fmt.Errorf("copy chunk: %w", eofIsBad(err))
+		}
+		n -= int64(k)
 	}
-	if _, err := io.CopyN(w, br, n); err != nil {
-		return fmt.Errorf("copy chunk: %w", eofIsBad(err))
+	return nil
+}
+
+func (j *chunkJoiner) flush() error {
+	if len(j.buf) == 0 {
+		return nil
 	}
-	if err := cr.chunkEnd(); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\r\n")
+	err := WriteChunk(j.w, j.buf)
+	j.buf = j.buf[:0]
 	return err
 }
+
+// joinScratch is the buffer copyChunks gathers chunk data in: allocated per
+// forwarded chunked body that was not read whole beforehand.
+const joinScratch = 16 << 10
 
 type chunkReader struct {
 	lr      lineReader

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // RequestBody is a request body whose first bytes were read before the policy
@@ -22,6 +23,7 @@ type RequestBody struct {
 	left    int64 // length body: bytes not read yet; chunked: left in the current chunk
 	inChunk bool  // chunked: the CRLF after the current chunk's data is unread
 	done    bool  // the whole body (and a chunked body's trailer) was read
+	limit   int   // the most Prefix may hold
 }
 
 // Buffer reads up to limit bytes of req's body from br into buf (reusing its
@@ -29,7 +31,7 @@ type RequestBody struct {
 // (413 past it; negative = unlimited). A malformed chunked body is refused (400).
 // Prefix is non-nil afterwards, even for an empty body.
 func (b *RequestBody) Buffer(br *bufio.Reader, req *Request, buf []byte, limit int, maxBody int64) error {
-	*b = RequestBody{br: br, chunked: req.Chunked(), Prefix: buf[:0]}
+	*b = RequestBody{br: br, chunked: req.Chunked(), Prefix: buf[:0], limit: limit}
 	if b.Prefix == nil {
 		b.Prefix = []byte{}
 	}
@@ -66,19 +68,36 @@ func (b *RequestBody) Buffer(br *bufio.Reader, req *Request, buf []byte, limit i
 	return nil
 }
 
-// read appends n body bytes from br to Prefix.
+// read appends n body bytes from br to Prefix. When Prefix is full it grows by
+// doubling (never past the limit), so a body sent slowly holds memory in
+// proportion to what arrived, not to what its head announced.
 func (b *RequestBody) read(n int) error {
-	start := len(b.Prefix)
-	if cap(b.Prefix)-start < n {
-		grown := make([]byte, start, start+n)
-		copy(grown, b.Prefix)
-		b.Prefix = grown
-	}
-	b.Prefix = b.Prefix[:start+n]
-	if _, err := io.ReadFull(b.br, b.Prefix[start:]); err != nil {
-		return fmt.Errorf("read body: %w", eofIsBad(err))
+	for n > 0 {
+		if len(b.Prefix) == cap(b.Prefix) {
+			b.grow(max(n, b.limit-len(b.Prefix)))
+		}
+		start := len(b.Prefix)
+		k := min(n, cap(b.Prefix)-start)
+		got, err := io.ReadFull(b.br, b.Prefix[start:start+k])
+		b.Prefix = b.Prefix[:start+got]
+		if err != nil {
+			return fmt.Errorf("read body: %w", eofIsBad(err))
+		}
+		n -= k
 	}
 	return nil
+}
+
+// minBodyGrowth is the smallest room read adds to a full Prefix.
+const minBodyGrowth = 512
+
+// grow gives Prefix room for more bytes: as much again as it holds, at least
+// minBodyGrowth, at most most.
+func (b *RequestBody) grow(most int) {
+	room := min(max(cap(b.Prefix), minBodyGrowth), most)
+	grown := make([]byte, len(b.Prefix), len(b.Prefix)+room)
+	copy(grown, b.Prefix)
+	b.Prefix = grown
 }
 
 // nextChunkIfEnded moves past the current chunk when its data was all read: its
@@ -128,24 +147,28 @@ func (b *RequestBody) WriteTo(w io.Writer) (int64, error) {
 		_, err := io.WriteString(w, "0\r\n\r\n")
 		return int64(len(b.Prefix)), err
 	}
-	if b.left > 0 {
-		// The rest of the chunk the limit cut.
-		if err := copyChunk(w, &b.cr, b.br, b.left); err != nil {
-			return 0, err
-		}
-	}
-	return int64(len(b.Prefix)), copyChunks(w, b.br, &b.cr)
+	// The rest streams (a body longer than the limit): its chunks are gathered
+	// and written as larger ones.
+	n := int64(len(b.Prefix))
+	scratch := make([]byte, 0, joinScratch)
+	return n, copyChunks(w, b.br, &b.cr, b.left, b.inChunk, scratch)
 }
 
 // WriteChunk writes p as one chunk of a chunked body (RFC 9112 7.1); an empty p
 // would end the body, so callers write only non-empty chunks.
 func WriteChunk(w io.Writer, p []byte) error {
-	if _, err := fmt.Fprintf(w, "%x\r\n", len(p)); err != nil {
+	var err error
+	if bw, ok := w.(*bufio.Writer); ok { // the usual case: no formatting, no allocation
+		_, err = bw.Write(append(strconv.AppendUint(bw.AvailableBuffer(), uint64(len(p)), 16), '\r', '\n'))
+	} else {
+		_, err = fmt.Fprintf(w, "%x\r\n", len(p))
+	}
+	if err != nil {
 		return err
 	}
 	if _, err := w.Write(p); err != nil {
 		return err
 	}
-	_, err := io.WriteString(w, "\r\n")
+	_, err = io.WriteString(w, "\r\n")
 	return err
 }

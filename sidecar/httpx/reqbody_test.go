@@ -3,8 +3,11 @@ package httpx_test
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/rampart-mesh/rampart/sidecar/httpx"
@@ -120,4 +123,56 @@ func FuzzRequestBody(f *testing.F) {
 			t.Fatalf("prefix %q truncated %v of body %q (limit %d)", rb.Prefix, rb.Truncated, want, limit)
 		}
 	})
+}
+
+// stallingReader returns its bytes, then an error as a stalled client's read would.
+type stallingReader struct{ r io.Reader }
+
+func (s *stallingReader) Read(p []byte) (int, error) {
+	if n, _ := s.r.Read(p); n > 0 {
+		return n, nil
+	}
+	return 0, errors.New("stalled")
+}
+
+// TestRequestBodyGrowsAsBytesArrive: a head announcing a large body does not
+// make Buffer reserve the limit; what it holds follows what arrived.
+func TestRequestBodyGrowsAsBytesArrive(t *testing.T) {
+	raw := "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n" + strings.Repeat("x", 100)
+	br := bufio.NewReader(&stallingReader{strings.NewReader(raw)})
+	req, err := httpx.ReadRequest(br, httpx.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rb httpx.RequestBody
+	if err := rb.Buffer(br, req, nil, 64<<10, -1); err == nil {
+		t.Fatal("a stalled body was buffered")
+	}
+	if len(rb.Prefix) != 100 || cap(rb.Prefix) > 1024 {
+		t.Errorf("holds %d bytes in %d for 100 that arrived", len(rb.Prefix), cap(rb.Prefix))
+	}
+}
+
+// TestRequestBodyJoinsChunks: past the buffered prefix, a body sent in thousands
+// of one-byte chunks reaches the app intact in a few large chunks.
+func TestRequestBodyJoinsChunks(t *testing.T) {
+	body := strings.Repeat("abcdefghij", 3000)
+	var raw strings.Builder
+	raw.WriteString("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+	for i := range len(body) {
+		fmt.Fprintf(&raw, "1\r\n%c\r\n", body[i])
+	}
+	raw.WriteString("0\r\n\r\n")
+	for _, limit := range []int{0, 10, 1000} {
+		out, _, status := bufferAndForward([]byte(raw.String()), limit)
+		if status != "ok" {
+			t.Fatalf("limit %d: status %s", limit, status)
+		}
+		if got := appBody(t, out); string(got) != body {
+			t.Fatalf("limit %d: app read %d bytes, want %d", limit, len(got), len(body))
+		}
+		if n := strings.Count(out, "\r\n"); n > 20 {
+			t.Errorf("limit %d: forwarded with %d line ends: chunks were not joined", limit, n)
+		}
+	}
 }

@@ -30,6 +30,11 @@
 // closed with 500 (allow.go). An HTTP/2 client in front of an app that does not speak
 // h2c is downgraded to HTTP/1.1 on the pooled app connections (downgrade.go).
 //
+// An allowed request's body is read before the app is involved (bodyfirst*.go):
+// up to 16 KiB of it, in a buffer that grows as bytes arrive, within ReadHeader
+// (408 past it), so a client sending its body slowly holds no connection to the
+// app; past 16 KiB it streams (gRPC streams at once).
+//
 // No peer can make the proxy hold memory without bound (Limits, limits*.go):
 // connections are counted per listener and per peer (source address, or SPIFFE ID
 // over HBONE) and refused past their limits or near the Go memory limit, where new
@@ -42,7 +47,9 @@
 // one silent for 5 ms is parked (park_linux.go): its goroutine returns, one epoll
 // goroutine per listener waits for all parked connections and starts a goroutine
 // for each that becomes readable, so an idle connection costs about 2.5 KB
-// (BenchmarkIdleKeepAlive), not a goroutine stack.
+// (BenchmarkIdleKeepAlive), not a goroutine stack. A connection whose client
+// stopped in the middle of a request head is parked too, its head's start in a
+// buffer of its size, and the epoll goroutine reads the rest (parkhead.go).
 //
 // Lock order: a parker's mu is taken inside the runtime's hold on a socket
 // (RawConn.Control) and nothing is locked under it; accept's mu and the peer

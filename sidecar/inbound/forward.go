@@ -14,8 +14,9 @@ import (
 
 // roundTrip sends the normalized request (plus x-forwarded-client-cert) to the app
 // and returns its final response; 1xx interim responses other than 101 are dropped
-// (the proxy answered Expect itself). A request without a body is retried once on a
-// fresh connection when a pooled one turns out to be closed (see stale).
+// (the proxy answered Expect itself). A request whose body is empty or held whole in
+// rb is retried once on a fresh connection when a pooled one turns out to be closed
+// (see stale).
 func (s *Server) roundTrip(ctx context.Context, cr *clientReader, br *bufio.Reader, req *httpx.Request, rb *httpx.RequestBody, ci *connInfo) (*upConn, *httpx.Response, error) {
 	extra := ci.xfccExtra()
 	for attempt := 0; ; attempt++ {
@@ -28,7 +29,8 @@ func (s *Server) roundTrip(ctx context.Context, cr *clientReader, br *bufio.Read
 			return up, resp, nil
 		}
 		up.Close()
-		if !reused || !stale(err) || req.ContentLength != 0 || attempt > 0 {
+		resendable := req.ContentLength == 0 || rb != nil && !rb.Truncated // the body is all in memory
+		if !reused || !stale(err) || !resendable || attempt > 0 {
 			return nil, nil, err
 		}
 	}

@@ -61,7 +61,8 @@ func (s *Server) decideH2(w http.ResponseWriter, r *http.Request, req *h2Request
 		r.Body = http.MaxBytesReader(w, r.Body, max)
 	}
 	in := ci.httpInput(req.method, req.target(), req.host, "HTTP/2", flatten(req.header))
-	if p := s.bodyPolicy(); p.Read {
+	p := s.bodyPolicy()
+	if p.Read {
 		done, err := s.bufferH2(r, p, in.Request)
 		if err != nil {
 			status := http.StatusBadRequest
@@ -85,6 +86,16 @@ func (s *Server) decideH2(w http.ResponseWriter, r *http.Request, req *h2Request
 	if err := s.applyAllowH2(req, &d, ci); err != nil {
 		writeH2Denial(w, errorDenial(http.StatusInternalServerError))
 		return
+	}
+	if !p.Read {
+		done, status := s.bodyFirstH2(w, r)
+		if status != 0 {
+			s.opts.Logger.Info("request refused", "source", ci.source.Principal, "status", status, "reason", "body")
+			s.m.refuse("h2", status)
+			writeH2Denial(w, errorDenial(status))
+			return
+		}
+		defer done()
 	}
 	s.h2up.proxy(w, r, req, ci, s.transportFor(r.Context(), ci), d.ResponseHeadersToAdd, s.opts.Logger, s.m)
 }

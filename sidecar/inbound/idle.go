@@ -38,6 +38,8 @@ type idler struct {
 	release    func()    // closes c and uncounts it (accept), once, after parking
 	idleUntil  time.Time // when the current wait for a request times out
 	resumed    bool      // the next wait continues the last one (same idleUntil)
+	head       []byte    // a head's start, held while parked mid-head (parkhead.go)
+	headUntil  time.Time // the ReadHeader deadline of a head that was parked; zero: none
 	registered bool      // fd is in the parker's epoll set (it stays there, disarmed)
 	fd         int32
 }
@@ -107,6 +109,9 @@ var errParked = errors.New("parked")
 // the rest of the timeout); setting that shorter deadline is one timer update
 // per request.
 func (i *idler) readable() error {
+	if len(i.cr.pending) > 0 {
+		return nil // a head's start the parker read
+	}
 	idle := i.s.opts.Timeouts.Idle
 	if i.p == nil {
 		i.cr.renew(idle)
@@ -147,6 +152,9 @@ func (i *idler) resume() {
 		}
 	}()
 	i.resumed = true
+	if i.head != nil { // parked mid-head: the head is complete, too long, or cut
+		i.cr.pending, i.head, i.resumed = i.head, nil, false
+	}
 	parked = i.serve(nil)
 }
 

@@ -3,6 +3,7 @@ package inbound
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -13,10 +14,13 @@ import (
 // no goroutine (and no stack, at least 4 KiB once a request was served) waits for
 // each of them. One goroutine waits on an epoll instance of its own for all of
 // them; when a client sends (or closes), its connection is handed to a new
-// goroutine that resumes the request loop (idler.serve). Nothing is buffered at
-// the park point: the last answer was flushed and every request read, so no byte
-// can be lost or reordered, and the parked connection's fd is in the set with
-// EPOLLONESHOT, so it is handed to one goroutine once.
+// goroutine that resumes the request loop (idler.serve). Connections whose
+// clients stopped in the middle of a request head are parked too (parkhead.go):
+// for them the parker reads what arrives itself and resumes them only once the
+// head is complete. Nothing else is buffered at the park point: every answer
+// was flushed and every earlier request read, so no byte can be lost or
+// reordered, and the parked connection's fd is in the set with EPOLLONESHOT, so
+// it is handed to one goroutine once.
 //
 // Registering a socket in this set beside the runtime's poller is safe: Go reads
 // a socket before it waits on its poller, and the parked connection has no
@@ -165,10 +169,21 @@ func (p *parker) run() {
 		}
 		p.mu.Unlock()
 		for _, i := range ready {
+			if i.head != nil && !closed {
+				p.feed(i)
+				continue
+			}
 			go i.resume() // after ctx ended it just releases the connection
 		}
 		for _, i := range expired {
 			i.release()
+		}
+		if len(ready) > 0 {
+			// Let the goroutines just resumed (and anything else runnable) go
+			// before the next batch: fed mid-head connections come by the
+			// thousand when a slowloris writes, and with one P a kept-alive
+			// client's next request would otherwise wait behind all of them.
+			runtime.Gosched()
 		}
 		if closed {
 			unix.Close(p.ep)
@@ -176,4 +191,45 @@ func (p *parker) run() {
 			return
 		}
 	}
+}
+
+// feed reads what a connection parked mid-head sent (parkhead.go) and parks it
+// again until its head is complete; then, or when the head grew past
+// maxParkedHead, a goroutine resumes it. A client that closed or failed
+// mid-head has nothing to be answered: its connection is released.
+func (p *parker) feed(i *idler) {
+	n, err := i.readHead()
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR: // a wake-up with nothing to read
+	case err != nil || n == 0:
+		i.release()
+		return
+	case headComplete(i.head) || len(i.head) > maxParkedHead:
+		go i.resume()
+		return
+	}
+	if !p.park(i) {
+		i.release()
+	}
+}
+
+// readHead appends what the socket holds to i.head without waiting, growing it
+// by doubling up to maxParkedHead and a bit (room to see that the head is longer).
+func (i *idler) readHead() (int, error) {
+	if len(i.head) == cap(i.head) {
+		i.head = append(make([]byte, 0, min(2*cap(i.head), maxParkedHead+512)), i.head...)
+	}
+	var n int
+	var rerr error
+	err := i.w.rc.Control(func(fd uintptr) {
+		n, rerr = unix.Read(int(fd), i.head[len(i.head):cap(i.head)])
+	})
+	if err != nil {
+		return 0, err
+	}
+	if rerr != nil {
+		return 0, rerr
+	}
+	i.head = i.head[:len(i.head)+n]
+	return n, nil
 }

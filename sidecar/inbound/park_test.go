@@ -33,9 +33,14 @@ type parked struct {
 
 func startParked(t *testing.T, appAddr string, idle time.Duration, perAddress int) *parked {
 	t.Helper()
+	return startParkedWith(t, appAddr, inbound.Timeouts{Idle: idle}, perAddress)
+}
+
+func startParkedWith(t *testing.T, appAddr string, timeouts inbound.Timeouts, perAddress int) *parked {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	srv, err := inbound.New(inbound.Options{Authorizer: engine(t, "testdata/policy"), Mode: inbound.Permissive,
-		Upstream: appAddr, Registerer: reg, Timeouts: inbound.Timeouts{Idle: idle},
+		Upstream: appAddr, Registerer: reg, Timeouts: timeouts,
 		Limits: inbound.Limits{MaxConnectionsPerAddress: perAddress}})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ type config struct {
 	attacks, targets []string
 	duration         time.Duration
 	rate             int
+	reps             int
 	scale            scale
 	jsonOut          string
 	keep             bool
@@ -42,6 +43,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&targetsFlag, "targets", "rampart,nginx,haproxy", "comma-separated targets")
 	fs.DurationVar(&c.duration, "duration", 15*time.Second, "duration of each attack (setup such as opening connections is extra)")
 	fs.IntVar(&c.rate, "rate", 50, "legitimate requests per second during each attack")
+	fs.IntVar(&c.reps, "reps", 1, "runs of each attack per target, interleaved across targets; the table shows the run with the median p99")
 	fs.IntVar(&c.scale.idleConns, "idle-conns", c.scale.idleConns, "idle keep-alive connections")
 	fs.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work dir (logs, configs)")
@@ -50,6 +52,9 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.haproxy, "haproxy", "/usr/sbin/haproxy", "haproxy binary (2.6)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.reps < 1 {
+		return c, fmt.Errorf("-reps: %d, want ≥ 1", c.reps)
 	}
 	c.targets = strings.Split(targetsFlag, ",")
 	for _, t := range c.targets {
@@ -142,10 +147,16 @@ func run(c config) error {
 		if !slices.Contains(c.attacks, at.name) {
 			continue
 		}
+		reps := make(map[string][]result)
+		for range c.reps { // interleaved: a burst of load on a shared host hits every target alike
+			for _, t := range c.targets {
+				r := runOne(e, t, at, c.scale, c.duration, c.rate)
+				fmt.Fprintln(os.Stderr, r.summary())
+				reps[t] = append(reps[t], r)
+			}
+		}
 		for _, t := range c.targets {
-			r := runOne(e, t, at, c.scale, c.duration, c.rate)
-			fmt.Fprintln(os.Stderr, r.summary())
-			results = append(results, r)
+			results = append(results, medianRun(reps[t]))
 		}
 	}
 	fmt.Print(table(c, results))
