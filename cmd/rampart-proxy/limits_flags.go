@@ -13,7 +13,7 @@ import (
 
 // limitsConfig holds the inbound connection limits (inbound.Limits) as flags.
 type limitsConfig struct {
-	maxConns, perAddress, perIdentity, pressure string
+	maxConns, perAddress, perIdentity, pressure, streamBodies string
 }
 
 func (c *limitsConfig) register(fs *flag.FlagSet) {
@@ -23,6 +23,7 @@ func (c *limitsConfig) register(fs *flag.FlagSet) {
 	str(&c.maxConns, "max-connections", "RAMPART_MAX_CONNECTIONS", "open inbound connections per listener; past it new ones are closed at once (default 16384)")
 	str(&c.perAddress, "max-connections-per-address", "RAMPART_MAX_CONNECTIONS_PER_ADDRESS", "open plaintext connections per source address (default 4096)")
 	str(&c.perIdentity, "max-connections-per-identity", "RAMPART_MAX_CONNECTIONS_PER_IDENTITY", "open HBONE connections per peer SPIFFE ID (default 1024)")
+	str(&c.streamBodies, "stream-request-bodies", "RAMPART_STREAM_REQUEST_BODIES", "true: forward request bodies as they arrive (as Envoy) instead of reading up to 16 KiB first (as nginx and HAProxy; default false)")
 	str(&c.pressure, "memory-pressure", "RAMPART_MEMORY_PRESSURE", "share of the memory limit (GOMEMLIMIT) above which new connections and requests are refused with 503 (default 0.9; negative: never)")
 }
 
@@ -44,6 +45,13 @@ func (c *limitsConfig) apply(o *sidecar.Options) error {
 			return fmt.Errorf("%s %q: want a positive number", f.name, f.v)
 		}
 		*f.p = n
+	}
+	if c.streamBodies != "" {
+		v, err := strconv.ParseBool(c.streamBodies)
+		if err != nil {
+			return fmt.Errorf("--stream-request-bodies / $RAMPART_STREAM_REQUEST_BODIES %q: want true or false", c.streamBodies)
+		}
+		o.Inbound.Tuning.StreamBodies = v
 	}
 	if c.pressure != "" {
 		v, err := strconv.ParseFloat(c.pressure, 64)

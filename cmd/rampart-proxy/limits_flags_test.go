@@ -12,17 +12,20 @@ import (
 func TestLimitFlags(t *testing.T) {
 	t.Setenv("RAMPART_MAX_CONNECTIONS_PER_IDENTITY", "7")
 	for _, tc := range []struct {
-		args []string
-		want inbound.Limits
-		err  string
+		args   []string
+		want   inbound.Limits
+		err    string
+		stream bool
 	}{
-		{nil, inbound.Limits{MaxConnectionsPerIdentity: 7}, ""},
+		{nil, inbound.Limits{MaxConnectionsPerIdentity: 7}, "", false},
 		{[]string{"--max-connections", "100", "--max-connections-per-address", "10", "--memory-pressure", "0.8"},
-			inbound.Limits{MaxConnections: 100, MaxConnectionsPerAddress: 10, MaxConnectionsPerIdentity: 7, MemoryPressure: 0.8}, ""},
-		{[]string{"--memory-pressure", "-1"}, inbound.Limits{MaxConnectionsPerIdentity: 7, MemoryPressure: -1}, ""},
-		{[]string{"--max-connections", "lots"}, inbound.Limits{}, "--max-connections / $RAMPART_MAX_CONNECTIONS"},
-		{[]string{"--max-connections-per-address", "0"}, inbound.Limits{}, "RAMPART_MAX_CONNECTIONS_PER_ADDRESS"},
-		{[]string{"--memory-pressure", "2"}, inbound.Limits{}, "--memory-pressure"},
+			inbound.Limits{MaxConnections: 100, MaxConnectionsPerAddress: 10, MaxConnectionsPerIdentity: 7, MemoryPressure: 0.8}, "", false},
+		{[]string{"--memory-pressure", "-1"}, inbound.Limits{MaxConnectionsPerIdentity: 7, MemoryPressure: -1}, "", false},
+		{[]string{"--max-connections", "lots"}, inbound.Limits{}, "--max-connections / $RAMPART_MAX_CONNECTIONS", false},
+		{[]string{"--max-connections-per-address", "0"}, inbound.Limits{}, "RAMPART_MAX_CONNECTIONS_PER_ADDRESS", false},
+		{[]string{"--memory-pressure", "2"}, inbound.Limits{}, "--memory-pressure", false},
+		{[]string{"--stream-request-bodies", "true"}, inbound.Limits{MaxConnectionsPerIdentity: 7}, "", true},
+		{[]string{"--stream-request-bodies", "sometimes"}, inbound.Limits{}, "--stream-request-bodies / $RAMPART_STREAM_REQUEST_BODIES", false},
 	} {
 		opts, _, err := parseFlags(append([]string{"--bundle", "x"}, tc.args...), &strings.Builder{})
 		if tc.err != "" {
@@ -31,7 +34,7 @@ func TestLimitFlags(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || opts.Inbound.Tuning.Limits != tc.want {
+		if err != nil || opts.Inbound.Tuning.Limits != tc.want || opts.Inbound.Tuning.StreamBodies != tc.stream {
 			t.Errorf("%q: %+v (%v), want %+v", tc.args, opts.Inbound.Tuning.Limits, err, tc.want)
 		}
 	}

@@ -42,7 +42,7 @@ const (
 // It returns the body to forward (nil: stream it from br) and its pooled buffer;
 // ok is false when the body could not be read (answered unless the client left).
 func (s *Server) bodyFirst(cr *clientReader, br *bufio.Reader, bw *bufio.Writer, req *httpx.Request, ci *connInfo) (rb *httpx.RequestBody, buf *[]byte, ok bool) {
-	if req.ContentLength == 0 || req.ContentLength > 0 && req.ContentLength <= int64(br.Buffered()) || !s.admit() {
+	if s.opts.StreamBodies || req.ContentLength == 0 || req.ContentLength > 0 && req.ContentLength <= int64(br.Buffered()) || !s.admit() {
 		return nil, nil, true
 	}
 	size := forwardBodyStart

@@ -22,7 +22,7 @@ import (
 // gRPC streams are forwarded at once: a streaming call's client waits for
 // answers between its messages.
 func (s *Server) bodyFirstH2(w http.ResponseWriter, r *http.Request) (done func(), status int) {
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 || !s.admit() ||
+	if s.opts.StreamBodies || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 || !s.admit() ||
 		strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 		return func() {}, 0
 	}

@@ -119,6 +119,29 @@ func TestBodyReadBeforeForwarding(t *testing.T) {
 	}
 }
 
+// TestStreamBodies: with StreamBodies (rampart-proxy --stream-request-bodies) a
+// body is forwarded as it arrives, as Envoy does: the app has the request before
+// the body is complete, and a body slower than ReadHeader is not cut with 408.
+func TestStreamBodies(t *testing.T) {
+	a := startCountingApp(t)
+	addr := startProxy(t, inbound.Options{Authorizer: engine(t, "testdata/policy"), Mode: inbound.Permissive,
+		Upstream: a.addr, StreamBodies: true, Timeouts: inbound.Timeouts{ReadHeader: 300 * time.Millisecond}})
+	c := dialRaw(t, addr)
+	write(t, c, "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 10\r\n\r\nhello")
+	deadline := time.Now().Add(5 * time.Second)
+	for a.accepted.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if a.accepted.Load() == 0 {
+		t.Fatal("the app got no connection while the body streamed")
+	}
+	time.Sleep(500 * time.Millisecond) // past ReadHeader: a buffered body would be 408 now
+	write(t, c, "world")
+	if st, body := readAnswer(t, c); st != 200 || body != "10 lloworld" {
+		t.Fatalf("answer %d %q", st, body)
+	}
+}
+
 func dialRaw(t *testing.T, addr string) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)

@@ -71,6 +71,13 @@ type Options struct {
 	// Limits bound connections per listener and per peer, and refuse new work
 	// near the memory limit; see Limits.
 	Limits Limits
+	// StreamBodies forwards every request body as it arrives, as Envoy does, instead
+	// of reading up to 16 KiB of it before the app is dialed (the default, as nginx
+	// and HAProxy buffer; see bodyfirst.go). Turn it on for apps whose clients stream
+	// small request bodies interactively (a chunked or HTTP/2 body that waits for
+	// answers between its parts): with buffering such a body is answered 408 when
+	// 16 KiB have not arrived within Timeouts.ReadHeader. gRPC always streams.
+	StreamBodies bool
 	// ReservedPorts are never reachable through a tunnel or forwarded to: the
 	// proxy's own ports. Default 15000, 15001, 15006, 15008, 15020, 15090.
 	ReservedPorts []uint16
