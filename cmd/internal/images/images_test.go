@@ -43,7 +43,7 @@ func buildOptions(t *testing.T, out string) images.Options {
 // images. One test, because building is the expensive part.
 func TestImages(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds four static binaries twice; skipped with -short")
+		t.Skip("builds five static binaries twice; skipped with -short")
 	}
 	ctx := context.Background()
 	tmp := t.TempDir()
@@ -127,7 +127,7 @@ func checkLayout(t *testing.T, dir string, built []images.Image) {
 
 func checkConfig(t *testing.T, imgs []images.Image) {
 	wantUser := map[string]string{"rampart-proxy": "1337:1337", "rampart-injector": "65532:65532",
-		"rampart-node": "0:0", "rampart-demo": "65532:65532"}
+		"rampart-node": "0:0", "rampart-demo": "65532:65532", "rampart-pause": "65535:65535"}
 	var base v1.Hash
 	for _, im := range imgs {
 		cf, err := im.Img.ConfigFile()

@@ -14,12 +14,15 @@ type spec struct {
 const BinDir = "/usr/local/bin"
 
 // Names of the images, in build and layout order.
-var Names = []string{"rampart-proxy", "rampart-injector", "rampart-node", "rampart-demo"}
+var Names = []string{"rampart-proxy", "rampart-injector", "rampart-node", "rampart-demo", "rampart-pause"}
 
 // specs returns the image specs in Names order. The users match the manifests
 // `rampart install` and the injector render: the proxy is 1337 (the node agent
 // never redirects its sockets), the injector and the demo apps nonroot, and the
-// node agent root (it loads eBPF programs; its DaemonSet is privileged).
+// node agent root (it loads eBPF programs; its DaemonSet is privileged). The pause
+// image is a pod sandbox for clusters that pull nothing from outside (the test
+// cluster's containerd names it as its sandbox image); it runs as 65535 like
+// Kubernetes' own pause.
 func specs() []spec {
 	return []spec{
 		{name: "rampart-proxy", user: "1337:1337", entry: "rampart-proxy",
@@ -31,5 +34,7 @@ func specs() []spec {
 		{name: "rampart-demo", user: "65532:65532", entry: "deathstar", cmd: []string{"-listen", ":8080"},
 			links: []string{"curl", "deathstar", "sleep"},
 			desc:  "Star Wars demo apps: deathstar server, curl client, sleep"},
+		{name: "rampart-pause", user: "65535:65535", entry: "rampart-pause",
+			desc: "pod sandbox (pause) process: holds the pod's namespaces, reaps orphans"},
 	}
 }
