@@ -17,7 +17,7 @@ IMAGES_DIR := $(CURDIR)/.cache/images
 REGISTRY  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build images push test unit fuzz bench dos lint generate deps tools demo clean
+.PHONY: help build images push test unit fuzz bench dos lint generate deps tools demo clean cluster cluster-down
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,6 +35,13 @@ push: images ## push the images to REGISTRY=host:port[/path] (plain HTTP only to
 demo: ## run the Star Wars scenario on real namespaces (needs root, cgroup v2, eBPF)
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/rampart ./cmd/rampart-proxy
 	./bin/rampart demo
+
+cluster: images ## start a single-node Kubernetes cluster with Rampart installed from the images; Ctrl-C removes it
+	@set -e; for t in kube containerd coredns registry; do bash test/tools/$$t/build.sh "$(TOOLS_DIR)"; done
+	$(GO) run ./test/cluster/cmd/cluster up -images $(IMAGES_DIR)
+
+cluster-down: ## remove every cluster of make cluster and the tests, also what a killed run left behind
+	$(GO) run ./test/cluster/cmd/cluster down
 
 test: deps tools ## everything CI runs: vet, all tests (root tests too), short fuzz runs
 	$(GO) vet ./...

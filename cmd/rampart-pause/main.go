@@ -1,9 +1,9 @@
-// Command rampart-pause is the pod sandbox ("pause") process of the rampart-pause
-// image: containerd starts it first in every pod to hold the pod's namespaces. It
-// does what Kubernetes' pause does and nothing more: as PID 1 of the pod it reaps
-// orphans (a pod with a shared process namespace re-parents them here), and it
-// exits 0 on SIGINT or SIGTERM. It exists because the single-node test cluster can
-// pull nothing from outside, so its sandbox image is built with the others.
+// Command rampart-pause is the pod sandbox ("pause") container of the test
+// cluster: containerd starts it first in every pod to hold the pod's namespaces,
+// and it does nothing but wait. It exits 0 on SIGTERM or SIGINT, and reaps the
+// zombies it inherits as PID 1 of a pod that shares its process namespace. It is
+// built as the rampart-pause image (`make images`) and configured as containerd's
+// sandbox image, since nothing may be pulled from outside.
 package main
 
 import (
@@ -18,18 +18,17 @@ func main() {
 	if version.HandleFlag("rampart-pause", os.Args[1:], os.Stdout) {
 		return
 	}
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGCHLD)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGCHLD)
 	for s := range sigs {
 		if s != syscall.SIGCHLD {
-			os.Exit(0)
+			return
 		}
 		reap()
 	}
 }
 
-// reap collects every exited child without blocking; one SIGCHLD may stand for
-// several exits.
+// reap collects every exited child without blocking.
 func reap() {
 	for {
 		var ws syscall.WaitStatus

@@ -19,10 +19,9 @@ var Names = []string{"rampart-proxy", "rampart-injector", "rampart-node", "rampa
 // specs returns the image specs in Names order. The users match the manifests
 // `rampart install` and the injector render: the proxy is 1337 (the node agent
 // never redirects its sockets), the injector and the demo apps nonroot, and the
-// node agent root (it loads eBPF programs; its DaemonSet is privileged). The pause
-// image is a pod sandbox for clusters that pull nothing from outside (the test
-// cluster's containerd names it as its sandbox image); it runs as 65535 like
-// Kubernetes' own pause.
+// node agent root (it loads eBPF programs; its DaemonSet is privileged). The
+// pause image is the test cluster's pod sandbox (containerd's pinned sandbox
+// image) and runs as 65535, as the upstream pause image does.
 func specs() []spec {
 	return []spec{
 		{name: "rampart-proxy", user: "1337:1337", entry: "rampart-proxy",
@@ -35,6 +34,6 @@ func specs() []spec {
 			links: []string{"curl", "deathstar", "sleep"},
 			desc:  "Star Wars demo apps: deathstar server, curl client, sleep"},
 		{name: "rampart-pause", user: "65535:65535", entry: "rampart-pause",
-			desc: "pod sandbox (pause) process: holds the pod's namespaces, reaps orphans"},
+			desc: "Pod sandbox (pause) container: waits for SIGTERM"},
 	}
 }

@@ -1,0 +1,149 @@
+package cluster
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// teardown removes everything cluster s created, in the order that lets each
+// step succeed: processes first (nothing may re-mount or re-create), then the
+// shim sockets (found from containerd's state), rampart-node's pins of the
+// cluster's pods (found from kubelet's pod folders), mounts, cgroups, kubelet's log
+// links, the network, the kernel settings kubelet changed (when no other
+// cluster is left), and the run folder. It is idempotent and needs only the
+// run folder's name, so it also cleans what a killed owner left.
+func teardown(base string, s state) error {
+	l := layout{dir: filepath.Join(base, s.Name)}
+	var errs []error
+	errs = append(errs, killCgroups(s.Name))
+	errs = append(errs, removeShimSockets(l))
+	errs = append(errs, detachPins(l))
+	errs = append(errs, unmountBelow(l.dir))
+	errs = append(errs, removeCgroups(s.Name))
+	errs = append(errs, removeLogLinks(l.dir))
+	errs = append(errs, removeNetwork(s))
+	errs = append(errs, restoreSysctls(base, s.Name))
+	if left, err := mountsBelow(l.dir); err != nil || len(left) > 0 {
+		// Never RemoveAll through a mount: a bind could lead anywhere on the host.
+		errs = append(errs, fmt.Errorf("cluster: %s still has mounts %v (%v); run folder kept", l.dir, left, err))
+	} else if err := os.RemoveAll(l.dir); err != nil {
+		errs = append(errs, fmt.Errorf("cluster: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// shimSocketDir is where containerd-shim-runc-v2 puts its sockets whatever
+// containerd's state folder is (pkg/shim's socketRoot, /run/containerd/s).
+const shimSocketDir = "/run/containerd/s"
+
+// removeShimSockets removes the sockets of this containerd's shims: each is
+// named sha256(<containerd address>/<namespace>/<task id>[/debug]).
+func removeShimSockets(l layout) error {
+	tasks := filepath.Join(l.containerdState(), "io.containerd.runtime.v2.task")
+	nss, _ := os.ReadDir(tasks)
+	var errs []error
+	for _, ns := range nss {
+		ids, _ := os.ReadDir(filepath.Join(tasks, ns.Name()))
+		for _, id := range ids {
+			p := filepath.Join(l.containerdSock(), ns.Name(), id.Name())
+			for _, q := range []string{p, filepath.Join(p, "debug")} {
+				f := filepath.Join(shimSocketDir, fmt.Sprintf("%x", sha256.Sum256([]byte(q))))
+				if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// mountsBelow lists the mount points at or under dir, in mount order.
+func mountsBelow(dir string) ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) < 5 {
+			continue
+		}
+		mp := unescapeMount(fs[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	return out, sc.Err()
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space, ...).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var v byte
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%o", &v); err == nil {
+				b.WriteByte(v)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// unmountBelow lazily unmounts every mount at or under dir, the newest first
+// (overlay snapshots, pod volumes, netns pins, kubelet's rshared root-dir bind),
+// until none is left.
+func unmountBelow(dir string) error {
+	for range 10 {
+		mps, err := mountsBelow(dir)
+		if err != nil {
+			return err
+		}
+		if len(mps) == 0 {
+			return nil
+		}
+		slices.Reverse(mps)
+		for _, mp := range mps {
+			_ = unix.Unmount(mp, unix.MNT_DETACH)
+		}
+	}
+	mps, _ := mountsBelow(dir)
+	return fmt.Errorf("cluster: cannot unmount %v", mps)
+}
+
+// containerLogLinks is where kubelet links every container log, whatever its
+// podLogsDir.
+const containerLogLinks = "/var/log/containers"
+
+// removeLogLinks removes kubelet's links into dir's pod logs.
+func removeLogLinks(dir string) error {
+	entries, _ := os.ReadDir(containerLogLinks)
+	var errs []error
+	for _, e := range entries {
+		p := filepath.Join(containerLogLinks, e.Name())
+		if target, err := os.Readlink(p); err == nil && strings.HasPrefix(target, dir+"/") {
+			if err := os.Remove(p); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
