@@ -60,7 +60,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	}
 	st, dir, err := newState(o.BaseDir)
 	if err == nil {
-		err = saveSysctls(o.BaseDir)
+		err = prepareHost(o.BaseDir)
 	}
 	unlock()
 	if err != nil {

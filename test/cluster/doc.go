@@ -28,7 +28,10 @@
 // every v1 hierarchy and the unified one, the daemons' cgroup beside it). Stop
 // kills every process through those cgroups, lazily unmounts everything below
 // the run folder in reverse order, removes the cgroups, the shim sockets
-// containerd keeps in /run/containerd/s, the netns and link, restores the kernel
-// settings kubelet changes, and removes the run folder. Start and Down sweep what
+// containerd keeps in /run/containerd/s, rampart-node's pins of its pods, the
+// netns and link, and removes the run folder. The host-wide settings a node
+// needs (the kernel settings kubelet sets at start, /sys/fs/bpf as a shared
+// mount for rampart-node's Bidirectional volume) are recorded by the first
+// cluster and put back by the last. Start and Down sweep what
 // a killed owner left behind, read from the run folder's state file.
 package cluster

@@ -18,9 +18,17 @@ func (c *Cluster) installRampart(ctx context.Context) error {
 	if err := c.Apply(ctx, string(manifests)); err != nil {
 		return fmt.Errorf("cluster: install rampart: %w", err)
 	}
-	for _, w := range []string{"deployment/rampart-injector", "daemonset/rampart-node"} {
-		if _, err := c.Kubectl(ctx, "-n", RampartNamespace, "rollout", "status", w, "--timeout=3m"); err != nil {
+	// rollout status alone passes a DaemonSet whose pod is Running for a moment
+	// before it crashes: also wait for every pod's Ready condition.
+	for _, w := range []string{"rampart-injector", "rampart-node"} {
+		kind := map[string]string{"rampart-injector": "deployment/", "rampart-node": "daemonset/"}[w]
+		if _, err := c.Kubectl(ctx, "-n", RampartNamespace, "rollout", "status", kind+w, "--timeout=3m"); err != nil {
 			return fmt.Errorf("cluster: install rampart: %w", err)
+		}
+		if _, err := c.Kubectl(ctx, "-n", RampartNamespace, "wait", "pod", "-l", "app.kubernetes.io/name="+w,
+			"--for=condition=Ready", "--timeout=2m"); err != nil {
+			out, _ := c.Kubectl(ctx, "-n", RampartNamespace, "logs", "-l", "app.kubernetes.io/name="+w, "--tail=20")
+			return fmt.Errorf("cluster: install rampart: %w\n%s", err, out)
 		}
 	}
 	return nil

@@ -30,7 +30,7 @@ func teardown(base string, s state) error {
 	errs = append(errs, removeCgroups(s.Name))
 	errs = append(errs, removeLogLinks(l.dir))
 	errs = append(errs, removeNetwork(s))
-	errs = append(errs, restoreSysctls(base, s.Name))
+	errs = append(errs, restoreHost(base, s.Name))
 	if left, err := mountsBelow(l.dir); err != nil || len(left) > 0 {
 		// Never RemoveAll through a mount: a bind could lead anywhere on the host.
 		errs = append(errs, fmt.Errorf("cluster: %s still has mounts %v (%v); run folder kept", l.dir, left, err))
