@@ -1,12 +1,15 @@
 package injector
 
 import (
+	"fmt"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // nodeRBAC lets the node agent watch pods (to find injected ones on its node and
@@ -49,36 +52,74 @@ func nodeDaemonSet(o InstallOptions) *appsv1.DaemonSet {
 	return d
 }
 
+// nodeMetricsPort serves rampart-node's /metrics and the probes below.
+const nodeMetricsPort = 9965
+
 func nodePodSpec(o InstallOptions) corev1.PodSpec {
-	yes := true
-	bidirectional := corev1.MountPropagationBidirectional
 	return corev1.PodSpec{
 		ServiceAccountName: NodeName,
-		// Host PID namespace: pod network namespaces are reached via /proc/<pid>/ns/net.
+		// Host PID namespace: pod network namespaces are reached via /proc/<pid>/ns/net
+		// of a process in the pod's cgroup (the sandbox's pause process under containerd).
 		HostPID:     true,
 		Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 		Containers: []corev1.Container{{
 			Name:  NodeName,
 			Image: o.NodeImage,
-			Args:  []string{"--proxy-uid=1337"},
+			Args:  []string{fmt.Sprintf("--metrics-addr=:%d", nodeMetricsPort)},
 			Env: []corev1.EnvVar{{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{
 				FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"}}}},
+			Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: nodeMetricsPort, Protocol: corev1.ProtocolTCP}},
+			// Ready once the node's pods are cached and the pods pinned by the previous
+			// agent are queued; alive while the process serves.
+			ReadinessProbe: nodeProbe("/healthz/ready", 2),
+			LivenessProbe:  nodeProbe("/healthz/live", 10),
 			Resources: corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
 			},
-			SecurityContext: &corev1.SecurityContext{Privileged: &yes},
-			VolumeMounts: []corev1.VolumeMount{
-				{Name: "bpffs", MountPath: "/sys/fs/bpf", MountPropagation: &bidirectional},
-				{Name: "cgroup", MountPath: "/sys/fs/cgroup", ReadOnly: true},
-			},
+			SecurityContext: nodeSecurityContext(),
+			VolumeMounts:    nodeMounts(),
 		}},
-		Volumes: []corev1.Volume{hostDir("bpffs", "/sys/fs/bpf"), hostDir("cgroup", "/sys/fs/cgroup")},
+		Volumes: []corev1.Volume{
+			hostDir("bpffs", "/sys/fs/bpf", corev1.HostPathDirectoryOrCreate),
+			hostDir("cgroup", "/sys/fs/cgroup", corev1.HostPathDirectory),
+		},
 	}
 }
 
-func hostDir(name, path string) corev1.Volume {
-	t := corev1.HostPathDirectoryOrCreate
+// nodeSecurityContext: privileged because loading and attaching BPF programs to
+// other pods' cgroups and namespaces needs CAP_SYS_ADMIN/CAP_BPF/CAP_NET_ADMIN and
+// the bpffs mount must propagate back to the host (Bidirectional needs privileged);
+// the agent writes nothing else, so its root file system is read-only.
+func nodeSecurityContext() *corev1.SecurityContext {
+	yes := true
+	return &corev1.SecurityContext{Privileged: &yes, ReadOnlyRootFilesystem: &yes}
+}
+
+// nodeMounts: pins live in the host's bpffs so that they outlive the agent, and a
+// bpffs the agent has to mount itself must reach the host (Bidirectional: the host's
+// /sys/fs/bpf must be a shared mount, as systemd makes it; elsewhere
+// `mount --make-shared /sys/fs/bpf`). The host's cgroup tree replaces the runtime's
+// own cgroup mount and is bound recursively (containerd binds hostPaths with rbind),
+// so on hybrid nodes the cgroup2 hierarchy at /sys/fs/cgroup/unified is visible
+// below it; it needs no propagation (nothing is mounted there later).
+func nodeMounts() []corev1.VolumeMount {
+	bidirectional := corev1.MountPropagationBidirectional
+	return []corev1.VolumeMount{
+		{Name: "bpffs", MountPath: "/sys/fs/bpf", MountPropagation: &bidirectional},
+		{Name: "cgroup", MountPath: "/sys/fs/cgroup", ReadOnly: true},
+	}
+}
+
+func nodeProbe(path string, period int32) *corev1.Probe {
+	return &corev1.Probe{
+		ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+			Path: path, Port: intstr.FromString("metrics")}},
+		PeriodSeconds: period, FailureThreshold: 3, TimeoutSeconds: 2,
+	}
+}
+
+func hostDir(name, path string, t corev1.HostPathType) corev1.Volume {
 	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{
 		HostPath: &corev1.HostPathVolumeSource{Path: path, Type: &t}}}
 }

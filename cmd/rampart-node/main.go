@@ -11,6 +11,10 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
 	"github.com/rampart-mesh/rampart/cmd/internal/version"
 	"github.com/rampart-mesh/rampart/redirect/agent"
 )
@@ -39,5 +43,9 @@ func run(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("flags: %w", err)
 	}
+	// controller-runtime logs through its own global logger; its workqueue metrics
+	// (depth, retries, latency of the pod queue) join rampart-node's on /metrics.
+	ctrllog.SetLogger(logr.FromSlogHandler(slog.Default().Handler()))
+	o.Gatherer = ctrlmetrics.Registry
 	return agent.Run(ctx, o)
 }

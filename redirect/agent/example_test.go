@@ -25,3 +25,16 @@ func ExampleFindPodCgroup() {
 	// Output:
 	// kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0f3c9a2e_1b7d_4c6e_9a51_7d2e8b4f6a10.slice/cri-containerd-aaa111.scope
 }
+
+// Inside rampart-node's container on a hybrid node, the runtime's own cgroup mount
+// is hidden by the host's /sys/fs/cgroup, whose cgroup2 part is at unified.
+func ExampleCgroup2Root() {
+	root, err := agent.Cgroup2Root("testdata/mountinfo/daemonset_hybrid.txt")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(root)
+	// Output:
+	// /sys/fs/cgroup/unified
+}

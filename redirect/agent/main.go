@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -25,6 +25,11 @@ type RunOptions struct {
 	PinRoot     string // redirect.DefaultPinRoot when empty
 	MetricsAddr string // no metrics server when empty
 	Accelerate  bool
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Gatherer adds metrics to /metrics (the command passes controller-runtime's
+	// workqueue metrics); none if nil.
+	Gatherer prometheus.Gatherer
 }
 
 // Run is rampart-node: mount bpffs if needed, adopt pinned pods, watch the node's pods
@@ -37,7 +42,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		return err
 	}
 	if o.CgroupRoot == "" {
-		root, err := redirect.Cgroup2Mount()
+		root, err := Cgroup2Root("/proc/self/mountinfo")
 		if err != nil {
 			return err
 		}
@@ -47,20 +52,21 @@ func Run(ctx context.Context, o RunOptions) error {
 	if err != nil {
 		return err
 	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("kubernetes client: %w", err)
-	}
 	reg := prometheus.NewRegistry()
-	r, err := New(Options{CgroupRoot: o.CgroupRoot, PinRoot: o.PinRoot, Accelerate: o.Accelerate, Registerer: reg})
+	r, err := New(Options{CgroupRoot: o.CgroupRoot, PinRoot: o.PinRoot, Accelerate: o.Accelerate, Registerer: reg, Logger: o.Logger})
 	if err != nil {
 		return err
 	}
+	r.log.Info("rampart-node", "node", o.Node, "cgroup-root", o.CgroupRoot, "adopted", len(r.Attached()))
 	if o.MetricsAddr != "" {
-		stop := serveMetrics(o.MetricsAddr, reg)
+		gs := prometheus.Gatherers{reg}
+		if o.Gatherer != nil {
+			gs = append(gs, o.Gatherer)
+		}
+		stop := serveMetrics(o.MetricsAddr, gs, r.Ready, r.log)
 		defer stop()
 	}
-	return Watch(ctx, client, o.Node, r)
+	return Watch(ctx, cfg, o.Node, r)
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
@@ -78,13 +84,23 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-func serveMetrics(addr string, g prometheus.Gatherer) (stop func()) {
+// serveMetrics serves /metrics and the DaemonSet's probes: /healthz/live answers
+// while the process serves, /healthz/ready once the pod cache has synced.
+func serveMetrics(addr string, g prometheus.Gatherer, ready func() bool, log *slog.Logger) (stop func()) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz/live", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.HandleFunc("/healthz/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready() {
+			http.Error(w, "pod cache not synced", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Warn("metrics server stopped; capture goes on", "err", err)
+			log.Warn("metrics server stopped; capture goes on", "err", err)
 		}
 	}()
 	return func() { _ = srv.Close() }

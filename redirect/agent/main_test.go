@@ -6,7 +6,9 @@ import (
 	"os"
 	"testing"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/rampart-mesh/rampart/redirect/agent"
 	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
@@ -14,7 +16,10 @@ import (
 
 func TestMain(m *testing.M) {
 	netpod.MaybeHelper(map[string]netpod.Command{"agent": runAgent})
-	os.Exit(m.Run())
+	ctrllog.SetLogger(logr.Discard()) // envtest and the pod cache log through it
+	code := m.Run()
+	sharedAPI.stop()
+	os.Exit(code)
 }
 
 // runAgent is an agent process: sync one pod, say READY, block until killed.

@@ -6,6 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	r        *Reconciler
 	failures prometheus.Counter
+	retries  *prometheus.CounterVec
 	attached *prometheus.Desc
 	entries  *prometheus.Desc
 }
@@ -16,6 +17,10 @@ func newMetrics(r *Reconciler) *metrics {
 		failures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rampart_node_attach_failures_total", Help: "Pods whose capture could not be attached.",
 		}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_node_sync_retries_total",
+			Help: "Pod syncs retried with backoff: reason=pending (cgroup, proxy cgroup or listener not there yet) or error.",
+		}, []string{"reason"}),
 		attached: prometheus.NewDesc("rampart_node_pods_attached", "Pods whose traffic is captured.", nil, nil),
 		entries: prometheus.NewDesc("rampart_node_map_entries",
 			"Entries in the capture maps, summed over pods.", []string{"map"}, nil),
@@ -24,12 +29,14 @@ func newMetrics(r *Reconciler) *metrics {
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.failures.Describe(ch)
+	m.retries.Describe(ch)
 	ch <- m.attached
 	ch <- m.entries
 }
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	m.failures.Collect(ch)
+	m.retries.Collect(ch)
 	m.r.mu.Lock()
 	defer m.r.mu.Unlock()
 	total := 0

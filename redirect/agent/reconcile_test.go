@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -44,12 +45,20 @@ func newNodeFor(t *testing.T, pod *corev1.Pod) *node {
 	serve(t, n.a, n.a.ProxyCgroup, "127.0.0.1:15001", "[::1]:15001", ":15006")
 	serve(t, n.a, n.a.AppCgroup, ":80")
 	serve(t, n.c, n.c.AppCgroup, ":80")
+	n.pinRoot = newPinRoot(t, env)
+	return n
+}
+
+// newPinRoot is the Env's own folder in bpffs, removed (with what is pinned there)
+// when the test ends.
+func newPinRoot(t *testing.T, env *netpod.Env) string {
+	t.Helper()
 	if err := redirect.EnsureBPFFS(redirect.BPFFSRoot); err != nil {
 		t.Fatal(err)
 	}
-	n.pinRoot = filepath.Join(redirect.BPFFSRoot, env.Prefix)
-	t.Cleanup(func() { _ = os.RemoveAll(n.pinRoot) })
-	return n
+	dir := filepath.Join(redirect.BPFFSRoot, env.Prefix)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }
 
 func serve(t *testing.T, pod *netpod.Pod, cgroup string, addrs ...string) {
@@ -73,7 +82,7 @@ func dial(t *testing.T, pod *netpod.Pod, addr string) netpod.Served {
 
 func (n *node) reconciler(t *testing.T, reg prometheus.Registerer) *agent.Reconciler {
 	t.Helper()
-	r, err := agent.New(agent.Options{CgroupRoot: n.env.Cgroup, PinRoot: n.pinRoot, Registerer: reg})
+	r, err := agent.New(agent.Options{CgroupRoot: n.env.Cgroup, PinRoot: n.pinRoot, Registerer: reg, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,6 +169,9 @@ func TestAgentKillAndRestart(t *testing.T) {
 	}
 }
 
+// testLogger shows the agent's logs with the test's output (on failure or -v).
+func testLogger(t *testing.T) *slog.Logger { return slog.New(slog.NewTextHandler(t.Output(), nil)) }
+
 func metricValue(t *testing.T, g prometheus.Gatherer, name string) float64 {
 	t.Helper()
 	mfs, err := g.Gather()
@@ -204,5 +216,33 @@ func checkProxyRestart(t *testing.T, n *node, r *agent.Reconciler, to string) {
 	}
 	if s, _ := netpod.ParseServed(res.Line); s.Listener != ":80" {
 		t.Errorf("restarted proxy's connection answered by %q (%s), want C's app", s.Listener, res.Err)
+	}
+}
+
+// TestReconcileNewAddresses: a pod whose addresses change (a new sandbox in the same
+// pod cgroup) is attached again, so inbound capture follows the new address.
+func TestReconcileNewAddresses(t *testing.T) {
+	n := newNode(t)
+	r := n.reconciler(t, nil)
+	t.Cleanup(func() { _ = r.Prune(nil) })
+	if err := r.Sync(n.pod); err != nil {
+		t.Fatal(err)
+	}
+	moved := netip.MustParseAddr("198.18.6.133")
+	n.env.Run(n.a.NetNS, "addr", "add", moved.String()+"/24", "dev", "eth0")
+	toMoved := moved.String() + ":80"
+	if s := dial(t, n.c, toMoved); s.Listener != ":80" {
+		t.Fatalf("C→A's new address answered by %s before the sync, want A's app (capture keyed by the old IPs)", s.Listener)
+	}
+	n.pod.Status.PodIPs = []corev1.PodIP{{IP: moved.String()}}
+	if err := r.Sync(n.pod); err != nil {
+		t.Fatal(err)
+	}
+	if s := dial(t, n.c, toMoved); s.Listener != ":15006" || s.OrigDst != toMoved {
+		t.Errorf("C→A's new address answered by %s orig %s, want the inbound listener", s.Listener, s.OrigDst)
+	}
+	toC := n.c.IP4.String() + ":80"
+	if s := dial(t, n.a, toC); s.Listener != "127.0.0.1:15001" {
+		t.Errorf("A→C answered by %s after attaching again", s.Listener)
 	}
 }

@@ -4,13 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/rampart-mesh/rampart/redirect"
 )
+
+// ErrPending is returned by Sync when an attached pod is not complete yet (the
+// proxy's container cgroup or its inbound listener is not there): Watch retries the
+// pod with backoff, and until then the fail-closed defaults apply.
+var ErrPending = errors.New("pending")
 
 // Options configure a Reconciler.
 type Options struct {
@@ -24,29 +34,53 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// RetryBase and RetryMax bound Watch's per-pod exponential backoff when a sync
+	// fails or is pending (defaults 100ms and 30s).
+	RetryBase, RetryMax time.Duration
+	// Workers is how many pods Watch syncs at once (default 2).
+	Workers int
+}
+
+func (o *Options) setDefaults() {
+	if o.PinRoot == "" {
+		o.PinRoot = redirect.DefaultPinRoot
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = 100 * time.Millisecond
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = 30 * time.Second
+	}
+	if o.Workers <= 0 {
+		o.Workers = 2
+	}
 }
 
 // Reconciler keeps capture attached to exactly the injected pods it is told about.
-// Its methods are safe for concurrent use.
+// Its methods are safe for concurrent use, except that Sync and Remove for one pod
+// UID must not overlap (Watch's workqueue never runs one key twice at once). mu only
+// guards the maps: no attach or detach runs under it.
 type Reconciler struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *metrics
+	ready   atomic.Bool
 	mu      sync.Mutex
 	pods    map[string]*redirect.Handle // by pod UID
 	dirs    map[string]string           // pod cgroup folders found, by pod UID
+	ips     map[string]string           // pod IPs capture was set up for, by pod UID
+	adopted []string                    // UIDs found pinned at start
 }
 
 // New returns a Reconciler that has adopted every pod pinned under PinRoot, so that
 // a restarted agent keeps running pods captured.
 func New(opts Options) (*Reconciler, error) {
-	if opts.PinRoot == "" {
-		opts.PinRoot = redirect.DefaultPinRoot
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	r := &Reconciler{opts: opts, log: opts.Logger, pods: map[string]*redirect.Handle{}, dirs: map[string]string{}}
+	opts.setDefaults()
+	r := &Reconciler{opts: opts, log: opts.Logger, pods: map[string]*redirect.Handle{},
+		dirs: map[string]string{}, ips: map[string]string{}}
 	r.metrics = newMetrics(r)
 	if opts.Registerer != nil {
 		if err := opts.Registerer.Register(r.metrics); err != nil {
@@ -64,13 +98,20 @@ func New(opts Options) (*Reconciler, error) {
 			continue
 		}
 		r.pods[uid] = h
+		r.adopted = append(r.adopted, uid)
 	}
 	return r, nil
 }
 
+// Ready reports whether Watch has synced its pod cache and queued the pods adopted
+// at start (rampart-node's readiness).
+func (r *Reconciler) Ready() bool { return r.ready.Load() }
+
 // Sync attaches capture to an injected pod (once its IPs and proxy container are
 // known), keeps the proxy's cgroup and inbound listener current, and detaches pods
-// that stopped being injected.
+// that stopped being injected. A pod that is not running yet is no error (its next
+// status update brings it back); a missing pod cgroup is ErrNotFound, a missing
+// proxy cgroup or listener ErrPending.
 func (r *Reconciler) Sync(p *corev1.Pod) error {
 	if !Injected(p) {
 		return r.Remove(string(p.UID))
@@ -80,11 +121,18 @@ func (r *Reconciler) Sync(p *corev1.Pod) error {
 		r.metrics.failures.Inc()
 		return fmt.Errorf("pod %s/%s: %w", p.Namespace, p.Name, err)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	h, ok := r.pods[s.UID]
+	h, ok := r.handle(s.UID)
 	if !ok && (len(s.IPs) == 0 || s.ProxyContainerID == "") {
 		return nil // not running yet: a later update brings IPs and the proxy's container
+	}
+	if ok && r.sandboxChanged(s) {
+		// A new sandbox (new netns, new IPs) in the same pod cgroup: inbound capture
+		// of the old one is moot, attach afresh.
+		r.log.Info("pod addresses changed, attaching again", "pod", s.Name, "uid", s.UID)
+		if err := r.Remove(s.UID); err != nil {
+			return fmt.Errorf("pod %s: detach for new addresses: %w", s.Name, err)
+		}
+		ok = false
 	}
 	podDir, err := r.podDir(s.UID)
 	if err != nil {
@@ -96,22 +144,66 @@ func (r *Reconciler) Sync(p *corev1.Pod) error {
 			r.metrics.failures.Inc()
 			return fmt.Errorf("attach %s: %w", s.Name, err)
 		}
+		r.mu.Lock()
 		r.pods[s.UID] = h
-		r.log.Info("attached", "pod", s.Name, "uid", s.UID)
+		r.ips[s.UID] = ipKey(s.IPs)
+		r.mu.Unlock()
+		r.log.Info("attached", "pod", s.Name, "uid", s.UID, "cgroup", podDir)
 	}
-	return errors.Join(r.refreshProxyCgroup(h, s, podDir), r.registerListener(h, podDir))
+	if err := errors.Join(r.refreshProxyCgroup(h, s, podDir), r.registerListener(h, podDir)); err != nil {
+		return fmt.Errorf("pod %s: %w", s.Name, err)
+	}
+	return nil
 }
 
-// podDir finds a pod's cgroup once; resyncs then cost no tree walk.
+// sandboxChanged reports whether an attached pod now has other IPs than capture was
+// set up for. A pod adopted from a pin takes its current IPs as the ones set up.
+func (r *Reconciler) sandboxChanged(s PodSpec) bool {
+	if len(s.IPs) == 0 {
+		return false
+	}
+	key := ipKey(s.IPs)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old, known := r.ips[s.UID]
+	if !known {
+		r.ips[s.UID] = key
+	}
+	return known && old != key
+}
+
+func ipKey(ips []netip.Addr) string {
+	ss := make([]string, len(ips))
+	for i, ip := range ips {
+		ss[i] = ip.String()
+	}
+	slices.Sort(ss)
+	return strings.Join(ss, ",")
+}
+
+func (r *Reconciler) handle(uid string) (*redirect.Handle, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, ok := r.pods[uid]
+	return h, ok
+}
+
+// podDir finds a pod's cgroup once; later syncs cost no tree walk.
 func (r *Reconciler) podDir(uid string) (string, error) {
-	if dir, ok := r.dirs[uid]; ok {
+	r.mu.Lock()
+	dir, ok := r.dirs[uid]
+	r.mu.Unlock()
+	if ok {
 		return dir, nil
 	}
 	dir, err := FindPodCgroup(r.opts.CgroupRoot, uid)
-	if err == nil {
-		r.dirs[uid] = dir
+	if err != nil {
+		return "", err
 	}
-	return dir, err
+	r.mu.Lock()
+	r.dirs[uid] = dir
+	r.mu.Unlock()
+	return dir, nil
 }
 
 func (r *Reconciler) attach(s PodSpec, podDir string) (*redirect.Handle, error) {
@@ -130,11 +222,11 @@ func (r *Reconciler) attach(s PodSpec, podDir string) (*redirect.Handle, error) 
 // container gets a new one. Until it is found the uid exemption (1337) applies.
 func (r *Reconciler) refreshProxyCgroup(h *redirect.Handle, s PodSpec, podDir string) error {
 	if s.ProxyContainerID == "" {
-		return nil
+		return fmt.Errorf("proxy container id: %w", ErrPending)
 	}
 	dir, err := FindContainerCgroup(podDir, s.ProxyContainerID)
 	if errors.Is(err, ErrNotFound) {
-		return nil
+		return fmt.Errorf("proxy container cgroup: %w", ErrPending)
 	}
 	if err != nil {
 		return err
@@ -150,14 +242,14 @@ func (r *Reconciler) refreshProxyCgroup(h *redirect.Handle, s PodSpec, podDir st
 }
 
 // registerListener hands the proxy's 15006 listener to sk_lookup once it exists;
-// until then inbound plaintext is dropped (fail closed) and a later Sync retries.
+// until then inbound plaintext is dropped (fail closed) and Watch retries.
 func (r *Reconciler) registerListener(h *redirect.Handle, podDir string) error {
 	if h.HasInboundListener() {
 		return nil
 	}
 	f, err := redirect.FindListener(podDir, redirect.InboundPort)
 	if errors.Is(err, redirect.ErrNoListener) {
-		return nil
+		return fmt.Errorf("inbound listener: %w", ErrPending)
 	}
 	if err != nil {
 		return err
@@ -166,16 +258,17 @@ func (r *Reconciler) registerListener(h *redirect.Handle, podDir string) error {
 	return h.SetInboundListener(f)
 }
 
-// Remove detaches a pod's capture, if attached.
+// Remove detaches a pod's capture and removes its pins, if attached.
 func (r *Reconciler) Remove(uid string) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	h, ok := r.pods[uid]
+	delete(r.pods, uid)
+	delete(r.dirs, uid)
+	delete(r.ips, uid)
+	r.mu.Unlock()
 	if !ok {
 		return nil
 	}
-	delete(r.pods, uid)
-	delete(r.dirs, uid)
 	r.log.Info("detached", "uid", uid)
 	return h.Close()
 }
@@ -183,17 +276,11 @@ func (r *Reconciler) Remove(uid string) error {
 // Prune detaches every attached pod whose UID is not in live (pods deleted while no
 // agent was running).
 func (r *Reconciler) Prune(live map[string]bool) error {
-	r.mu.Lock()
-	var gone []string
-	for uid := range r.pods {
-		if !live[uid] {
-			gone = append(gone, uid)
-		}
-	}
-	r.mu.Unlock()
 	var errs []error
-	for _, uid := range gone {
-		errs = append(errs, r.Remove(uid))
+	for _, uid := range r.Attached() {
+		if !live[uid] {
+			errs = append(errs, r.Remove(uid))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -212,11 +299,12 @@ func (r *Reconciler) Attached() []string {
 // Close lets go of every pod while leaving it captured and pinned, for the next agent.
 func (r *Reconciler) Close() error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	pods := r.pods
+	r.pods = map[string]*redirect.Handle{}
+	r.mu.Unlock()
 	var errs []error
-	for uid, h := range r.pods {
+	for _, h := range pods {
 		errs = append(errs, h.Release())
-		delete(r.pods, uid)
 	}
 	return errors.Join(errs...)
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/rampart-mesh/rampart/redirect/agent"
@@ -27,7 +29,7 @@ import (
 // container, a pod of another node is not, and deleting the pod detaches it.
 func TestWatchFollowsTheAPIServer(t *testing.T) {
 	netpod.RequireRoot(t)
-	client := startAPIServer(t)
+	cfg, client := startAPIServer(t)
 	ctx := t.Context()
 	pods := client.CoreV1().Pods("default")
 	other, err := pods.Create(ctx, apiPod(t, "elsewhere", "node-b"), metav1.CreateOptions{})
@@ -56,7 +58,7 @@ func TestWatchFollowsTheAPIServer(t *testing.T) {
 	r := n.reconciler(t, reg)
 	done := make(chan error, 1)
 	watchCtx, stop := contextWithCancel(t)
-	go func() { done <- agent.Watch(watchCtx, client, "node-a", r) }()
+	go func() { done <- agent.Watch(watchCtx, cfg, "node-a", r) }()
 	toC := n.c.IP4.String() + ":80"
 	waitFor(t, "pod attached", func() bool { return slices.Equal(r.Attached(), []string{string(created.UID)}) })
 	if s := dial(t, n.a, toC); s.Listener != "127.0.0.1:15001" || s.OrigDst != toC {
@@ -100,20 +102,38 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-func startAPIServer(t *testing.T) *kubernetes.Clientset {
+// apiServer is one kube-apiserver + etcd shared by the package's tests (each test
+// uses its own node name), started on first use and stopped by TestMain.
+type apiServer struct {
+	once   sync.Once
+	env    *envtest.Environment
+	cfg    *rest.Config
+	client *kubernetes.Clientset
+	err    error
+}
+
+var sharedAPI apiServer
+
+func (a *apiServer) stop() {
+	if a.env != nil {
+		_ = a.env.Stop()
+	}
+}
+
+func startAPIServer(t *testing.T) (*rest.Config, *kubernetes.Clientset) {
 	t.Helper()
 	assets := kubeAssets(t)
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start kube-apiserver from %s: %v", assets, err)
+	sharedAPI.once.Do(func() {
+		sharedAPI.env = &envtest.Environment{BinaryAssetsDirectory: assets}
+		if sharedAPI.cfg, sharedAPI.err = sharedAPI.env.Start(); sharedAPI.err != nil {
+			return
+		}
+		sharedAPI.client, sharedAPI.err = kubernetes.NewForConfig(sharedAPI.cfg)
+	})
+	if sharedAPI.err != nil {
+		t.Fatalf("start kube-apiserver from %s: %v", assets, sharedAPI.err)
 	}
-	t.Cleanup(func() { _ = env.Stop() })
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client
+	return sharedAPI.cfg, sharedAPI.client
 }
 
 // kubeAssets finds kube-<version>/ under $RAMPART_TOOLS_DIR or <repo>/.cache/bin.

@@ -14,6 +14,10 @@ import (
 // helperEnv carries the helper command into the re-executed test binary.
 const helperEnv = "RAMPART_NETPOD_HELPER"
 
+// HelperEnv is the environment entry that makes the test binary run a helper
+// command (see MaybeHelper), for processes started by other means (e.g. runc).
+func HelperEnv(helper ...string) string { return helperEnv + "=" + strings.Join(helper, "\x1f") }
+
 // Proc is a helper process running inside a pod.
 type Proc struct {
 	Cmd   *exec.Cmd
@@ -38,7 +42,7 @@ func (e *Env) StartIn(t testing.TB, netns, cgroup string, helper ...string) *Pro
 	}
 	defer cg.Close()
 	cmd := exec.Command("nsenter", "--net="+netns, os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+strings.Join(helper, "\x1f"))
+	cmd.Env = append(os.Environ(), HelperEnv(helper...))
 	// The cgroup is fixed at clone time so that no socket is ever opened outside it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd()), Pdeathsig: syscall.SIGKILL}
 	cmd.Stderr = os.Stderr
