@@ -15,6 +15,9 @@ const BPFFSRoot = "/sys/fs/bpf"
 // EnsureBPFFS mounts bpffs at mountpoint unless one is mounted there already; pins
 // need it and some machines do not mount it at boot.
 func EnsureBPFFS(mountpoint string) error {
+	if isBPFFS(mountpoint) {
+		return nil // the usual case, and the only one where /tmp may be read-only (rampart-node's DaemonSet)
+	}
 	// Processes starting together (test packages, an agent and its tests) would
 	// otherwise each mount one, and the later mount hides the earlier one's pins.
 	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "rampart-bpffs.lock"), os.O_CREATE|os.O_RDWR, 0o600)
@@ -25,8 +28,7 @@ func EnsureBPFFS(mountpoint string) error {
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
 		return fmt.Errorf("bpffs lock: %w", err)
 	}
-	var st unix.Statfs_t
-	if err := unix.Statfs(mountpoint, &st); err == nil && st.Type == unix.BPF_FS_MAGIC {
+	if isBPFFS(mountpoint) {
 		return nil
 	}
 	if err := os.MkdirAll(mountpoint, 0o700); err != nil {
@@ -36,6 +38,11 @@ func EnsureBPFFS(mountpoint string) error {
 		return fmt.Errorf("mount bpffs at %s: %w", mountpoint, err)
 	}
 	return nil
+}
+
+func isBPFFS(path string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(path, &st) == nil && st.Type == unix.BPF_FS_MAGIC
 }
 
 // CgroupID returns the id of a cgroup v2 folder (its inode number), as
