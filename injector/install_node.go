@@ -56,6 +56,7 @@ func nodeDaemonSet(o InstallOptions) *appsv1.DaemonSet {
 const nodeMetricsPort = 9965
 
 func nodePodSpec(o InstallOptions) corev1.PodSpec {
+	tmpSize := resource.MustParse("1Mi")
 	return corev1.PodSpec{
 		ServiceAccountName: NodeName,
 		// Host PID namespace: pod network namespaces are reached via /proc/<pid>/ns/net
@@ -83,6 +84,10 @@ func nodePodSpec(o InstallOptions) corev1.PodSpec {
 		Volumes: []corev1.Volume{
 			hostDir("bpffs", "/sys/fs/bpf", corev1.HostPathDirectoryOrCreate),
 			hostDir("cgroup", "/sys/fs/cgroup", corev1.HostPathDirectory),
+			// The root is read-only; the agent's only file is the lock it takes
+			// when it has to mount bpffs itself.
+			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+				Medium: corev1.StorageMediumMemory, SizeLimit: &tmpSize}}},
 		},
 	}
 }
@@ -108,6 +113,7 @@ func nodeMounts() []corev1.VolumeMount {
 	return []corev1.VolumeMount{
 		{Name: "bpffs", MountPath: "/sys/fs/bpf", MountPropagation: &bidirectional},
 		{Name: "cgroup", MountPath: "/sys/fs/cgroup", ReadOnly: true},
+		{Name: "tmp", MountPath: "/tmp"},
 	}
 }
 

@@ -16,7 +16,7 @@ const BPFFSRoot = "/sys/fs/bpf"
 // need it and some machines do not mount it at boot.
 func EnsureBPFFS(mountpoint string) error {
 	if isBPFFS(mountpoint) {
-		return nil // the usual case, and the only one where /tmp may be read-only (rampart-node's DaemonSet)
+		return nil // the usual case needs no lock file (rampart-node's root is read-only)
 	}
 	// Processes starting together (test packages, an agent and its tests) would
 	// otherwise each mount one, and the later mount hides the earlier one's pins.
@@ -40,11 +40,6 @@ func EnsureBPFFS(mountpoint string) error {
 	return nil
 }
 
-func isBPFFS(path string) bool {
-	var st unix.Statfs_t
-	return unix.Statfs(path, &st) == nil && st.Type == unix.BPF_FS_MAGIC
-}
-
 // CgroupID returns the id of a cgroup v2 folder (its inode number), as
 // bpf_get_current_cgroup_id reports it.
 func CgroupID(path string) (uint64, error) {
@@ -57,4 +52,9 @@ func CgroupID(path string) (uint64, error) {
 		return 0, fmt.Errorf("cgroup id: %s is not a cgroup folder", path)
 	}
 	return st.Ino, nil
+}
+
+func isBPFFS(path string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(path, &st) == nil && st.Type == unix.BPF_FS_MAGIC
 }

@@ -9,7 +9,8 @@
 // Watch is a controller-runtime controller over a cache of this node's pods only
 // (field selector spec.nodeName). Pod events queue the pod's UID; a worker
 // reconciles the UID: the cached pod with that UID is synced, a UID with no pod is
-// detached and unpinned. The UIDs adopted from pins are queued once the cache has
+// detached and unpinned once no process is left in its cgroup (a force-deleted
+// pod's containers may outlive its API object). The UIDs adopted from pins are queued once the cache has
 // synced, so a pod deleted while no agent ran is detached at start. A sync that
 // fails, or finds the pod incomplete (its cgroup, its proxy container's cgroup or
 // the proxy's 15006 listener not there yet), is retried for that pod alone with
@@ -31,9 +32,12 @@
 // /kubepods/besteffort/pod<uid>/<id> shows "0::/kubepods/besteffort/pod<uid>/<id>"
 // in /proc/<pid>/cgroup. So the pod folder exists in the unified tree as soon as
 // the pod sandbox runs, holds every container of the pod, and is found exactly as
-// in the pure v2 cgroupfs layout. runc removes only the container's own folder, so
-// the pod folder may outlive the pod: capture is detached from it by pod UID, never
-// by the folder disappearing.
+// in the pure v2 cgroupfs layout. On a real node (kubelet 1.37, containerd 2.2.9,
+// runc 1.1.5, test/cluster) the pause process shows
+// "0::/<cgroupRoot>/kubepods/burstable/pod<uid>/<sandbox id>" and the kubelet
+// removes the pod folder from the unified tree too when the pod goes; bare runc
+// removes only a container's own folder. Either way capture is detached by pod UID,
+// never by a folder disappearing.
 //
 // The pod's network namespace is /proc/<pid>/ns/net of the first process found in
 // the pod's cgroup: every container of a pod shares the sandbox's namespace, which

@@ -273,6 +273,24 @@ func (r *Reconciler) Remove(uid string) error {
 	return h.Close()
 }
 
+// RemoveGone detaches a pod that is gone from the API, once no process is left in
+// its cgroup. A gracefully deleted pod leaves the API only after the kubelet stopped
+// its containers; a force-deleted one may still run for a while, and keeps capture
+// until it stops (ErrPending until then). Pins under a shared pin root whose pods
+// still run elsewhere (another node's agent on the same host, as test clusters do)
+// are left alone the same way.
+func (r *Reconciler) RemoveGone(uid string) error {
+	if _, ok := r.handle(uid); !ok {
+		return nil
+	}
+	if dir, err := FindPodCgroup(r.opts.CgroupRoot, uid); err == nil {
+		if _, err := NetNSOf(dir); err == nil {
+			return fmt.Errorf("pod %s gone from the API but processes remain in %s: %w", uid, dir, ErrPending)
+		}
+	}
+	return r.Remove(uid)
+}
+
 // Prune detaches every attached pod whose UID is not in live (pods deleted while no
 // agent was running).
 func (r *Reconciler) Prune(live map[string]bool) error {

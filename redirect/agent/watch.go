@@ -91,7 +91,7 @@ func addPodController(ctx context.Context, mgr manager.Manager, r *Reconciler) e
 }
 
 // podController reconciles one pod UID: the cached pod with that UID is synced, a
-// UID with no pod is detached.
+// UID with no pod is detached once its processes are gone.
 type podController struct {
 	r       *Reconciler
 	cache   cache.Cache
@@ -105,7 +105,7 @@ func (c *podController) Reconcile(ctx context.Context, uid types.UID) (reconcile
 	}
 	var err error
 	if len(pods.Items) == 0 {
-		err = c.r.Remove(string(uid))
+		err = c.r.RemoveGone(string(uid))
 	} else {
 		err = c.r.Sync(&pods.Items[0])
 	}

@@ -115,8 +115,9 @@ func TestWatchRetriesPodsWithBackoff(t *testing.T) {
 
 // TestWatchDetachesPodsDeletedWhileDown: an agent captures a pod and stops (the pod
 // stays captured and pinned); the pod is deleted while no agent runs; the next
-// agent adopts the pins, finds the pod gone from the API, and detaches and unpins
-// it. The agent reports ready once its cache has synced.
+// agent adopts the pins, finds the pod gone from the API, keeps capture while the
+// pod's processes still run (a forced delete), and detaches and unpins it once they
+// are gone. The agent reports ready once its cache has synced.
 func TestWatchDetachesPodsDeletedWhileDown(t *testing.T) {
 	netpod.RequireRoot(t)
 	_, client := startAPIServer(t)
@@ -141,11 +142,20 @@ func TestWatchDetachesPodsDeletedWhileDown(t *testing.T) {
 	if err := pods.Delete(t.Context(), p.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
 		t.Fatal(err)
 	}
-	second := n.reconciler(t, nil)
+	reg := prometheus.NewRegistry()
+	second := n.reconciler(t, reg)
 	if got := second.Attached(); !slices.Equal(got, []string{string(p.UID)}) {
 		t.Fatalf("second agent adopted %v", got)
 	}
 	startWatch(t, second, "node-down")
+	// Gone from the API but its processes still run (a forced delete): kept.
+	waitFor(t, "gone pod retried", func() bool {
+		return labelledValue(t, reg, "rampart_node_sync_retries_total", "reason", "pending") >= 2
+	})
+	if got := second.Attached(); len(got) != 1 {
+		t.Fatalf("pod detached while its processes run: attached %v", got)
+	}
+	killPod(t, n.a)
 	waitFor(t, "gone pod detached", func() bool { return len(second.Attached()) == 0 })
 	waitFor(t, "second agent ready", second.Ready)
 	if pinned, err := redirect.Pinned(n.pinRoot); err != nil || len(pinned) != 0 {

@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,6 +69,7 @@ func TestWatchFollowsTheAPIServer(t *testing.T) {
 	if err := pods.Delete(ctx, "deathstar", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
 		t.Fatal(err)
 	}
+	killPod(t, n.a) // as the kubelet stops a deleted pod's containers
 	waitFor(t, "pod detached", func() bool { return len(r.Attached()) == 0 })
 	if s := dial(t, n.a, toC); s.Listener != ":80" {
 		t.Errorf("after delete A→C answered by %s", s.Listener)
@@ -91,6 +94,27 @@ func apiPod(t *testing.T, name, node string) *corev1.Pod {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// killPod kills every process in the pod's cgroups and waits until none is left.
+// (Not cgroup.kill: a process cloned into the cgroup afterwards was killed too.)
+func killPod(t *testing.T, p *netpod.Pod) {
+	t.Helper()
+	for _, dir := range []string{p.Cgroup, p.AppCgroup, p.ProxyCgroup} {
+		b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+	waitFor(t, "pod processes gone", func() bool {
+		_, err := agent.NetNSOf(p.Cgroup)
+		return err != nil
+	})
+}
 
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
