@@ -28,6 +28,16 @@ const (
 
 	// ProxyContainerName is the injected native sidecar's name.
 	ProxyContainerName = "rampart-proxy"
+	// CheckContainerName is the init container, right after the proxy, that holds
+	// the app back until capture is attached (`rampart-proxy check-capture`).
+	CheckContainerName = "rampart-check"
+	// CheckUID is the check's user and group: not ProxyUID, so capture applies to it.
+	CheckUID = 1338
+	// CheckAddr and CheckPort are the check's sentinel destination. The kernel
+	// refuses a TCP connect to it before sending anything; connect4 redirects it to
+	// the proxy, which answers it instead of dialling it.
+	CheckAddr = "255.255.255.255"
+	CheckPort = 15002
 	// DefaultTrustDomain is the SPIFFE trust domain when none is configured.
 	DefaultTrustDomain = "cluster.local"
 	// DefaultImage is the proxy image used when Config.Image is empty.

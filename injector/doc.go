@@ -24,7 +24,7 @@
 // rampart.io/injection=enabled, and never pods labelled rampart.io/inject=false.
 // Mutate itself skips pods annotated (or labelled) rampart.io/inject: "false",
 // hostNetwork pods, and pods already carrying the rampart.io/status annotation or a
-// container named rampart-proxy, so a reinvocation never injects twice.
+// container named rampart-proxy or rampart-check, so a reinvocation never injects twice.
 //
 // # What is injected
 //
@@ -41,7 +41,24 @@
 // /etc/rampart/bundle, rampart-tmp (16Mi in-memory emptyDir) at /tmp, and
 // rampart-kube-api (the pod's service-account token and the cluster CA, projected as
 // kube-api-access-* would be) at /var/run/secrets/kubernetes.io/serviceaccount.
-// The pod is annotated rampart.io/status with a JSON Status.
+//
+// Then one regular init container "rampart-check" (the proxy image running
+// `rampart-proxy check-capture`; uid/gid 1338, so capture applies to it, with the
+// proxy's other restrictions and 10m/16Mi requests, 100m/64Mi limits), before the
+// pod's own init containers. The kubelet starts it only once the proxy's startup
+// probe passed; it connects to 255.255.255.255:15002, which the kernel refuses to
+// route (ENETUNREACH, no packet sent), so it succeeds only when rampart-node's
+// connect4 program has redirected the connect to the proxy, which answers it.
+// Until then (rampart-node down, or not yet attached to the pod) it retries for a
+// minute (ten, with --wait 10m, in a restartPolicy Never pod, which a failed init
+// container would fail for good) and exits 1; the kubelet restarts it with
+// backoff, and the app never starts uncaptured: the pod stays in Init and not
+// Ready. This is the role of istio-validation beside Istio's CNI plugin. A pod
+// whose exclusion annotations cover that address or port gets no check (it could
+// never pass). The check takes milliseconds, but the kubelet notices an init
+// container's exit only at its next relist (1 s), so it costs pod start about a
+// second, as istio-validation does. The pod is annotated rampart.io/status with a
+// JSON Status listing both init containers.
 //
 // # The proxy's environment (the contract with rampart-proxy)
 //

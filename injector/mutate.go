@@ -53,7 +53,11 @@ func Mutate(pod *corev1.Pod, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	out.Spec.InitContainers = append([]corev1.Container{proxy}, out.Spec.InitContainers...)
+	injected := []corev1.Container{proxy}
+	if !excludesCheck(s) {
+		injected = append(injected, checkContainer(cfg, s, out.Spec.RestartPolicy))
+	}
+	out.Spec.InitContainers = append(injected, out.Spec.InitContainers...)
 	if out.Spec.ServiceAccountName == "" {
 		// What the ServiceAccount admission plugin sets; the proxy's projected
 		// token (rampart-kube-api) is refused without it.
@@ -61,7 +65,7 @@ func Mutate(pod *corev1.Pod, cfg Config) (Result, error) {
 	}
 	vols := proxyVolumes(cfg, s)
 	out.Spec.Volumes = append(out.Spec.Volumes, vols...)
-	if err := annotateStatus(out, s.image, vols, probes); err != nil {
+	if err := annotateStatus(out, s.image, injected, vols, probes); err != nil {
 		return Result{}, err
 	}
 	return Result{Pod: out}, nil
@@ -81,7 +85,7 @@ func skipReason(pod *corev1.Pod) string {
 	}
 	for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
 		for _, c := range cs {
-			if c.Name == ProxyContainerName {
+			if c.Name == ProxyContainerName || c.Name == CheckContainerName {
 				return SkipInjected
 			}
 		}
@@ -89,8 +93,11 @@ func skipReason(pod *corev1.Pod) string {
 	return ""
 }
 
-func annotateStatus(pod *corev1.Pod, image string, vols []corev1.Volume, probes appProbes) error {
-	st := Status{Image: image, InitContainers: []string{ProxyContainerName}, AppProbes: probes.paths()}
+func annotateStatus(pod *corev1.Pod, image string, inits []corev1.Container, vols []corev1.Volume, probes appProbes) error {
+	st := Status{Image: image, AppProbes: probes.paths()}
+	for _, c := range inits {
+		st.InitContainers = append(st.InitContainers, c.Name)
+	}
 	for _, v := range vols {
 		st.Volumes = append(st.Volumes, v.Name)
 	}

@@ -71,13 +71,14 @@ func (h *Handle) load(opts *Options) error {
 			return err
 		}
 	}
-	if err := h.attachCgroup(opts.CgroupPath, &objs.capturePrograms); err != nil {
-		return err
-	}
+	// The netns program first and connect4 last (see cgroupPrograms): a pod's
+	// capture check passes only once all of capture is in place.
 	if opts.NetNSPath != "" {
-		return h.attachNetNS(opts.NetNSPath, objs.RampartSkLookup)
+		if err := h.attachNetNS(opts.NetNSPath, objs.RampartSkLookup); err != nil {
+			return err
+		}
 	}
-	return nil
+	return h.attachCgroup(opts.CgroupPath, &objs.capturePrograms)
 }
 
 func (h *Handle) attachCgroup(path string, progs *capturePrograms) error {

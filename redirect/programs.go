@@ -10,16 +10,19 @@ type cgroupProgram struct {
 	prog      func(*capturePrograms) *ebpf.Program
 }
 
+// cgroupPrograms lists the cgroup programs in attach order. connect4 comes last:
+// the injected capture check passes once it redirects, and an app starts then, so
+// everything else must already be attached (a failure before it detaches all).
 func cgroupPrograms() []cgroupProgram {
 	return []cgroupProgram{
-		{"link_connect4", ebpf.AttachCGroupInet4Connect, "5.7", func(p *capturePrograms) *ebpf.Program { return p.RampartConnect4 }},
-		{"link_connect6", ebpf.AttachCGroupInet6Connect, "5.7", func(p *capturePrograms) *ebpf.Program { return p.RampartConnect6 }},
 		{"link_sockops", ebpf.AttachCGroupSockOps, "5.7", func(p *capturePrograms) *ebpf.Program { return p.RampartSockops }},
 		{"link_getsockopt", ebpf.AttachCGroupGetsockopt, "5.7", func(p *capturePrograms) *ebpf.Program { return p.RampartGetsockopt }},
 		{"link_getpeername4", ebpf.AttachCgroupInet4GetPeername, "5.8", func(p *capturePrograms) *ebpf.Program { return p.RampartGetpeername4 }},
 		{"link_getpeername6", ebpf.AttachCgroupInet6GetPeername, "5.8", func(p *capturePrograms) *ebpf.Program { return p.RampartGetpeername6 }},
 		{"link_getsockname4", ebpf.AttachCgroupInet4GetSockname, "5.8", func(p *capturePrograms) *ebpf.Program { return p.RampartGetsockname4 }},
 		{"link_getsockname6", ebpf.AttachCgroupInet6GetSockname, "5.8", func(p *capturePrograms) *ebpf.Program { return p.RampartGetsockname6 }},
+		{"link_connect6", ebpf.AttachCGroupInet6Connect, "5.7", func(p *capturePrograms) *ebpf.Program { return p.RampartConnect6 }},
+		{"link_connect4", ebpf.AttachCGroupInet4Connect, "5.7", func(p *capturePrograms) *ebpf.Program { return p.RampartConnect4 }},
 	}
 }
 

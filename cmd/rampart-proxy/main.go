@@ -19,6 +19,11 @@
 //
 //	rampart-proxy --bundle policies/starwars --listen-plaintext :8080 --upstream 127.0.0.1:80
 //
+// `rampart-proxy check-capture [--wait 1m]` is the capture check of the injected
+// rampart-check init container: it exits 0 once a connect to the sentinel
+// 255.255.255.255:15002 is answered by this pod's proxy through eBPF capture, which
+// holds the app containers back while the node agent has not attached capture.
+//
 // Memory: 1 s, 10 s and 60 s after start the proxy returns what only start-up used
 // (see releaseStartupMemory); RAMPART_RELEASE_STARTUP_MEMORY=false turns that off.
 // GOGC and GOMEMLIMIT work as for any Go program; the defaults are Go's (a low
@@ -68,6 +73,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == checkCommand {
+		return runCheck(ctx, args[1:], os.Stdout, stderr)
+	}
 	opts, closeLog, err := parseFlags(args, stderr)
 	if err != nil {
 		return err

@@ -265,6 +265,9 @@ func checkStoredSidecar(t *testing.T, pod *corev1.Pod) {
 	if sc := p.SecurityContext; sc == nil || *sc.RunAsUser != injector.ProxyUID || !*sc.ReadOnlyRootFilesystem {
 		t.Error("proxy security context not stored")
 	}
+	if c := pod.Spec.InitContainers[1]; c.Name != injector.CheckContainerName || *c.SecurityContext.RunAsUser != injector.CheckUID {
+		t.Errorf("second init container %s is not the capture check", c.Name)
+	}
 	if rp := pod.Spec.Containers[0].ReadinessProbe.HTTPGet; rp.Port.IntValue() != injector.AdminPort || rp.Path != "/app-health/app/readyz" {
 		t.Errorf("app readiness probe not rewritten: %+v", rp)
 	}

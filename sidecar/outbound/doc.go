@@ -16,4 +16,10 @@
 // as plain TCP and counted. A destination proxy that cannot be reached within the
 // connect timeout gets its endpoint ejected, and the app's connection is answered
 // with 503 when it spoke HTTP/1, or closed otherwise.
+//
+// One captured destination is never dialled: CheckAddr, the sentinel of the capture
+// check. CheckCapture (run by `rampart-proxy check-capture` in the injected
+// rampart-check init container) connects to it; only a connect that eBPF capture
+// redirected to this proxy can reach it, and the proxy answers a fixed token and
+// closes. The pod's app containers start only after that answer.
 package outbound

@@ -20,6 +20,7 @@ type target struct {
 	proxy netip.AddrPort // destination proxy (HBONE); unset when plain
 	id    spiffeid.ID    // identity the destination proxy must present
 	plain bool
+	check bool // the capture check's sentinel: answered here, never dialled
 	eject bool // an endpoint chosen by the balancer: eject it when it fails
 	// release ends the connection's count at the balancer (least-requests).
 	release func()
@@ -33,6 +34,10 @@ func (p *Proxy) handle(app *net.TCPConn, r *route) {
 	if err != nil {
 		p.metrics.connections.WithLabelValues("unknown", "error").Inc()
 		p.opts.Logger.Warn("outbound: no destination", "client", app.RemoteAddr(), "err", err)
+		return
+	}
+	if t.check {
+		p.answerCheck(app)
 		return
 	}
 	kind := "hbone"
@@ -61,6 +66,9 @@ func (p *Proxy) target(app *net.TCPConn, r *route) (target, error) {
 	orig, err := OriginalDst(app)
 	if err != nil {
 		return target{}, err
+	}
+	if orig == CheckAddr() {
+		return target{dst: orig, check: true}, nil
 	}
 	return p.resolve(orig)
 }

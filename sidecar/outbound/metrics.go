@@ -5,7 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // metrics are the outbound counters. They are created even without a Registerer
 // so the code never checks for nil.
 type metrics struct {
-	connections *prometheus.CounterVec // by kind (hbone, passthrough) and result
+	connections *prometheus.CounterVec // by kind (hbone, passthrough, check) and result
 	active      prometheus.Gauge
 	handshakes  *prometheus.CounterVec // by result
 	poolSize    prometheus.Gauge
@@ -16,7 +16,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		connections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name:        "rampart_connections_total",
-			Help:        "Connections handled, by direction, kind (hbone, passthrough) and result.",
+			Help:        "Connections handled, by direction, kind (hbone, passthrough, check) and result.",
 			ConstLabels: prometheus.Labels{"direction": "outbound"},
 		}, []string{"kind", "result"}),
 		active: prometheus.NewGauge(prometheus.GaugeOpts{
