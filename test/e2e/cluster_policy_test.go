@@ -30,20 +30,38 @@ allow if {
 // replaceConfigMap is the README's way to change the policy, run in dir.
 const replaceConfigMap = "kubectl create configmap rampart-policy --from-file=bundle.tar.gz --dry-run=client -o yaml | kubectl apply -f -"
 
-// policyChange: the README's two commands replace the bundle; every deathstar
-// replica lets the tiefighter through the exhaust port once the kubelet has
-// refreshed the volume and the proxy reloaded it. The time from kubectl apply to
-// the first changed decision is measured per replica.
-func (s *scenario) policyChange(t *testing.T) {
+// policyUpdates replaces the policy ConfigMap the README's way in both opted-in
+// namespaces at once (the kubelet refreshes each within its sync period, so
+// waiting for them in turn would double the wait): a changed bundle in default,
+// a broken one in empire.
+func (s *scenario) policyUpdates(t *testing.T) {
 	dir := t.TempDir()
 	writeStarwars(t, filepath.Join(dir, "changed"), map[string]string{"exhaust.rego": exhaustRule}, "starwars-exhaust-2")
 	s.sh(t, "cd "+dir+" && ./bin/rampart policy build changed -o bundle.tar.gz")
-	start := time.Now()
+	changed := time.Now()
 	s.sh(t, "cd "+dir+" && "+replaceConfigMap)
-	for _, took := range s.untilEveryReplica(t, start, func(t *testing.T, ip string) error {
+	broken := filepath.Join(dir, "broken")
+	if err := os.MkdirAll(broken, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(broken, "bundle.tar.gz"), brokenBundle(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	brokenAt := time.Now()
+	s.sh(t, "cd "+broken+" && kubectl -n "+nsEmpire+" "+strings.TrimPrefix(replaceConfigMap, "kubectl "))
+	t.Run("changed bundle changes decisions", func(t *testing.T) { s.policyChanged(t, changed) })
+	t.Run("broken bundle keeps the last good one", func(t *testing.T) { s.policyBroken(t, brokenAt) })
+}
+
+// policyChanged: every deathstar replica of default lets the tiefighter through
+// the exhaust port once the kubelet has refreshed the volume and the proxy
+// reloaded it; the time from kubectl apply to the first changed decision is
+// measured per replica.
+func (s *scenario) policyChanged(t *testing.T, start time.Time) {
+	for _, took := range s.untilEveryReplica(t, nsDefault, start, func(t *testing.T, name, ip string) error {
 		out, _ := s.curl(nsDefault, "tiefighter", "-s", "-XPUT", "http://"+ip+":8080/v1/exhaust-port")
 		if !strings.HasPrefix(out, panics) {
-			return fmt.Errorf("tiefighter PUT exhaust-port at %s: %q", ip, out)
+			return fmt.Errorf("tiefighter PUT exhaust-port at %s: %q", name, out)
 		}
 		return nil
 	}) {
@@ -61,18 +79,12 @@ func (s *scenario) policyChange(t *testing.T) {
 	}
 }
 
-// policyBroken: a bundle whose Rego does not compile is refused by every proxy,
-// which says so in its log and metrics and keeps deciding with the last good one.
-func (s *scenario) policyBroken(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "bundle.tar.gz"), brokenBundle(t), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	s.sh(t, "cd "+dir+" && "+replaceConfigMap)
-	for _, took := range s.untilEveryReplica(t, start, func(t *testing.T, ip string) error {
-		name := s.podByIP(t, ip)
-		logs, _ := s.c.Kubectl(s.ctx, "-n", nsDefault, "logs", name, "-c", injector.ProxyContainerName)
+// policyBroken: a bundle whose Rego does not compile is refused by every proxy of
+// empire, which says so in its log and metrics and keeps deciding with the last
+// good bundle (the shipped one: the exhaust port stays closed).
+func (s *scenario) policyBroken(t *testing.T, start time.Time) {
+	for _, took := range s.untilEveryReplica(t, nsEmpire, start, func(t *testing.T, name, _ string) error {
+		logs, _ := s.c.Kubectl(s.ctx, "-n", nsEmpire, "logs", name, "-c", injector.ProxyContainerName)
 		if !strings.Contains(logs, "bundle update refused, keeping the last good bundle") {
 			return fmt.Errorf("%s: no refusal logged yet", name)
 		}
@@ -80,45 +92,36 @@ func (s *scenario) policyBroken(t *testing.T) {
 	}) {
 		t.Logf("broken bundle refused and logged by a replica %.1fs after kubectl apply", took.Seconds())
 	}
-	for _, p := range s.pods(t, nsDefault, deathstarPods) {
-		m := s.metrics(t, nsDefault, p.Name, "deathstar")
-		if m.sum("rampart_policy_bundle_loads_total", `result="failure"`) < 1 {
-			t.Errorf("%s: no failed bundle load counted", p.Name)
+	for _, p := range s.pods(t, nsEmpire, deathstarPods) {
+		m := s.metrics(t, nsEmpire, p.Name, "deathstar")
+		if m.sum("rampart_policy_bundle_loads_total", `result="failure"`) < 1 ||
+			m.sum("rampart_policy_bundle_active_revision", `revision="starwars-v1"`) != 1 {
+			t.Errorf("%s: no failed load counted, or starwars-v1 no longer active", p.Name)
 		}
-		out, _ := s.curl(nsDefault, "tiefighter", "-s", "-XPUT", "http://"+p.Status.PodIP+":8080/v1/exhaust-port")
-		if !strings.HasPrefix(out, panics) {
-			t.Errorf("%s after the broken update: %q; want the last good bundle (exhaust port open)", p.Name, out)
+		for path, want := range map[string]string{"/v1/exhaust-port": denied, "/v1/request-landing": landed} {
+			method := map[string]string{"/v1/exhaust-port": "-XPUT", "/v1/request-landing": "-XPOST"}[path]
+			out, _ := s.curl(nsEmpire, "tiefighter", "-s", method, "http://"+p.Status.PodIP+":8080"+path)
+			if strings.TrimSpace(out) != want {
+				t.Errorf("%s %s after the broken update: %q, want %q (the last good bundle)", p.Name, path, out, want)
+			}
 		}
-	}
-	out, _ := s.curl(nsEmpire, "tiefighter", "-s", "-XPUT", "deathstar.empire.svc.cluster.local/v1/exhaust-port")
-	if strings.TrimSpace(out) != denied {
-		t.Errorf("empire namespace (its own ConfigMap, untouched): %q", out)
 	}
 }
 
-// untilEveryReplica polls check for each deathstar replica (by pod IP) until it
-// passes, up to 4 minutes after start (kubelet's ConfigMap sync period is one
-// minute, plus the proxy's 5 s reload check), and returns each replica's time.
-func (s *scenario) untilEveryReplica(t *testing.T, start time.Time, check func(*testing.T, string) error) []time.Duration {
+// untilEveryReplica polls check for each deathstar replica of ns until it passes,
+// up to 4 minutes after start (the kubelet refreshes ConfigMap volumes on its pod
+// sync, every minute by default, and the proxy checks its bundle every 5 s), and
+// returns each replica's time.
+func (s *scenario) untilEveryReplica(t *testing.T, ns string, start time.Time, check func(t *testing.T, name, ip string) error) []time.Duration {
 	var times []time.Duration
-	for _, p := range s.pods(t, nsDefault, deathstarPods) {
-		_, err := eventuallyErr(4*time.Minute-time.Since(start), time.Second, func() error { return check(t, p.Status.PodIP) })
+	for _, p := range s.pods(t, ns, deathstarPods) {
+		_, err := eventuallyErr(4*time.Minute-time.Since(start), time.Second, func() error { return check(t, p.Name, p.Status.PodIP) })
 		if err != nil {
 			t.Fatal(err)
 		}
 		times = append(times, time.Since(start))
 	}
 	return times
-}
-
-func (s *scenario) podByIP(t *testing.T, ip string) string {
-	for _, p := range s.pods(t, nsDefault, deathstarPods) {
-		if p.Status.PodIP == ip {
-			return p.Name
-		}
-	}
-	t.Fatalf("no deathstar at %s", ip)
-	return ""
 }
 
 // writeStarwars writes the shipped starwars bundle (no tests, no k8s example) to

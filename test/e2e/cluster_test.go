@@ -78,8 +78,7 @@ func TestCluster(t *testing.T) {
 		{"pod created while rampart-node is stopped waits for capture", s.nodeStopped, false},
 		{"pod delete detaches and unpins", s.podDelete, false},
 		{"measurements", s.measure, false},
-		{"changed policy ConfigMap changes decisions", s.policyChange, false},
-		{"broken policy ConfigMap keeps the last good bundle", s.policyBroken, false},
+		{"policy ConfigMap replaced: changed in default, broken in empire", s.policyUpdates, false},
 	}
 	for _, st := range steps {
 		if !t.Run(st.name, st.run) && st.must {
