@@ -60,7 +60,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	}
 	st, dir, err := newState(o.BaseDir)
 	if err == nil {
-		err = prepareHost(o.BaseDir)
+		err = prepareHost(st)
 	}
 	unlock()
 	if err != nil {
@@ -287,5 +287,5 @@ func Sweep(base string) error {
 			errs = append(errs, teardown(base, s))
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, sweepCNICache(base))...)
 }

@@ -24,8 +24,11 @@
 //
 // Everything lives under one run folder (state, certificates, etcd, containerd
 // root and state, kubelet root-dir, pod logs, sockets) named rcl<owner pid>-<n>,
-// the same name as the netns, the veth and the cgroup (kubelet's cgroupRoot in
-// every v1 hierarchy and the unified one, the daemons' cgroup beside it). Stop
+// the same name as the netns, the veth and the cgroup /<name> (kubelet's
+// cgroupRoot, in every v1 hierarchy and the unified one; the daemons run in
+// /<name>/system of the unified one, entered at clone time). runc, in this
+// hybrid layout, puts each container in the unified tree too, at
+// /<name>/kubepods/<qos>/pod<uid>/<container id>. Stop
 // kills every process through those cgroups, lazily unmounts everything below
 // the run folder in reverse order, removes the cgroups, the shim sockets
 // containerd keeps in /run/containerd/s, rampart-node's pins of its pods, the

@@ -36,7 +36,7 @@ func Down(base string) error {
 			errs = append(errs, teardown(base, s))
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, sweepCNICache(base))...)
 }
 
 // gone waits up to d for path to disappear.

@@ -10,8 +10,8 @@ import (
 )
 
 // Leftovers lists what cluster name (under base) still has on the machine: its
-// run folder, netns, host link, cgroups in any hierarchy, mounts below the run
-// folder, and processes in its cgroups or running from its run folder. Empty
+// run folder, netns, host link, cgroups in any hierarchy, CNI cache entries,
+// mounts below the run folder, and processes in its cgroups or running from its run folder. Empty
 // after a clean Stop, Sweep or Down.
 func Leftovers(base, name string) []string {
 	dir := filepath.Join(base, name)
@@ -32,6 +32,9 @@ func Leftovers(base, name string) []string {
 				out = append(out, "cgroup "+filepath.Join(h, name))
 			}
 		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(cniCache, name+"-*")); len(files) > 0 {
+		out = append(out, fmt.Sprintf("CNI cache %v", files))
 	}
 	mps, _ := mountsBelow(dir)
 	for _, mp := range mps {

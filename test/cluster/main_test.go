@@ -5,17 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rampart-mesh/rampart/test/cluster"
 )
 
-// One cluster per test package: every test shares it (starting one takes tens
-// of seconds). startErr holds why it could not start.
+// One cluster per test package, started by the first test that needs it and
+// shared by all (starting one takes tens of seconds); a run of fuzz targets
+// alone starts none. startErr holds why it could not start.
 var (
-	shared   *cluster.Cluster
-	startErr error
+	startOnce sync.Once
+	shared    *cluster.Cluster
+	startErr  error
 )
 
 // childEnv marks the re-executed test binary that brings a cluster up and waits
@@ -25,12 +28,6 @@ const childEnv = "RAMPART_CLUSTER_CHILD"
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(m.Run())
-	}
-	start := time.Now()
-	ctx := context.Background()
-	shared, startErr = cluster.Start(ctx, cluster.Options{Log: os.Stderr})
-	if startErr == nil {
-		fmt.Fprintf(os.Stderr, "cluster %s Ready in %.1fs\n", shared.Name, time.Since(start).Seconds())
 	}
 	code := m.Run()
 	if shared != nil {
@@ -50,6 +47,13 @@ func TestMain(m *testing.M) {
 // prerequisites are missing, or fails when it did not start.
 func need(t *testing.T) *cluster.Cluster {
 	t.Helper()
+	startOnce.Do(func() {
+		start := time.Now()
+		shared, startErr = cluster.Start(context.Background(), cluster.Options{Log: os.Stderr})
+		if startErr == nil {
+			fmt.Fprintf(os.Stderr, "cluster %s Ready in %.1fs\n", shared.Name, time.Since(start).Seconds())
+		}
+	})
 	if startErr != nil {
 		if errors.Is(startErr, cluster.ErrMissing) && os.Getenv("CI") != "true" {
 			t.Skip(startErr)

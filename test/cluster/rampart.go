@@ -2,11 +2,20 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // RampartNamespace is where `rampart install` puts the injector and rampart-node.
 const RampartNamespace = "rampart-system"
+
+// stableFor is how long Rampart's pods must stay Ready without a restart: a
+// container that exits at start is Running, even Ready, for a moment.
+const stableFor = 5 * time.Second
 
 // installRampart applies `rampart install --registry <registry> --tag <tag>`
 // with kubectl, as a user would, and waits for the injector and rampart-node.
@@ -18,17 +27,66 @@ func (c *Cluster) installRampart(ctx context.Context) error {
 	if err := c.Apply(ctx, string(manifests)); err != nil {
 		return fmt.Errorf("cluster: install rampart: %w", err)
 	}
-	// rollout status alone passes a DaemonSet whose pod is Running for a moment
-	// before it crashes: also wait for every pod's Ready condition.
-	for _, w := range []string{"rampart-injector", "rampart-node"} {
-		kind := map[string]string{"rampart-injector": "deployment/", "rampart-node": "daemonset/"}[w]
-		if _, err := c.Kubectl(ctx, "-n", RampartNamespace, "rollout", "status", kind+w, "--timeout=3m"); err != nil {
-			return fmt.Errorf("cluster: install rampart: %w", err)
+	for _, app := range []string{"rampart-injector", "rampart-node"} {
+		if err := c.waitStable(ctx, app); err != nil {
+			logs, _ := c.Kubectl(context.Background(), "-n", RampartNamespace, "logs", "-l",
+				"app.kubernetes.io/name="+app, "--tail=20")
+			return fmt.Errorf("cluster: install rampart: %w\n%s", err, logs)
 		}
-		if _, err := c.Kubectl(ctx, "-n", RampartNamespace, "wait", "pod", "-l", "app.kubernetes.io/name="+w,
-			"--for=condition=Ready", "--timeout=2m"); err != nil {
-			out, _ := c.Kubectl(ctx, "-n", RampartNamespace, "logs", "-l", "app.kubernetes.io/name="+w, "--tail=20")
-			return fmt.Errorf("cluster: install rampart: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// waitStable waits until app's pods exist, are all Ready and none restarted,
+// continuously for stableFor; a restart fails at once.
+func (c *Cluster) waitStable(ctx context.Context, app string) error {
+	var since time.Time
+	var crashed error
+	err := waitFor(ctx, c.p, app+" Ready", func() error {
+		err := c.podsReady(ctx, app)
+		switch {
+		case errors.Is(err, errRestarted):
+			crashed = err
+			return nil
+		case err != nil:
+			since = time.Time{}
+			return err
+		case since.IsZero():
+			since = time.Now()
+		}
+		if time.Since(since) < stableFor {
+			return fmt.Errorf("%s Ready for %s only", app, time.Since(since).Round(time.Second))
+		}
+		return nil
+	})
+	if crashed != nil {
+		return crashed
+	}
+	return err
+}
+
+var errRestarted = errors.New("container restarted")
+
+func (c *Cluster) podsReady(ctx context.Context, app string) error {
+	pods, err := c.Client.CoreV1().Pods(RampartNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + app})
+	if err != nil {
+		return err
+	}
+	if len(pods.Items) == 0 {
+		return fmt.Errorf("no %s pod", app)
+	}
+	for _, p := range pods.Items {
+		for _, s := range p.Status.ContainerStatuses {
+			if s.RestartCount > 0 {
+				return fmt.Errorf("%s: %w: %s, %d times", p.Name, errRestarted, s.Name, s.RestartCount)
+			}
+		}
+		ready := false
+		for _, cond := range p.Status.Conditions {
+			ready = ready || cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue
+		}
+		if !ready {
+			return fmt.Errorf("%s not Ready", p.Name)
 		}
 	}
 	return nil

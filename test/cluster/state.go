@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -107,13 +108,18 @@ func startTime(pid int) (uint64, error) {
 	return strconv.ParseUint(fs[19], 10, 64)
 }
 
-// lockBase takes an exclusive lock on the base folder (slot choice, sweeps and
-// the shared kernel settings are decided under it) and returns its release.
-func lockBase(base string) (func(), error) {
-	if err := os.MkdirAll(base, 0o700); err != nil {
+// lockBase takes an exclusive lock on the base folder (slot and name choice,
+// sweeps and teardowns happen under it) and returns its release. The host lock
+// (host.go) is only ever taken inside it, never the other way round.
+func lockBase(base string) (func(), error) { return lockFile(base, ".lock") }
+
+// lockFile takes an exclusive flock on dir/name (made if missing).
+func lockFile(dir, name string) (func(), error) {
+	base := filepath.Join(dir, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(base, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(base, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
@@ -144,6 +150,21 @@ func readStates(base string) []state {
 	return out
 }
 
+// hostHasAddr reports whether an interface of the host already holds a: the
+// slot is taken by a cluster under another base folder.
+func hostHasAddr(a netip.Addr) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, ia := range addrs {
+		if p, err := netip.ParsePrefix(ia.String()); err == nil && p.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
 // newState picks a free name and slot and writes the run folder and its state
 // file; the caller holds the base lock.
 func newState(base string) (state, string, error) {
@@ -159,7 +180,7 @@ func newState(base string) (state, string, error) {
 		return s, "", err
 	}
 	for i := 0; i < maxSlots; i++ {
-		if !used[i] {
+		if !used[i] && !hostHasAddr(state{Slot: i}.addrs().Host) {
 			s.Slot = i
 			break
 		}

@@ -25,12 +25,13 @@ func teardown(base string, s state) error {
 	var errs []error
 	errs = append(errs, killCgroups(s.Name))
 	errs = append(errs, removeShimSockets(l))
+	errs = append(errs, removeCNICache(l, s))
 	errs = append(errs, detachPins(l))
 	errs = append(errs, unmountBelow(l.dir))
 	errs = append(errs, removeCgroups(s.Name))
 	errs = append(errs, removeLogLinks(l.dir))
 	errs = append(errs, removeNetwork(s))
-	errs = append(errs, restoreHost(base, s.Name))
+	errs = append(errs, restoreHost(s.Name))
 	if left, err := mountsBelow(l.dir); err != nil || len(left) > 0 {
 		// Never RemoveAll through a mount: a bind could lead anywhere on the host.
 		errs = append(errs, fmt.Errorf("cluster: %s still has mounts %v (%v); run folder kept", l.dir, left, err))
@@ -44,21 +45,54 @@ func teardown(base string, s state) error {
 // containerd's state folder is (pkg/shim's socketRoot, /run/containerd/s).
 const shimSocketDir = "/run/containerd/s"
 
+// tasks lists containerd's tasks (pod sandboxes and containers) that still
+// have a state folder, as namespace/id pairs.
+func tasks(l layout) [][2]string {
+	root := filepath.Join(l.containerdState(), "io.containerd.runtime.v2.task")
+	nss, _ := os.ReadDir(root)
+	var out [][2]string
+	for _, ns := range nss {
+		ids, _ := os.ReadDir(filepath.Join(root, ns.Name()))
+		for _, id := range ids {
+			out = append(out, [2]string{ns.Name(), id.Name()})
+		}
+	}
+	return out
+}
+
 // removeShimSockets removes the sockets of this containerd's shims: each is
 // named sha256(<containerd address>/<namespace>/<task id>[/debug]).
 func removeShimSockets(l layout) error {
-	tasks := filepath.Join(l.containerdState(), "io.containerd.runtime.v2.task")
-	nss, _ := os.ReadDir(tasks)
 	var errs []error
-	for _, ns := range nss {
-		ids, _ := os.ReadDir(filepath.Join(tasks, ns.Name()))
-		for _, id := range ids {
-			p := filepath.Join(l.containerdSock(), ns.Name(), id.Name())
-			for _, q := range []string{p, filepath.Join(p, "debug")} {
-				f := filepath.Join(shimSocketDir, fmt.Sprintf("%x", sha256.Sum256([]byte(q))))
-				if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-					errs = append(errs, err)
-				}
+	for _, t := range tasks(l) {
+		p := filepath.Join(l.containerdSock(), t[0], t[1])
+		for _, q := range []string{p, filepath.Join(p, "debug")} {
+			f := filepath.Join(shimSocketDir, fmt.Sprintf("%x", sha256.Sum256([]byte(q))))
+			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// cniCache is where libcni caches results whatever containerd's folders are;
+// a CNI DEL removes them, a killed node does not get to.
+const cniCache = "/var/lib/cni/results"
+
+// removeCNICache removes the cached results of this node's sandboxes: the
+// cluster's network (named after it) and the loopback one containerd adds.
+func removeCNICache(l layout, s state) error {
+	patterns := []string{filepath.Join(cniCache, s.Name+"-*")}
+	for _, t := range tasks(l) {
+		patterns = append(patterns, filepath.Join(cniCache, "*-"+t[1]+"-*"))
+	}
+	var errs []error
+	for _, p := range patterns {
+		files, _ := filepath.Glob(p)
+		for _, f := range files {
+			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
 			}
 		}
 	}
@@ -141,6 +175,37 @@ func removeLogLinks(dir string) error {
 		p := filepath.Join(containerLogLinks, e.Name())
 		if target, err := os.Readlink(p); err == nil && strings.HasPrefix(target, dir+"/") {
 			if err := os.Remove(p); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sweepCNICache removes cached CNI results of clusters that are gone without
+// a run folder left to find them from (the cache is named <network>-<sandbox
+// id>-<interface>, and each sandbox also has a cni-loopback entry).
+func sweepCNICache(base string) error {
+	files, _ := filepath.Glob(filepath.Join(cniCache, namePrefix+"*"))
+	var errs []error
+	for _, f := range files {
+		rest := filepath.Base(f)
+		i := strings.Index(rest[len(namePrefix):], "-")
+		if i < 0 {
+			continue
+		}
+		j := strings.Index(rest[len(namePrefix)+i+1:], "-")
+		if j < 0 {
+			continue
+		}
+		name := rest[:len(namePrefix)+i+1+j]
+		pid, ok := ownerOf(name)
+		if _, err := os.Stat(filepath.Join(base, name)); !ok || err == nil || (state{Owner: pid}).ownerAlive() {
+			continue
+		}
+		id, _, _ := strings.Cut(rest[len(name)+1:], "-")
+		for _, g := range []string{f, filepath.Join(cniCache, "cni-loopback-"+id+"-lo")} {
+			if err := os.Remove(g); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, err)
 			}
 		}
