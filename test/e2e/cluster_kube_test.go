@@ -99,7 +99,7 @@ func (s *scenario) waitReady(t *testing.T, ns, selector string, timeout time.Dur
 	s.kubectl(t, "-n", ns, "wait", "--for=condition=Ready", "pod", "-l", selector, fmt.Sprintf("--timeout=%ds", int(timeout.Seconds())))
 }
 
-// eventually polls f every interval until it returns nil or timeout passes, and
+// eventuallyErr polls f every interval until it returns nil or timeout passes, and
 // returns the time it took or the last error.
 func eventuallyErr(timeout, interval time.Duration, f func() error) (time.Duration, error) {
 	start := time.Now()

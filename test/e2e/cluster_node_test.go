@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,12 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/rampart-mesh/rampart/injector"
-	"github.com/rampart-mesh/rampart/redirect"
 )
 
 // pinRoot is where rampart-node pins each pod's links and maps, by pod UID
@@ -26,55 +21,6 @@ const pinRoot = "/sys/fs/bpf/rampart"
 func pinned(uid string) bool {
 	fi, err := os.Stat(filepath.Join(pinRoot, uid))
 	return err == nil && fi.IsDir()
-}
-
-// keepBPFFSShared makes the host's bpffs a shared mount and keeps it so until the
-// test ends, logging every time it had to: rampart-node's Bidirectional volume
-// needs it whenever its container (re)starts. The cluster harness makes it shared
-// at Start, but on a machine where other clusters (other test packages, other
-// worktrees' harness versions) start and stop meanwhile it was found private
-// again mid-run (05:15 UTC, rampart-node stuck in CreateContainerError "not a
-// shared mount"). In CI, with one harness, this never has anything to do.
-func keepBPFFSShared(t *testing.T) {
-	t.Helper()
-	if err := redirect.EnsureBPFFS(redirect.BPFFSRoot); err != nil {
-		t.Fatal(err)
-	}
-	share := func() (bool, error) {
-		b, err := os.ReadFile("/proc/self/mountinfo")
-		if err != nil {
-			return false, err
-		}
-		shared := false
-		for _, line := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(line); len(f) > 6 && f[4] == redirect.BPFFSRoot {
-				shared = strings.Contains(line[:strings.Index(line, " - ")], "shared:") // the last mount wins
-			}
-		}
-		if shared {
-			return false, nil
-		}
-		return true, unix.Mount("", redirect.BPFFSRoot, "", unix.MS_SHARED, "")
-	}
-	if _, err := share(); err != nil {
-		t.Fatalf("make %s shared: %v", redirect.BPFFSRoot, err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	t.Cleanup(func() { cancel(); <-done }) // registered first: runs after the cluster's Stop
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(500 * time.Millisecond):
-			}
-			if flipped, err := share(); flipped {
-				t.Logf("%s was private again (another cluster's teardown?): made shared (%v)", redirect.BPFFSRoot, err)
-			}
-		}
-	}()
 }
 
 // proxyPID finds, from the node (the cluster shares the host's PID namespace),

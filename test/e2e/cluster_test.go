@@ -40,7 +40,6 @@ func TestCluster(t *testing.T) {
 	if os.Geteuid() != 0 {
 		need(t, "needs root: the cluster runs kubelet, containerd and runc in a network namespace of its own")
 	}
-	keepBPFFSShared(t)
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
