@@ -25,7 +25,7 @@ help: ## list the targets
 build: ## build every binary into bin/, stamped with VERSION
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
 
-images: ## build the OCI images (proxy, injector, node, demo) into .cache/images, no Docker needed
+images: ## build the OCI images (proxy, injector, node, demo, pause) into .cache/images, no Docker needed
 	$(GO) run ./cmd/rampart-images build -out $(IMAGES_DIR) -version $(VERSION) -revision $(REVISION) -epoch $(SOURCE_DATE_EPOCH)
 
 push: images ## push the images to REGISTRY=host:port[/path] (plain HTTP only to loopback)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rampart-mesh/rampart/rego"
@@ -151,7 +152,10 @@ func watchBundle(ctx context.Context, e *rego.Engine, path string, every time.Du
 	return func() { cancel(); <-done }
 }
 
-// fingerprint summarizes names, sizes and modification times under path.
+// fingerprint summarizes names, sizes, modification times and inodes under path,
+// following symlinks: in a ConfigMap volume every file is a symlink through
+// ..data, and the kubelet updates it by swapping ..data, so the symlinks' own
+// metadata never changes.
 func fingerprint(path string) string {
 	var b strings.Builder
 	filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
@@ -159,8 +163,12 @@ func fingerprint(path string) string {
 			fmt.Fprintf(&b, "%s:err;", p)
 			return nil
 		}
-		if fi, err := d.Info(); err == nil {
-			fmt.Fprintf(&b, "%s:%d:%d;", p, fi.Size(), fi.ModTime().UnixNano())
+		if fi, err := os.Stat(p); err == nil {
+			var ino uint64
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				ino = st.Ino
+			}
+			fmt.Fprintf(&b, "%s:%d:%d:%d;", p, fi.Size(), fi.ModTime().UnixNano(), ino)
 		}
 		return nil
 	})

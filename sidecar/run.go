@@ -33,6 +33,9 @@ func Run(ctx context.Context, opts Options) error {
 	if res != nil && opts.Inbound.Workloads == nil && opts.Inbound.WorkloadsFile == "" {
 		opts.Inbound.Workloads = resolverWorkloads{res}
 	}
+	if res != nil {
+		fillSelfLabels(ctx, &opts, resolverWorkloads{res})
+	}
 	in, err := newInbound(&opts, authz, src)
 	if err != nil {
 		return err

@@ -52,7 +52,8 @@ func curl(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer cancel()
 		req = req.WithContext(c)
 	}
-	client := &http.Client{Transport: &http.Transport{Proxy: nil, ForceAttemptHTTP2: true}}
+	dialer := &net.Dialer{Timeout: o.connectTO} // 0: only -m (the context) bounds it
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, ForceAttemptHTTP2: true, DialContext: dialer.DialContext}}
 	if !o.location {
 		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,7 +46,12 @@ func TestCuriousTiefighter(t *testing.T) {
 		{"landing", []string{"-s", "-XPOST", host + "/v1/request-landing"}, 0, starwars.LandedBody, ""},
 		{"exhaust port", []string{"-s", "-XPUT", host + "/v1/exhaust-port"}, 0, starwars.PanicBody, ""},
 		{"separate -X and header", []string{"-s", "-X", "POST", "-H", "X-Has-Force: True", "http://" + host + "/v1/request-landing"}, 0, starwars.LandedBody, ""},
-		{"long options", []string{"--silent", "--request=POST", "--max-time", "5", host + "/v1/request-landing"}, 0, starwars.LandedBody, ""},
+		{"long options", []string{"--silent", "--request=POST", "--max-time", "5", "--connect-timeout=2", host + "/v1/request-landing"}, 0, starwars.LandedBody, ""},
+		{"options after the URL (Cilium's -H X-Has-Force)", []string{"-s", "-XPUT", host + "/v1/exhaust-port", "-H", "X-Has-Force: True"}, 0, starwars.PanicBody, ""},
+		{"header and data for a JSON POST", []string{"-s", "-H", "Content-Type: application/json", "-d", `{"ship":"tie"}`, host + "/v1/request-landing"}, 0, starwars.LandedBody, ""},
+		{"NaN max-time refused", []string{"-s", "-m", "NaN", host}, exitUsage, "", "-m"},
+		{"zero connect-timeout refused", []string{"-s", "--connect-timeout", "0", host}, exitUsage, "", "connect-timeout"},
+		{"connect-timeout needs a value", []string{"-s", host, "--connect-timeout"}, exitUsage, "", "requires a value"},
 		{"-d makes a POST", []string{"-s", "-d", "x=1", host + "/v1/request-landing"}, 0, starwars.LandedBody, ""},
 		{"write-out status only", []string{"-s", "-o", "/dev/null", "-w", "%{http_code}\\n", "-XPOST", host + "/v1/request-landing"}, 0, "200\n", ""},
 		{"404 is not an error", []string{"-s", "-w", "%{http_code}", host + "/nope"}, 0, "404 page not found\n404", ""},
@@ -115,6 +122,51 @@ func TestCurlFailures(t *testing.T) {
 	}
 }
 
+// TestCurlConnectTimeout: --connect-timeout bounds a connect that gets no answer
+// (a listener whose accept queue is full drops new SYNs) with curl's exit 28.
+func TestCurlConnectTimeout(t *testing.T) {
+	addr := fullListener(t)
+	start := time.Now()
+	code, _, errOut := runCurl(t, "-sS", "--connect-timeout", "0.3", addr+"/")
+	if code != exitTimeout || !strings.Contains(errOut, "(28)") {
+		t.Errorf("exit %d stderr %q, want %d", code, errOut, exitTimeout)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("--connect-timeout 0.3 took %v", took)
+	}
+}
+
+// fullListener listens on loopback with a backlog of 0 and fills its accept
+// queue, so further connects hang in SYN retransmission.
+func fullListener(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	for i := 0; i < 8; i++ { // more than the queue holds; the rest time out
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			return addr
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	t.Skip("the kernel accepted every connect to a listener with backlog 0")
+	return ""
+}
+
 func TestDispatch(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"rampart-demo", "-version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "rampart-demo ") {
@@ -166,6 +218,7 @@ func FuzzParseCurlArgs(f *testing.F) {
 	f.Add("-s\x00-XPOST\x00deathstar/v1/request-landing")
 	f.Add("--request=PUT\x00-H\x00X-Has-Force: True\x00-m\x001.5\x00--\x00-x")
 	f.Add("-sSfiL\x00-w%{http_code}\x00u")
+	f.Add("--connect-timeout=NaN\x00-m\x00inf\x00u")
 	f.Fuzz(func(t *testing.T, s string) {
 		o, err := parseCurlArgs(strings.Split(s, "\x00"))
 		if err != nil {
@@ -178,6 +231,11 @@ func FuzzParseCurlArgs(f *testing.F) {
 		}
 		if strings.ContainsAny(o.method, " \r\n\t") {
 			t.Fatalf("method %q from %q", o.method, s)
+		}
+		for _, d := range []time.Duration{o.maxTime, o.connectTO} {
+			if d < 0 || d > 24*time.Hour {
+				t.Fatalf("timeout %v from %q", d, s)
+			}
 		}
 	})
 }

@@ -19,6 +19,7 @@ type curlOpts struct {
 	output    string
 	writeOut  string
 	maxTime   time.Duration
+	connectTO time.Duration
 	silent    bool
 	showError bool
 	fail      bool
@@ -28,6 +29,9 @@ type curlOpts struct {
 
 // Short options that take a value, and their long names.
 var curlValueOpts = map[byte]string{'X': "request", 'm': "max-time", 'H': "header", 'd': "data", 'o': "output", 'w': "write-out"}
+
+// longValueOpts take a value and have no short form.
+var longValueOpts = []string{"connect-timeout"}
 
 // Short flags without a value, and their long names.
 var curlBoolOpts = map[byte]string{'s': "silent", 'S': "show-error", 'f': "fail", 'i': "include", 'L': "location"}
@@ -136,6 +140,11 @@ func isValueLong(name string) bool {
 			return true
 		}
 	}
+	for _, n := range longValueOpts {
+		if n == name {
+			return true
+		}
+	}
 	return false
 }
 
@@ -172,11 +181,17 @@ func (o *curlOpts) setValue(name, val string) error {
 		}
 		o.method = val
 	case "max-time":
-		s, err := strconv.ParseFloat(val, 64)
-		if err != nil || s <= 0 || s > 86400 {
-			return fmt.Errorf("option -m: want seconds in (0, 86400], got %q", val)
+		d, err := seconds("-m", val)
+		if err != nil {
+			return err
 		}
-		o.maxTime = time.Duration(s * float64(time.Second))
+		o.maxTime = d
+	case "connect-timeout":
+		d, err := seconds("--connect-timeout", val)
+		if err != nil {
+			return err
+		}
+		o.connectTO = d
 	case "header":
 		k, _, ok := strings.Cut(val, ":")
 		if !ok || strings.TrimSpace(k) == "" || strings.ContainsAny(val, "\r\n") {
@@ -193,4 +208,13 @@ func (o *curlOpts) setValue(name, val string) error {
 		return errors.New("unreachable option " + name)
 	}
 	return nil
+}
+
+// seconds parses curl's fractional seconds, bounded to a day.
+func seconds(opt, val string) (time.Duration, error) {
+	s, err := strconv.ParseFloat(val, 64)
+	if err != nil || !(s > 0 && s <= 86400) {
+		return 0, fmt.Errorf("option %s: want seconds in (0, 86400], got %q", opt, val)
+	}
+	return time.Duration(s * float64(time.Second)), nil
 }

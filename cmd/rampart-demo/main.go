@@ -4,7 +4,8 @@
 // argument, picks the app.
 //
 //	deathstar [-listen :80] [-name NAME]   Cilium's deathstar (cmd/internal/starwars)
-//	curl [-s] [-X M] [-m S] [-H H] [-d D] [-o F] [-w FMT] URL   the curl subset of Cilium's guide
+//	curl [-sSfiL] [-X M] [-m S] [--connect-timeout S] [-H H] [-d D] [-o F] [-w FMT] URL
+//	                                        the curl subset of Cilium's guide
 //	sleep                                   wait for SIGTERM (what a tiefighter pod runs)
 //
 // so `kubectl exec tiefighter -- curl -s -XPOST deathstar.default.svc.cluster.local/v1/request-landing`

@@ -9,6 +9,7 @@ func subcommands() []*cobra.Command {
 		newCACmd(),                      // ca.go
 		newInstallCmd(), newInjectCmd(), // install.go, inject.go
 		newDemoCmd(),    // demo.go
+		newExampleCmd(), // example.go
 		newVersionCmd(), // version.go
 	}
 }

@@ -94,6 +94,7 @@ func TestKubeInstallAndInject(t *testing.T) {
 
 	t.Run("pods", func(t *testing.T) { checkPods(t, ctx, c) })
 	t.Run("rampart inject output is accepted", func(t *testing.T) { checkInjectedWorkloads(t, ctx, c) })
+	t.Run("rampart example passes server-side dry-run with injection", func(t *testing.T) { checkExampleDryRun(t, ctx, c) })
 	t.Run("injector down: pods in opted-in namespaces are refused", func(t *testing.T) {
 		stop()
 		err := c.Create(ctx, testPod("empire", "while-down", nil, nil))

@@ -24,7 +24,10 @@ type readmeCommand struct {
 	skip   string // why it is not run ("" = run it)
 	root   bool   // needs root: run when root (always under CI=true, else skip)
 	kube   bool   // runs kubectl against the test's real kube-apiserver (README order)
-	check  func(t *testing.T, out string)
+	// creates is a file the command writes into the repository root, for a later
+	// command; TestREADME removes it when it ends.
+	creates string
+	check   func(t *testing.T, out string)
 }
 
 var readmeCommands = []readmeCommand{
@@ -39,7 +42,18 @@ var readmeCommands = []readmeCommand{
 		"namespace/rampart-system created", "mutatingwebhookconfiguration.admissionregistration.k8s.io/rampart-injector created",
 		"deployment.apps/rampart-injector created"}},
 	{prefix: "kubectl label namespace default rampart.io/injection=enabled", kube: true, want: []string{"namespace/default labeled"}},
+	{prefix: "./bin/rampart example starwars --registry 127.0.0.1:5000 | kubectl apply -f -", skip: needsNode},
+	{prefix: "kubectl exec ", skip: needsNode},
+	{prefix: "./bin/rampart policy build policies/starwars -o bundle.tar.gz", want: []string{"wrote bundle.tar.gz"}, creates: "bundle.tar.gz"},
+	{prefix: "kubectl create configmap rampart-policy --from-file=bundle.tar.gz --dry-run=client -o yaml | kubectl apply -f -",
+		kube: true, want: []string{"configmap/rampart-policy created"}},
 }
+
+// needsNode is why the example's lines are not run here: this test's API server has
+// no node, so the webhook (failurePolicy Fail, no injector running) refuses the
+// pods. test/e2e's TestCluster runs these same lines on a real single-node cluster;
+// `rampart example` itself is TestExampleStarWars and a server-side dry-run.
+const needsNode = "needs a node running the injector: test/e2e TestCluster runs these lines on a real node"
 
 // TestREADME runs every shell command of README.md's ```sh blocks against freshly
 // built binaries, so the quick start cannot rot: each must exit 0 and print its key
@@ -80,6 +94,9 @@ func TestREADME(t *testing.T) {
 					kubeEnv = startKubectl(top)
 				}
 				env = kubeEnv
+			}
+			if c.creates != "" {
+				top.Cleanup(func() { os.Remove(filepath.Join(root, c.creates)) })
 			}
 			out := runREADMECommand(t, root, bin, line, env)
 			for _, w := range c.want {

@@ -43,7 +43,7 @@ func buildOptions(t *testing.T, out string) images.Options {
 // images. One test, because building is the expensive part.
 func TestImages(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds four static binaries twice; skipped with -short")
+		t.Skip("builds five static binaries twice; skipped with -short")
 	}
 	ctx := context.Background()
 	tmp := t.TempDir()
