@@ -25,6 +25,10 @@ const (
 	InjectAnnotation = "rampart.io/inject"
 	// StatusAnnotation records what was injected; its presence makes injection a no-op.
 	StatusAnnotation = "rampart.io/status"
+	// DefaultContainerAnnotation is kubectl's: the container `kubectl exec` and
+	// `kubectl logs` use without -c. The injector sets it to the pod's first app
+	// container unless the pod sets it.
+	DefaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
 
 	// ProxyContainerName is the injected native sidecar's name.
 	ProxyContainerName = "rampart-proxy"

@@ -68,6 +68,11 @@ func Mutate(pod *corev1.Pod, cfg Config) (Result, error) {
 	if err := annotateStatus(out, s.image, injected, vols, probes); err != nil {
 		return Result{}, err
 	}
+	if _, set := out.Annotations[DefaultContainerAnnotation]; !set && len(out.Spec.Containers) > 0 {
+		// kubectl exec/logs then pick the app, not "Defaulted container ... out of"
+		// the app and our init containers (Istio's injector does the same).
+		out.Annotations[DefaultContainerAnnotation] = out.Spec.Containers[0].Name
+	}
 	return Result{Pod: out}, nil
 }
 

@@ -128,3 +128,23 @@ func readConfig(t *testing.T, path string) injector.Config {
 }
 
 func equalPods(a, b *corev1.Pod) bool { return reflect.DeepEqual(a, b) }
+
+// TestDefaultContainer: an injected pod names its first app container as kubectl's
+// default (so `kubectl exec pod -- curl` needs no -c and prints no "Defaulted
+// container" notice), unless the pod already names one.
+func TestDefaultContainer(t *testing.T) {
+	for _, tc := range []struct{ set, want string }{{"", "app"}, {"sidecar", "sidecar"}} {
+		pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}, {Name: "sidecar"}}}}
+		pod.Namespace, pod.Name = "default", "p"
+		if tc.set != "" {
+			pod.Annotations = map[string]string{injector.DefaultContainerAnnotation: tc.set}
+		}
+		res, err := injector.Mutate(pod, injector.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Pod.Annotations[injector.DefaultContainerAnnotation]; got != tc.want {
+			t.Errorf("pod setting %q: default container %q, want %q", tc.set, got, tc.want)
+		}
+	}
+}

@@ -22,6 +22,7 @@ type readmeCommand struct {
 	prefix string // the command line starts with this
 	want   []string
 	skip   string // why it is not run ("" = run it)
+	onNode bool   // run by test/e2e TestCluster on a real node (see onNode below)
 	root   bool   // needs root: run when root (always under CI=true, else skip)
 	kube   bool   // runs kubectl against the test's real kube-apiserver (README order)
 	// creates is a file the command writes into the repository root, for a later
@@ -42,18 +43,19 @@ var readmeCommands = []readmeCommand{
 		"namespace/rampart-system created", "mutatingwebhookconfiguration.admissionregistration.k8s.io/rampart-injector created",
 		"deployment.apps/rampart-injector created"}},
 	{prefix: "kubectl label namespace default rampart.io/injection=enabled", kube: true, want: []string{"namespace/default labeled"}},
-	{prefix: "./bin/rampart example starwars --registry 127.0.0.1:5000 | kubectl apply -f -", skip: needsNode},
-	{prefix: "kubectl exec ", skip: needsNode},
+	{prefix: "./bin/rampart example starwars --registry 127.0.0.1:5000 | kubectl apply -f -", onNode: true},
+	{prefix: "kubectl exec ", onNode: true},
 	{prefix: "./bin/rampart policy build policies/starwars -o bundle.tar.gz", want: []string{"wrote bundle.tar.gz"}, creates: "bundle.tar.gz"},
 	{prefix: "kubectl create configmap rampart-policy --from-file=bundle.tar.gz --dry-run=client -o yaml | kubectl apply -f -",
 		kube: true, want: []string{"configmap/rampart-policy created"}},
 }
 
-// needsNode is why the example's lines are not run here: this test's API server has
-// no node, so the webhook (failurePolicy Fail, no injector running) refuses the
-// pods. test/e2e's TestCluster runs these same lines on a real single-node cluster;
-// `rampart example` itself is TestExampleStarWars and a server-side dry-run.
-const needsNode = "needs a node running the injector: test/e2e TestCluster runs these lines on a real node"
+// onNode lines need a node running the injector (this test's API server has none,
+// so the webhook, failurePolicy Fail, would refuse the pods): test/e2e's
+// TestCluster reads them from the README's "In a cluster" block and runs them as
+// written on a real single-node cluster (only the registry address is its own),
+// and fails when they do not print what the README says. Here the subtest checks
+// only that the line is one of those TestCluster runs.
 
 // TestREADME runs every shell command of README.md's ```sh blocks against freshly
 // built binaries, so the quick start cannot rot: each must exit 0 and print its key
@@ -82,6 +84,12 @@ func TestREADME(t *testing.T) {
 				t.Fatalf("README shows %q, which TestREADME does not know: add it to readmeCommands", line)
 			case c.skip != "":
 				t.Skipf("not run: %s", c.skip)
+			case c.onNode:
+				if !inClusterSection(t, filepath.Join(root, "README.md"), line) {
+					t.Fatalf("%q is outside README's \"In a cluster\" block, which test/e2e TestCluster runs", line)
+				}
+				t.Logf("run as written by test/e2e TestCluster on a real node")
+				return
 			case c.root && os.Geteuid() != 0:
 				if os.Getenv("CI") == "true" {
 					t.Fatal("needs root, and CI=true")
@@ -150,6 +158,22 @@ func readmeShellCommands(t *testing.T, file string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// inClusterSection reports whether line is a shell line of README's "## In a
+// cluster" section: test/e2e's TestCluster runs that block's example and
+// `kubectl exec` lines on a real node.
+func inClusterSection(t *testing.T, file, line string) bool {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(b), "\n## In a cluster\n")
+	if i := strings.Index(sec, "\n## "); i >= 0 {
+		sec = sec[:i]
+	}
+	return ok && strings.Contains(sec, "\n"+line+"\n")
 }
 
 // buildBinaries builds rampart and rampart-proxy (the demo needs it) into a temp dir

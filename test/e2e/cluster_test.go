@@ -66,7 +66,7 @@ func TestCluster(t *testing.T) {
 		must bool // later steps need it
 	}{
 		{"rampart installed and ready", s.installed, true},
-		{"starwars applied in default as users apply it", func(t *testing.T) { s.applyExample(t, nsDefault) }, true},
+		{"README's example and kubectl exec lines, as written, in default", s.readmeLines, true},
 		{"injected pods ready through rewritten probes, proxy first", s.injectedPods, false},
 		{"the Cilium guide's commands in default", func(t *testing.T) { s.guide(t, nsDefault) }, true},
 		{"captured and tunnelled over mTLS", s.mtlsEvidence, false},
