@@ -59,12 +59,13 @@ func TestBundleReload(t *testing.T) {
 	}
 }
 
+// eventually polls f for up to 20 s: generous, because a loaded 2-core machine
+// (CI with other jobs) once needed more than 5 s for a 20 ms reload interval.
 func eventually(f func() bool) bool {
-	for range 250 {
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		if f() {
 			return true
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	return false
 }

@@ -257,11 +257,11 @@ func starwarsTarball(t *testing.T) []byte {
 func waitStatus(t *testing.T, admin string, done func(int) bool) int {
 	t.Helper()
 	code := 0
-	for range 200 {
+	// 30 s: on a loaded 2-core machine the proxy's start (CA, bundle) took over 10.
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		if code = fetchStatus(admin); done(code) {
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	return code
 }
