@@ -11,5 +11,5 @@ out="$(cd "$cache" && pwd)/coredns-$COREDNS_VERSION"
 mkdir -p "$out"
 cd "$here"
 echo "tools/coredns: building coredns $COREDNS_VERSION" >&2
-GOFLAGS=-mod=readonly CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$out/.coredns.tmp" github.com/coredns/coredns
+GOFLAGS=-mod=readonly CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$out/.coredns.tmp" ./coredns
 mv "$out/.coredns.tmp" "$out/coredns"

@@ -21,5 +21,5 @@ cd "$here"
 # Write under a temporary name first so a crash never leaves a half-built binary.
 CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath \
 	-ldflags="-s -w -X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION" \
-	-o "$out/.registry.tmp" github.com/distribution/distribution/v3/cmd/registry
+	-o "$out/.registry.tmp" ./registry
 mv "$out/.registry.tmp" "$out/registry"
