@@ -49,6 +49,8 @@ type Conn struct {
 	ctlLen      atomic.Int32
 	ctlOverflow atomic.Bool // the queue was full: the read loop ends the connection
 	ctlDrainer  atomic.Bool // a drainControl goroutine runs
+	resetIDs    [32]uint32  // the last streams we reset (under ctlMu), see resetByUs
+	resetNext   int
 	ending      atomic.Bool // the read loop gives the last GOAWAY a short deadline
 
 	// mu guards everything below and every stream's state.

@@ -38,6 +38,9 @@ type ctlFrame struct {
 // to end (the reader checks after every frame).
 func (c *Conn) queueControl(f ctlFrame) {
 	c.ctlMu.Lock()
+	if f.kind == ctlReset {
+		c.noteResetLocked(f.id)
+	}
 	if len(c.ctl) >= maxQueuedControl {
 		c.ctlMu.Unlock()
 		c.ctlOverflow.Store(true)
@@ -104,4 +107,31 @@ func (c *Conn) writeControlFrame(fr *http2.Framer, f *ctlFrame) error {
 	default:
 		return fr.WriteWindowUpdate(f.id, f.val)
 	}
+}
+
+// noteReset remembers that we reset stream id: DATA the peer had sent before
+// our RST_STREAM reached it must be ignored (RFC 9113 §5.1).
+func (c *Conn) noteReset(id uint32) {
+	c.ctlMu.Lock()
+	c.noteResetLocked(id)
+	c.ctlMu.Unlock()
+}
+
+func (c *Conn) noteResetLocked(id uint32) {
+	c.resetIDs[c.resetNext] = id
+	c.resetNext = (c.resetNext + 1) % len(c.resetIDs)
+}
+
+// resetByUs reports whether stream id is one of the last streams we reset.
+// Only those few are remembered (a peer could make us remember every stream
+// it ever opened): DATA for an older one gets a RST_STREAM it ignores.
+func (c *Conn) resetByUs(id uint32) bool {
+	c.ctlMu.Lock()
+	defer c.ctlMu.Unlock()
+	for _, r := range c.resetIDs {
+		if r == id {
+			return true
+		}
+	}
+	return false
 }
