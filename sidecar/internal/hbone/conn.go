@@ -60,6 +60,7 @@ type Conn struct {
 	lastPeerID        uint32 // server: highest stream ID the peer opened
 	peerMaxStreams    uint32
 	peerInitialWindow int32
+	peerMaxInitial    int32 // the largest initial window the peer set: a send window is at least peerInitialWindow minus it
 	peerMaxFrame      uint32
 	peerTableSize     uint32 // the peer's latest SETTINGS_HEADER_TABLE_SIZE
 	sendWindow        int32  // the peer's connection window for our DATA
@@ -88,6 +89,7 @@ func newConn(nc net.Conn, cfg Config, client bool) *Conn {
 		streams:           map[uint32]*Stream{},
 		peerMaxStreams:    100, // until the peer's SETTINGS arrive (its real limit may be lower)
 		peerInitialWindow: initialWindow,
+		peerMaxInitial:    initialWindow,
 		peerMaxFrame:      defaultFrame,
 		sendWindow:        initialWindow,
 		recvWindow:        int32(cfg.ConnWindow),

@@ -170,6 +170,7 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) error {
 func (c *Conn) setPeerInitialWindowLocked(v uint32) error {
 	delta := int32(v) - c.peerInitialWindow
 	c.peerInitialWindow = int32(v)
+	c.peerMaxInitial = max(c.peerMaxInitial, int32(v))
 	for _, st := range c.streams {
 		if int64(st.sendWindow)+int64(delta) > maxWindow {
 			return http2.ConnectionError(http2.ErrCodeFlowControl)
