@@ -43,15 +43,9 @@ type Conn struct {
 	budget        budgets       // read loop only
 
 	// Control frames the read loop answers with, queued in order (control.go).
-	ctlMu       sync.Mutex
-	ctl         []ctlFrame
-	ctlSpare    []ctlFrame
-	ctlLen      atomic.Int32
-	ctlOverflow atomic.Bool // the queue was full: the read loop ends the connection
-	ctlDrainer  atomic.Bool // a drainControl goroutine runs
-	resetIDs    [32]uint32  // the last streams we reset (under ctlMu), see resetByUs
-	resetNext   int
-	ending      atomic.Bool // the read loop gives the last GOAWAY a short deadline
+	ctlq       controlQueue
+	ctlDrainer atomic.Bool // a drainControl goroutine runs
+	ending     atomic.Bool // the read loop gives the last GOAWAY a short deadline
 
 	// mu guards everything below and every stream's state.
 	mu                sync.Mutex
@@ -173,7 +167,7 @@ func (c *Conn) writeFrames(fn func(*http2.Framer) error, now bool) error {
 		c.nc.SetWriteDeadline(c.wdeadline)
 	}
 	var err error
-	if c.ctlLen.Load() > 0 {
+	if c.ctlq.len() > 0 {
 		err = c.writeControlLocked(c.fr) // answers go before what follows them
 	}
 	if err == nil {

@@ -45,10 +45,8 @@ func (c *Conn) CheckInvariants() error {
 	if int64(unread)+int64(c.recvWindow) > int64(c.cfg.ConnWindow) {
 		return fmt.Errorf("%d unread with connection window %d left of %d", unread, c.recvWindow, c.cfg.ConnWindow)
 	}
-	c.ctlMu.Lock()
-	defer c.ctlMu.Unlock()
-	if len(c.ctl) > maxQueuedControl {
-		return fmt.Errorf("%d control frames queued", len(c.ctl))
+	if n := c.ctlq.len(); n > maxQueuedControl {
+		return fmt.Errorf("%d control frames queued", n)
 	}
 	return nil
 }

@@ -80,7 +80,7 @@ func (c *Conn) readFrames() error {
 		if err := c.dispatch(f); err != nil {
 			return err
 		}
-		if c.ctlOverflow.Load() {
+		if c.ctlq.overflow.Load() {
 			return &violation{reason: "control_queue", detail: "control frames queued past the limit (the peer does not read our answers)"}
 		}
 	}
@@ -260,7 +260,7 @@ func (c *Conn) onDataEnded(id uint32, live, opened bool) error {
 	switch {
 	case !live && !opened:
 		return http2.ConnectionError(http2.ErrCodeProtocol) // idle stream (§5.1)
-	case c.resetByUs(id):
+	case c.ctlq.resetByUs(id):
 		return nil // in flight when we reset it, or reset once already
 	}
 	if err := c.ignoredFrame(); err != nil {

@@ -83,7 +83,7 @@ func (c *Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		// that were in flight, which must be ignored (§5.1). The block was
 		// decoded, so HPACK state holds.
 		c.mu.Unlock()
-		if err := c.ignoredFrame(); err != nil || c.resetByUs(id) {
+		if err := c.ignoredFrame(); err != nil || c.ctlq.resetByUs(id) {
 			return err
 		}
 		c.queueReset(id, http2.ErrCodeStreamClosed)

@@ -275,7 +275,7 @@ func (s *Stream) Close() error {
 		return nil
 	}
 	if sendReset {
-		c.noteReset(s.id)
+		c.ctlq.noteReset(s.id)
 	}
 	s.wlock.Lock() // after the frames of a Write in progress
 	defer s.wlock.Unlock()
