@@ -210,11 +210,14 @@ func TestClientGoAway(t *testing.T) {
 			}
 		}
 	}
-	go fr.WriteSettings()
+	// net.Pipe does not buffer: our SETTINGS go out once the client reads.
+	sent := make(chan struct{})
+	go func() { fr.WriteSettings(); close(sent) }()
 	c, err := hbone.Client(client, hbone.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	<-sent
 	t.Cleanup(func() { c.Close() })
 	type result struct {
 		s   *hbone.Stream
