@@ -61,7 +61,10 @@
 //     max_inbound_window_update_frames_per_data_frame_sent, 10).
 //   - PRIORITY, PRIORITY_UPDATE, unknown frame types, GOAWAY, header blocks
 //     and DATA for closed streams: 100 per stream opened, plus 100 (Envoy:
-//     max_inbound_priority_frames_per_stream, 100).
+//     max_inbound_priority_frames_per_stream, 100). Header blocks and DATA
+//     for a closed stream are answered with RST_STREAM(STREAM_CLOSED), unless
+//     the stream is one of the last 32 we reset: frames in flight when our
+//     reset left are ignored (RFC 9113 §5.1).
 //
 // Past a budget, or past the control queue's bound, the connection sends GOAWAY
 // ENHANCE_YOUR_CALM (waiting at most a second for the wire) and closes;
