@@ -17,7 +17,7 @@ IMAGES_DIR := $(CURDIR)/.cache/images
 REGISTRY  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build images push test unit fuzz bench dos lint generate deps tools demo clean cluster cluster-down
+.PHONY: help build images push test race unit fuzz bench dos lint generate deps tools demo clean cluster cluster-down
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,10 +43,18 @@ cluster: images ## start a single-node Kubernetes cluster with Rampart installed
 cluster-down: ## remove every cluster of make cluster and the tests, also what a killed run left behind
 	$(GO) run ./test/cluster/cmd/cluster down
 
-test: deps tools ## everything CI runs: vet, all tests (root tests too), short fuzz runs
+# The packages whose code runs goroutines: `make test` runs their tests under the race
+# detector, instead of a plain run, and the other packages' tests plainly.
+RACE_PKGS := ./sidecar/... ./rego/... ./identity/... ./redirect/agent/... ./injector/... ./cmd/rampart-proxy/...
+
+test: deps tools ## everything CI runs: vet, all tests (root tests too; goroutine packages under -race), short fuzz runs
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 60m ./...
+	$(GO) test -count=1 -timeout 60m $(filter-out $(shell $(GO) list $(RACE_PKGS)),$(shell $(GO) list ./...))
+	$(GO) test -race -count=1 -timeout 60m $(RACE_PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+
+race: ## the tests of the goroutine packages (RACE_PKGS) under the race detector
+	$(GO) test -race -count=1 -timeout 60m $(RACE_PKGS)
 
 unit: ## the tests alone, without installing anything
 	$(GO) test -count=1 ./...

@@ -63,7 +63,16 @@ func TestBadInput(t *testing.T) {
 		{"header list too large", []func(*http2.Framer){headers(1, false, bigHeaders()...)}, "status 431"},
 		{"header value too large", []func(*http2.Framer){headers(1, false, ":method", "CONNECT", ":authority", "198.18.0.1:80", "x-big", strings.Repeat("a", 20<<10))}, "goaway COMPRESSION_ERROR"},
 		{"even stream id", []func(*http2.Framer){headers(2, false, ":method", "CONNECT", ":authority", "198.18.0.1:80")}, "goaway PROTOCOL_ERROR"},
-		{"request below an opened stream is ignored", []func(*http2.Framer){headers(5, false, ":method", "CONNECT", ":authority", "198.18.0.1:80"), headers(3, false, ":method", "CONNECT", ":authority", "198.18.0.1:80"), ping}, "ping ack"},
+		{"request below an opened stream is closed", []func(*http2.Framer){headers(5, false, ":method", "CONNECT", ":authority", "198.18.0.1:80"), headers(3, false, ":method", "CONNECT", ":authority", "198.18.0.1:80"), ping}, "rst STREAM_CLOSED"},
+		{"headers on a half-closed stream", []func(*http2.Framer){headers(1, true, ":method", "CONNECT", ":authority", "198.18.0.1:80"), headers(1, true, "x-trailer", "1")}, "rst STREAM_CLOSED"},
+		{"pseudo-field in trailers", []func(*http2.Framer){connect1, headers(1, true, ":path", "/")}, "rst PROTOCOL_ERROR"},
+		{"request without path", []func(*http2.Framer){headers(1, true, ":method", "GET", ":scheme", "https", ":authority", "a")}, "rst PROTOCOL_ERROR"},
+		{"request without scheme", []func(*http2.Framer){headers(1, true, ":method", "GET", ":path", "/", ":authority", "a")}, "rst PROTOCOL_ERROR"},
+		{"window update on an idle stream", []func(*http2.Framer){func(fr *http2.Framer) { fr.WriteWindowUpdate(7, 1) }}, "goaway PROTOCOL_ERROR"},
+		{"priority on itself", []func(*http2.Framer){connect1, func(fr *http2.Framer) { fr.WritePriority(1, http2.PriorityParam{StreamDep: 1, Weight: 16}) }}, "rst PROTOCOL_ERROR"},
+		{"headers depending on itself", []func(*http2.Framer){func(fr *http2.Framer) {
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block(":method", "CONNECT", ":authority", "198.18.0.1:80"), EndHeaders: true, Priority: http2.PriorityParam{StreamDep: 1, Weight: 16}})
+		}}, "rst PROTOCOL_ERROR"},
 		{"connection-specific field", []func(*http2.Framer){headers(1, false, ":method", "CONNECT", ":authority", "198.18.0.1:80", "connection", "close")}, "rst PROTOCOL_ERROR"},
 		{"te other than trailers", []func(*http2.Framer){headers(1, false, ":method", "CONNECT", ":authority", "198.18.0.1:80", "te", "gzip")}, "rst PROTOCOL_ERROR"},
 		{"unanswered request that ended", []func(*http2.Framer){headers(1, true, ":method", "CONNECT", ":authority", "198.18.0.2:80")}, "rst CANCEL"},

@@ -43,13 +43,9 @@ type Conn struct {
 	budget        budgets       // read loop only
 
 	// Control frames the read loop answers with, queued in order (control.go).
-	ctlMu       sync.Mutex
-	ctl         []ctlFrame
-	ctlSpare    []ctlFrame
-	ctlLen      atomic.Int32
-	ctlOverflow atomic.Bool // the queue was full: the read loop ends the connection
-	ctlDrainer  atomic.Bool // a drainControl goroutine runs
-	ending      atomic.Bool // the read loop gives the last GOAWAY a short deadline
+	ctlq       controlQueue
+	ctlDrainer atomic.Bool // a drainControl goroutine runs
+	ending     atomic.Bool // the read loop gives the last GOAWAY a short deadline
 
 	// mu guards everything below and every stream's state.
 	mu                sync.Mutex
@@ -58,6 +54,7 @@ type Conn struct {
 	lastPeerID        uint32 // server: highest stream ID the peer opened
 	peerMaxStreams    uint32
 	peerInitialWindow int32
+	peerMaxInitial    int32 // the largest initial window the peer set: a send window is at least peerInitialWindow minus it
 	peerMaxFrame      uint32
 	peerTableSize     uint32 // the peer's latest SETTINGS_HEADER_TABLE_SIZE
 	sendWindow        int32  // the peer's connection window for our DATA
@@ -86,6 +83,7 @@ func newConn(nc net.Conn, cfg Config, client bool) *Conn {
 		streams:           map[uint32]*Stream{},
 		peerMaxStreams:    100, // until the peer's SETTINGS arrive (its real limit may be lower)
 		peerInitialWindow: initialWindow,
+		peerMaxInitial:    initialWindow,
 		peerMaxFrame:      defaultFrame,
 		sendWindow:        initialWindow,
 		recvWindow:        int32(cfg.ConnWindow),
@@ -169,7 +167,7 @@ func (c *Conn) writeFrames(fn func(*http2.Framer) error, now bool) error {
 		c.nc.SetWriteDeadline(c.wdeadline)
 	}
 	var err error
-	if c.ctlLen.Load() > 0 {
+	if c.ctlq.len() > 0 {
 		err = c.writeControlLocked(c.fr) // answers go before what follows them
 	}
 	if err == nil {

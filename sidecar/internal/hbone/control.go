@@ -1,6 +1,9 @@
 package hbone
 
 import (
+	"sync"
+	"sync/atomic"
+
 	"golang.org/x/net/http2"
 )
 
@@ -30,6 +33,85 @@ type ctlFrame struct {
 	data  [8]byte // ping payload
 }
 
+// controlQueue holds the control frames the read loop answers with, in
+// order, and the streams we reset last. Its lock is a leaf by construction:
+// only its own methods take it, and they call nothing that locks, so it can
+// be taken under any other lock of the package.
+type controlQueue struct {
+	mu       sync.Mutex
+	q, spare []ctlFrame
+	n        atomic.Int32 // len(q), read without the lock
+	overflow atomic.Bool  // a frame was dropped: the read loop ends the connection
+	resets   [32]uint32   // the last streams we reset, see resetByUs
+	next     int
+}
+
+// push appends f, or drops it and marks the overflow past maxQueuedControl.
+// A reset is remembered either way.
+func (cq *controlQueue) push(f ctlFrame) {
+	cq.mu.Lock()
+	defer cq.mu.Unlock()
+	if f.kind == ctlReset {
+		cq.noteResetLocked(f.id)
+	}
+	if len(cq.q) >= maxQueuedControl {
+		cq.overflow.Store(true)
+		return
+	}
+	cq.q = append(cq.q, f)
+	cq.n.Store(int32(len(cq.q)))
+}
+
+// take empties the queue and returns what it held; give it back with recycle.
+func (cq *controlQueue) take() []ctlFrame {
+	cq.mu.Lock()
+	defer cq.mu.Unlock()
+	q := cq.q
+	cq.q, cq.spare = cq.spare[:0], nil
+	cq.n.Store(0)
+	return q
+}
+
+// recycle keeps a small written queue's array for the next burst; a burst's
+// larger one is not kept by an idle connection.
+func (cq *controlQueue) recycle(q []ctlFrame) {
+	if cap(q) > 16 {
+		return
+	}
+	cq.mu.Lock()
+	cq.spare = q[:0]
+	cq.mu.Unlock()
+}
+
+func (cq *controlQueue) len() int { return int(cq.n.Load()) }
+
+// noteReset remembers that we reset stream id: DATA or trailers the peer sent
+// before our RST_STREAM reached it must be ignored (RFC 9113 §5.1).
+func (cq *controlQueue) noteReset(id uint32) {
+	cq.mu.Lock()
+	cq.noteResetLocked(id)
+	cq.mu.Unlock()
+}
+
+func (cq *controlQueue) noteResetLocked(id uint32) {
+	cq.resets[cq.next] = id
+	cq.next = (cq.next + 1) % len(cq.resets)
+}
+
+// resetByUs reports whether stream id is one of the last streams we reset.
+// Only those few are remembered (a peer could make us remember every stream
+// it ever opened): a frame for an older one gets a RST_STREAM it ignores.
+func (cq *controlQueue) resetByUs(id uint32) bool {
+	cq.mu.Lock()
+	defer cq.mu.Unlock()
+	for _, r := range cq.resets {
+		if r == id {
+			return true
+		}
+	}
+	return false
+}
+
 // queueControl queues f for the wire, in order with every frame queued before
 // it, and makes sure a writer will send it. It never blocks and starts at most
 // one goroutine per connection: the reader must keep reading a peer that does
@@ -37,15 +119,7 @@ type ctlFrame struct {
 // frame. Past maxQueuedControl the frame is dropped and the connection marked
 // to end (the reader checks after every frame).
 func (c *Conn) queueControl(f ctlFrame) {
-	c.ctlMu.Lock()
-	if len(c.ctl) >= maxQueuedControl {
-		c.ctlMu.Unlock()
-		c.ctlOverflow.Store(true)
-		return
-	}
-	c.ctl = append(c.ctl, f)
-	c.ctlLen.Store(int32(len(c.ctl)))
-	c.ctlMu.Unlock()
+	c.ctlq.push(f)
 	if c.ctlDrainer.CompareAndSwap(false, true) {
 		go c.drainControl()
 	}
@@ -63,7 +137,7 @@ func (c *Conn) drainControl() {
 		c.ctlDrainer.Store(false)
 		// A frame queued after our drain but before the flag dropped found the
 		// flag set and left its frame to us.
-		if c.ctlLen.Load() == 0 || !c.ctlDrainer.CompareAndSwap(false, true) {
+		if c.ctlq.len() == 0 || !c.ctlDrainer.CompareAndSwap(false, true) {
 			return
 		}
 	}
@@ -71,20 +145,12 @@ func (c *Conn) drainControl() {
 
 // writeControlLocked writes the queued control frames. Call under wmu.
 func (c *Conn) writeControlLocked(fr *http2.Framer) error {
-	c.ctlMu.Lock()
-	q := c.ctl
-	c.ctl, c.ctlSpare = c.ctlSpare[:0], nil
-	c.ctlLen.Store(0)
-	c.ctlMu.Unlock()
+	q := c.ctlq.take()
 	var err error
 	for i := 0; i < len(q) && err == nil; i++ {
 		err = c.writeControlFrame(fr, &q[i])
 	}
-	if cap(q) <= 16 { // a burst's larger queue is not kept by an idle connection
-		c.ctlMu.Lock()
-		c.ctlSpare = q[:0]
-		c.ctlMu.Unlock()
-	}
+	c.ctlq.recycle(q)
 	return err
 }
 

@@ -61,7 +61,10 @@
 //     max_inbound_window_update_frames_per_data_frame_sent, 10).
 //   - PRIORITY, PRIORITY_UPDATE, unknown frame types, GOAWAY, header blocks
 //     and DATA for closed streams: 100 per stream opened, plus 100 (Envoy:
-//     max_inbound_priority_frames_per_stream, 100).
+//     max_inbound_priority_frames_per_stream, 100). Header blocks and DATA
+//     for a closed stream are answered with RST_STREAM(STREAM_CLOSED), unless
+//     the stream is one of the last 32 we reset: frames in flight when our
+//     reset left are ignored (RFC 9113 §5.1).
 //
 // Past a budget, or past the control queue's bound, the connection sends GOAWAY
 // ENHANCE_YOUR_CALM (waiting at most a second for the wire) and closes;
@@ -70,9 +73,26 @@
 //
 // # Locks
 //
-// Order: Stream.rlock or Stream.wlock, then Conn.wmu (the write lock), then
-// Conn.mu (connection and stream state), then Conn.ctlMu (the control queue).
-// The reader takes only mu and ctlMu, and wmu once, for the last GOAWAY.
+// Four kinds of lock, always taken in this order: a goroutine holding one
+// takes only locks further down the list.
+//
+//  1. Stream.rlock or Stream.wlock, never both: one Read at a time, or one
+//     Write and the END_STREAM after it. Held while waiting for data or for
+//     a window, so they come first.
+//  2. Conn.wmu, the write lock: the framer's write side, the HPACK encoder,
+//     stream ID allocation. Only writeFrames takes it: code that writes
+//     passes a callback to write or writeLast, which run it under wmu.
+//  3. Conn.mu: connection and stream state (windows, buffers, the stream
+//     map, deadlines). Nothing waits while holding it: waiters drop it first.
+//  4. controlQueue.mu: the queued control frames and the last streams we
+//     reset. A leaf by construction: only the queue's own methods take it,
+//     and they call nothing that locks.
+//
+// The read loop takes mu and the queue's lock per frame, and wmu only through
+// writeLast for its last GOAWAY, after releasing mu. Functions named
+// ...Locked run with mu or wmu held, as their comment says, and never write.
+// TestLockOrder checks the source: no write, writeLast, writeFrames, wmu,
+// rlock or wlock while mu is held, nor inside a ...Locked function.
 //
 // Either side can be an x/net/http2 peer (the tests check both directions).
 package hbone

@@ -14,16 +14,26 @@ func ServeConn(nc net.Conn, cfg Config, handle func(*Stream)) (*Conn, func(conte
 }
 
 // CheckInvariants checks the connection's accounting at any moment: receive
-// windows within their bounds and never negative, unread bytes within what the
-// windows let the peer send, the control queue within its bound.
+// windows within their bounds and never negative, send windows never below
+// what the peer's SETTINGS allow, unread bytes within what the windows let the
+// peer send, the control queue within its bound.
 func (c *Conn) CheckInvariants() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.recvWindow < 0 || c.recvWindow > int32(c.cfg.ConnWindow) {
 		return fmt.Errorf("connection receive window %d outside [0, %d]", c.recvWindow, c.cfg.ConnWindow)
 	}
+	// Send windows: the connection's moves only by WINDOW_UPDATE and what we
+	// send, never below zero. A stream's may go negative only by a lowered
+	// initial window (§6.9.2): we send only while it is positive.
+	if c.sendWindow < 0 {
+		return fmt.Errorf("connection send window %d", c.sendWindow)
+	}
 	unread := 0
 	for id, st := range c.streams {
+		if floor := c.peerInitialWindow - c.peerMaxInitial; st.sendWindow < floor {
+			return fmt.Errorf("stream %d: send window %d below %d (initial %d, largest %d)", id, st.sendWindow, floor, c.peerInitialWindow, c.peerMaxInitial)
+		}
 		if st.recvWindow < 0 || int64(st.recvWindow)+int64(st.rb.len()) > int64(c.cfg.StreamWindow) {
 			return fmt.Errorf("stream %d: receive window %d with %d unread, stream window %d", id, st.recvWindow, st.rb.len(), c.cfg.StreamWindow)
 		}
@@ -35,10 +45,8 @@ func (c *Conn) CheckInvariants() error {
 	if int64(unread)+int64(c.recvWindow) > int64(c.cfg.ConnWindow) {
 		return fmt.Errorf("%d unread with connection window %d left of %d", unread, c.recvWindow, c.cfg.ConnWindow)
 	}
-	c.ctlMu.Lock()
-	defer c.ctlMu.Unlock()
-	if len(c.ctl) > maxQueuedControl {
-		return fmt.Errorf("%d control frames queued", len(c.ctl))
+	if n := c.ctlq.len(); n > maxQueuedControl {
+		return fmt.Errorf("%d control frames queued", n)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,8 +30,10 @@ func frames(fs ...func(*http2.Framer)) []byte {
 var settings = func(fr *http2.Framer) { fr.WriteSettings() }
 
 // FuzzServe feeds arbitrary bytes after the client preface to a server whose
-// handler echoes. It must neither panic nor hang, and everything it writes back
-// must parse as valid HTTP/2 frames.
+// handler echoes. It must neither panic nor hang; everything it writes back
+// must parse as valid HTTP/2 frames; the windows stay within their bounds
+// (CheckInvariants) while it runs and after; once the connection closed,
+// every stream a handler got has ended and no goroutine is left.
 func FuzzServe(f *testing.F) {
 	f.Add(frames(settings, connect1, func(fr *http2.Framer) { fr.WriteData(1, true, []byte("hello")) }))
 	f.Add(frames(settings, headers(1, true, bigHeaders()...)))
@@ -42,6 +45,16 @@ func FuzzServe(f *testing.F) {
 	f.Add(frames(settings, connect1, func(fr *http2.Framer) {
 		fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 30})
 	}))
+	f.Add(frames(func(fr *http2.Framer) { fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 3}) }, connect1,
+		func(fr *http2.Framer) { fr.WriteData(1, false, []byte("0123456789")) },
+		func(fr *http2.Framer) { fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}) },
+		func(fr *http2.Framer) { fr.WriteWindowUpdate(1, 5) },
+		func(fr *http2.Framer) { fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100}) }))
+	f.Add(frames(settings, connect1, func(fr *http2.Framer) {
+		fr.WriteSettings(http2.Setting{ID: http2.SettingHeaderTableSize, Val: 0})
+	}, headers(3, false, ":method", "CONNECT", ":authority", "198.18.0.1:80")))
+	f.Add(frames(settings, connect1, func(fr *http2.Framer) { fr.WriteGoAway(1, http2.ErrCodeNo, nil) },
+		func(fr *http2.Framer) { fr.WriteData(1, true, []byte("bye")) }))
 	f.Add(frames(settings, func(fr *http2.Framer) {
 		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block(":method", "CONNECT")})
 		fr.WriteContinuation(1, false, nil)
@@ -50,8 +63,9 @@ func FuzzServe(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		base := runtime.NumGoroutine()
 		client, server := net.Pipe()
+		var opened sync.Map // every stream a handler got
 		conn, serve := hbone.ServeConn(server, hbone.Config{MaxHeaderBytes: 4 << 10, StreamWindow: 64 << 10, ConnWindow: 128 << 10},
-			func(s *hbone.Stream) { echo(s) })
+			func(s *hbone.Stream) { opened.Store(s, true); echo(s) })
 		done := make(chan error, 1)
 		go func() { done <- serve(context.Background()) }()
 		out := make(chan error, 1)
@@ -75,8 +89,24 @@ func FuzzServe(f *testing.F) {
 		if err := conn.CheckInvariants(); err != nil {
 			t.Fatal(err)
 		}
+		opened.Range(func(k, _ any) bool {
+			if !ended(k.(*hbone.Stream)) {
+				t.Fatalf("stream %v still open after the connection closed", k.(*hbone.Stream).Request())
+			}
+			return true
+		})
 		noGoroutinesLeft(t, base)
 	})
+}
+
+// ended reports whether s has ended (Done is closed).
+func ended(s *hbone.Stream) bool {
+	select {
+	case <-s.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // noGoroutinesLeft waits until the goroutines started since base have ended:
@@ -110,7 +140,9 @@ func checkFrames(c net.Conn) error {
 }
 
 // FuzzClient feeds arbitrary bytes after the server's SETTINGS to a client
-// opening a tunnel. It must neither panic nor hang.
+// opening a tunnel. It must neither panic nor hang; the windows stay within
+// their bounds; once the connection closed, the stream has ended and no
+// goroutine is left.
 func FuzzClient(f *testing.F) {
 	resp := func(kv ...string) func(*http2.Framer) {
 		return func(fr *http2.Framer) {
@@ -149,6 +181,16 @@ func FuzzClient(f *testing.F) {
 		}
 		s.SetReadDeadline(time.Now().Add(2 * time.Second))
 		io.Copy(io.Discard, s)
+		if err := c.CheckInvariants(); err != nil {
+			t.Fatal(err)
+		}
 		s.Close()
+		c.Close()
+		if !ended(s) {
+			t.Fatal("stream still open after the connection closed")
+		}
+		if err := c.CheckInvariants(); err != nil {
+			t.Fatal(err)
+		}
 	})
 }

@@ -145,15 +145,13 @@ func TestControlQueueBounded(t *testing.T) {
 	for range 3 * maxQueuedControl {
 		c.queueControl(ctlFrame{kind: ctlPingAck})
 	}
-	if !c.ctlOverflow.Load() {
+	if !c.ctlq.overflow.Load() {
 		t.Error("queue past its bound not reported")
 	}
 	if g := runtime.NumGoroutine() - base; g > 1 {
 		t.Errorf("%d goroutines for %d queued answers", g, 3*maxQueuedControl)
 	}
-	c.ctlMu.Lock()
-	n := len(c.ctl)
-	c.ctlMu.Unlock()
+	n := c.ctlq.len()
 	if n > maxQueuedControl {
 		t.Errorf("%d control frames queued, bound %d", n, maxQueuedControl)
 	}

@@ -80,7 +80,7 @@ func (c *Conn) readFrames() error {
 		if err := c.dispatch(f); err != nil {
 			return err
 		}
-		if c.ctlOverflow.Load() {
+		if c.ctlq.overflow.Load() {
 			return &violation{reason: "control_queue", detail: "control frames queued past the limit (the peer does not read our answers)"}
 		}
 	}
@@ -120,6 +120,10 @@ func (c *Conn) dispatch(f http2.Frame) error {
 		c.onGoAway(f)
 	case *http2.PushPromiseFrame:
 		return http2.ConnectionError(http2.ErrCodeProtocol) // push is disabled
+	case *http2.PriorityFrame:
+		if f.StreamDep == f.StreamID {
+			c.resetStream(f.StreamID, http2.ErrCodeProtocol) // a stream cannot depend on itself (§5.3.1)
+		}
 	}
 	return nil // PRIORITY and unknown frames are ignored
 }
@@ -166,6 +170,7 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) error {
 func (c *Conn) setPeerInitialWindowLocked(v uint32) error {
 	delta := int32(v) - c.peerInitialWindow
 	c.peerInitialWindow = int32(v)
+	c.peerMaxInitial = max(c.peerMaxInitial, int32(v))
 	for _, st := range c.streams {
 		if int64(st.sendWindow)+int64(delta) > maxWindow {
 			return http2.ConnectionError(http2.ErrCodeFlowControl)
@@ -188,6 +193,9 @@ func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
 	}
 	st := c.streams[f.StreamID]
 	if st == nil {
+		if !c.openedLocked(f.StreamID) {
+			return http2.ConnectionError(http2.ErrCodeProtocol) // idle stream (§5.1)
+		}
 		return nil // a stream that has ended
 	}
 	if int64(st.sendWindow)+int64(f.Increment) > maxWindow {
@@ -246,13 +254,14 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 }
 
 // onDataEnded answers DATA for a stream that has ended (live: still in the
-// map, ended from the peer's side or reset).
+// map, ended from the peer's side or reset): STREAM_CLOSED (§5.1), unless we
+// reset the stream and the DATA was in flight, which is ignored.
 func (c *Conn) onDataEnded(id uint32, live, opened bool) error {
 	switch {
-	case !live && opened:
-		return nil // in flight when we reset it
-	case !live:
+	case !live && !opened:
 		return http2.ConnectionError(http2.ErrCodeProtocol) // idle stream (§5.1)
+	case c.ctlq.resetByUs(id):
+		return nil // in flight when we reset it, or reset once already
 	}
 	if err := c.ignoredFrame(); err != nil {
 		return err // each one would cost a reset

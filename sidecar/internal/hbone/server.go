@@ -46,8 +46,14 @@ func (c *Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	c.mu.Lock()
 	st := c.streams[id]
 	switch {
+	case st != nil && st.remoteEnd:
+		// Half-closed (remote): the peer has ended its side (§5.1).
+		st.abortLocked(http2.ErrCodeStreamClosed, &StreamError{Code: http2.ErrCodeStreamClosed})
+		c.mu.Unlock()
+		return nil
 	case st != nil && (!c.client || st.status != 0):
-		if !f.StreamEnded() { // trailers must end the stream (§8.1)
+		// Trailers must end the stream and carry no pseudo-fields (§8.1).
+		if !f.StreamEnded() || len(f.PseudoFields()) > 0 {
 			st.abortLocked(http2.ErrCodeProtocol, &StreamError{Code: http2.ErrCodeProtocol})
 		} else {
 			st.remoteEnd = true
@@ -72,11 +78,16 @@ func (c *Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		c.mu.Unlock()
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	case id <= c.lastPeerID:
-		// A closed stream: trailers the peer sent before our RST_STREAM reached
-		// it must be ignored (§5.1), and a stream below one already opened is
-		// closed too (§5.1.1). The block is decoded, so HPACK state holds.
+		// A closed stream (a stream below one already opened is closed too,
+		// §5.1.1): STREAM_CLOSED, unless we reset it and these are trailers
+		// that were in flight, which must be ignored (§5.1). The block was
+		// decoded, so HPACK state holds.
 		c.mu.Unlock()
-		return c.ignoredFrame()
+		if err := c.ignoredFrame(); err != nil || c.ctlq.resetByUs(id) {
+			return err
+		}
+		c.queueReset(id, http2.ErrCodeStreamClosed)
+		return nil
 	}
 	c.lastPeerID = id
 	c.mu.Unlock()
@@ -137,8 +148,14 @@ func request(f *http2.MetaHeadersFrame) (Request, bool) {
 	if f.PseudoValue("status") != "" || r.Method == "" {
 		return r, false
 	}
+	if f.HasPriority() && f.Priority.StreamDep == f.StreamID {
+		return r, false // a stream cannot depend on itself (§5.3.1)
+	}
 	if r.Method == http.MethodConnect && (r.Authority == "" || r.Scheme != "" || r.Path != "" || r.Protocol != "") {
 		return r, false
+	}
+	if r.Method != http.MethodConnect && (r.Scheme == "" || r.Path == "") {
+		return r, false // other requests carry both (§8.3.1); the handler refuses them
 	}
 	for _, hf := range f.RegularFields() {
 		// Connection-specific fields make a request malformed (§8.2.2).

@@ -274,6 +274,9 @@ func (s *Stream) Close() error {
 	if !sendEnd && !sendReset {
 		return nil
 	}
+	if sendReset {
+		c.ctlq.noteReset(s.id)
+	}
 	s.wlock.Lock() // after the frames of a Write in progress
 	defer s.wlock.Unlock()
 	return c.write(func(fr *http2.Framer) error {
