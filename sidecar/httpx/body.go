@@ -33,7 +33,7 @@ func CopyBody(w io.Writer, br *bufio.Reader, req *Request, maxBody int64) error 
 		}
 		return nil
 	}
-	cr := chunkReader{lr: lineReader{br: br, budget: 1 << 30}, left: maxBody}
+	cr := chunkReader{lr: lineReader{br: br, budget: 1 << 30}, left: maxBody, countChunks: true}
 	scratch := getScratch()
 	defer putScratch(scratch)
 	return copyChunks(w, br, &cr, 0, false, *scratch)
@@ -115,6 +115,37 @@ type chunkReader struct {
 	lr      lineReader
 	left    int64   // body bytes still allowed; negative = unlimited
 	trailer []Field // the trailer section, once the last chunk was read
+	// countChunks refuses a body of too many small chunks (see freeChunks):
+	// set for request bodies, whose sender may be hostile.
+	countChunks bool
+	chunks      int64 // chunks read, the last one excluded
+	data        int64 // their data bytes
+}
+
+// A request body may not be mostly framing: past its first freeChunks chunks,
+// each chunk must bring chunkData bytes of data on average, or the body is
+// refused (400). Without such a bound a client makes the proxy parse a chunk per
+// byte it forwards, six bytes of input for one of data (test/bench/dos's
+// chunk-abuse: 100 000 one-byte chunks, of which the bound lets 1365 through),
+// while a stream of small chunks, one per event or line, carries more than that
+// and never meets it: 1024 chunks of any size, then one more per 4 bytes of data.
+const (
+	freeChunks = 1024
+	chunkData  = 4
+)
+
+// chunkAllowed reports whether one more chunk of n bytes keeps the body within
+// freeChunks and chunkData, and counts it when so.
+func (c *chunkReader) chunkAllowed(n int64) bool {
+	if !c.countChunks {
+		return true
+	}
+	if c.chunks+1 > freeChunks+(c.data+n)/chunkData {
+		return false
+	}
+	c.chunks++
+	c.data += n
+	return true
 }
 
 // next reads one chunk-size line and returns the size; at the last chunk it also
@@ -134,6 +165,9 @@ func (c *chunkReader) next() (int64, error) {
 			return 0, errorf(http.StatusRequestEntityTooLarge, "chunked body too large")
 		}
 		c.left -= n
+	}
+	if n > 0 && !c.chunkAllowed(n) {
+		return 0, badRequest("chunked body of more than %d chunks averaging under %d bytes", freeChunks, chunkData)
 	}
 	if n == 0 {
 		c.lr.budget = DefaultMaxHeaderBytes
@@ -169,9 +203,10 @@ func (c *chunkReader) chunkEnd() error {
 // bulk accepts only the plain form: a size of 1 to 15 hex digits and CRLF, the
 // data, CRLF. It stops before anything else, consuming none of it: a chunk
 // extension, the last chunk (0, then the trailer section), a size past the body
-// limit, a malformed line, or framing whose end is not buffered yet. The caller
-// reads that with chunkEnd and next, so what is accepted and what is refused,
-// with which status, is theirs alone; on the plain form they agree with bulk.
+// limit, a chunk past freeChunks, a malformed line, or framing whose end is not
+// buffered yet. The caller reads that with chunkEnd and next, so what is accepted
+// and what is refused, with which status, is theirs alone; on the plain form
+// they agree with bulk.
 func (c *chunkReader) bulk(br *bufio.Reader, dst []byte, left *int64, inChunk *bool) []byte {
 	p, _ := br.Peek(br.Buffered())
 	i := 0
@@ -198,7 +233,7 @@ func (c *chunkReader) bulk(br *bufio.Reader, dst []byte, left *int64, inChunk *b
 			*inChunk = false
 		}
 		n, size := plainChunkSize(p[i:])
-		if size == 0 || n == 0 || c.left >= 0 && n > c.left {
+		if size == 0 || n == 0 || c.left >= 0 && n > c.left || !c.chunkAllowed(n) {
 			break
 		}
 		if c.left >= 0 {

@@ -44,7 +44,7 @@ func (b *RequestBody) Buffer(br *bufio.Reader, req *Request, buf []byte, limit i
 		b.done, b.Truncated = b.left == 0, b.left > 0
 		return nil
 	}
-	b.cr = chunkReader{lr: lineReader{br: br, budget: 1 << 30}, left: maxBody}
+	b.cr = chunkReader{lr: lineReader{br: br, budget: 1 << 30}, left: maxBody, countChunks: true}
 	for len(b.Prefix) < limit && !b.done {
 		if b.bulk(); len(b.Prefix) == limit {
 			break
