@@ -44,8 +44,11 @@ func (b *RequestBody) Buffer(br *bufio.Reader, req *Request, buf []byte, limit i
 		b.done, b.Truncated = b.left == 0, b.left > 0
 		return nil
 	}
-	b.cr = chunkReader{lr: lineReader{br: br, budget: 1 << 30}, left: maxBody}
+	b.cr = chunkReader{lr: lineReader{br: br, budget: 1 << 30}, left: maxBody, countChunks: true}
 	for len(b.Prefix) < limit && !b.done {
+		if b.bulk(); len(b.Prefix) == limit {
+			break
+		}
 		if err := b.nextChunkIfEnded(); err != nil {
 			return err
 		}
@@ -100,6 +103,15 @@ func (b *RequestBody) grow(most int) {
 	b.Prefix = grown
 }
 
+// bulk appends the data of the chunks already whole in the buffer to Prefix (see
+// chunkReader.bulk), growing it once when it is full.
+func (b *RequestBody) bulk() {
+	if len(b.Prefix) == cap(b.Prefix) {
+		b.grow(b.limit - len(b.Prefix))
+	}
+	b.Prefix = b.cr.bulk(b.br, b.Prefix, &b.left, &b.inChunk)
+}
+
 // nextChunkIfEnded moves past the current chunk when its data was all read: its
 // CRLF, then the next chunk-size line (and the trailer after the last chunk).
 func (b *RequestBody) nextChunkIfEnded() error {
@@ -150,8 +162,9 @@ func (b *RequestBody) WriteTo(w io.Writer) (int64, error) {
 	// The rest streams (a body longer than the limit): its chunks are gathered
 	// and written as larger ones.
 	n := int64(len(b.Prefix))
-	scratch := make([]byte, 0, joinScratch)
-	return n, copyChunks(w, b.br, &b.cr, b.left, b.inChunk, scratch)
+	scratch := getScratch()
+	defer putScratch(scratch)
+	return n, copyChunks(w, b.br, &b.cr, b.left, b.inChunk, *scratch)
 }
 
 // WriteChunk writes p as one chunk of a chunked body (RFC 9112 7.1); an empty p

@@ -154,13 +154,19 @@ func TestRequestBodyGrowsAsBytesArrive(t *testing.T) {
 }
 
 // TestRequestBodyJoinsChunks: past the buffered prefix, a body sent in thousands
-// of one-byte chunks reaches the app intact in a few large chunks.
+// of small chunks (1000 of one byte, then 4 bytes each) reaches the app intact in
+// a few large chunks.
 func TestRequestBodyJoinsChunks(t *testing.T) {
 	body := strings.Repeat("abcdefghij", 3000)
 	var raw strings.Builder
 	raw.WriteString("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
-	for i := range len(body) {
-		fmt.Fprintf(&raw, "1\r\n%c\r\n", body[i])
+	for i := 0; i < len(body); {
+		n := 1
+		if i >= 1000 {
+			n = min(4, len(body)-i)
+		}
+		fmt.Fprintf(&raw, "%x\r\n%s\r\n", n, body[i:i+n])
+		i += n
 	}
 	raw.WriteString("0\r\n\r\n")
 	for _, limit := range []int{0, 10, 1000} {
@@ -175,4 +181,65 @@ func TestRequestBodyJoinsChunks(t *testing.T) {
 			t.Errorf("limit %d: forwarded with %d line ends: chunks were not joined", limit, n)
 		}
 	}
+}
+
+// TestSmallChunkBound: a request body may have 1024 chunks of any size, then one
+// more per 4 bytes of data; past that it is refused with 400, whether it is
+// forwarded as it streams or buffered first. Response bodies are not bounded.
+func TestSmallChunkBound(t *testing.T) {
+	cases := []struct {
+		name   string
+		chunks []int // chunk sizes, in order
+		want   string
+	}{
+		{"1365 one-byte chunks", repeatInts(1, 1365), "ok"},
+		{"1366 one-byte chunks", repeatInts(1, 1366), "400"},
+		{"100 000 one-byte chunks", repeatInts(1, 100000), "400"},
+		{"10 000 chunks of 4 bytes", repeatInts(4, 10000), "ok"},
+		{"5000 chunks of 3 bytes", repeatInts(3, 5000), "400"},
+		{"a stream of 3000 20-byte events", repeatInts(20, 3000), "ok"},
+		{"one large chunk, then 2000 one-byte chunks", append([]int{16 << 10}, repeatInts(1, 2000)...), "ok"},
+		{"2000 one-byte chunks, then one large chunk", append(repeatInts(1, 2000), 16<<10), "400"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var body, raw strings.Builder
+			raw.WriteString("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+			for i, n := range c.chunks {
+				data := strings.Repeat(string(rune('a'+i%26)), n)
+				body.WriteString(data)
+				fmt.Fprintf(&raw, "%x\r\n%s\r\n", n, data)
+			}
+			raw.WriteString("0\r\n\r\n")
+			out, status := forward([]byte(raw.String()), httpx.Config{MaxBodyBytes: 1 << 20})
+			if status != c.want {
+				t.Fatalf("CopyBody: %s, want %s", status, c.want)
+			}
+			if status == "ok" && string(appBody(t, out)) != body.String() {
+				t.Fatalf("CopyBody: the app read another body")
+			}
+			for _, limit := range []int{0, 100, 16 << 10} {
+				out, _, status := bufferAndForward([]byte(raw.String()), limit)
+				if status != c.want {
+					t.Fatalf("Buffer(%d): %s, want %s", limit, status, c.want)
+				}
+				if status == "ok" && string(appBody(t, out)) != body.String() {
+					t.Fatalf("Buffer(%d): the app read another body", limit)
+				}
+			}
+			resp := "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + raw.String()[strings.Index(raw.String(), "\r\n\r\n")+4:]
+			got, status := receive([]byte(resp), "GET", httpx.Config{})
+			if status != "ok" || got.body != body.String() {
+				t.Fatalf("response body: %s, %d bytes of %d", status, len(got.body), body.Len())
+			}
+		})
+	}
+}
+
+func repeatInts(v, n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = v
+	}
+	return s
 }
