@@ -49,6 +49,7 @@ func (m *model) module(sources []string) string {
 	}
 	w.b.WriteString(prelude)
 	w.b.WriteString(ciliumPrelude)
+	w.b.WriteString(calicoPrelude)
 	return w.b.String()
 }
 
@@ -158,6 +159,8 @@ src_service_account := spiffe_part(src.principal, "sa")
 
 dst_namespace := spiffe_part(dst.principal, "ns")
 
+dst_service_account := spiffe_part(dst.principal, "sa")
+
 spiffe_part(id, key) := parts[i + 1] if {
 	parts := split(trim_prefix(id, "spiffe://"), "/")
 	count(parts) == 5
@@ -178,6 +181,8 @@ src_namespace_labels := object.union(
 src_principal := trim_prefix(src.principal, "spiffe://")
 
 src_ip := src.address.socketAddress.address
+
+dst_ip := dst.address.socketAddress.address
 
 dst_port := dst.address.socketAddress.portValue
 
@@ -208,4 +213,28 @@ cilium_src_labels := object.union_n([
 		k := concat("", ["io.cilium.k8s.namespace.labels.", key])
 	},
 ])
+`
+
+// calicoPrelude is Calico's view of both ends: pod labels plus the labels Calico
+// adds (namespace, service account, orchestrator); namespace labels plus
+// projectcalico.org/name. Undefined for a peer without a SPIFFE ID.
+const calicoPrelude = `
+calico_src_labels := object.union(src_labels, {
+	"projectcalico.org/namespace": src_namespace,
+	"projectcalico.org/serviceaccount": src_service_account,
+	"projectcalico.org/orchestrator": "k8s",
+})
+
+calico_dst_labels := object.union(dst_labels, {
+	"projectcalico.org/namespace": dst_namespace,
+	"projectcalico.org/serviceaccount": dst_service_account,
+	"projectcalico.org/orchestrator": "k8s",
+})
+
+calico_src_namespace_labels := object.union(src_namespace_labels, {"projectcalico.org/name": src_namespace})
+
+calico_dst_namespace_labels := object.union(
+	object.get(config, ["namespaces", dst_namespace], {}),
+	{"kubernetes.io/metadata.name": dst_namespace, "projectcalico.org/name": dst_namespace},
+)
 `

@@ -1,4 +1,3 @@
 package translate
 
-func (t *translator) calico(d document, ref *refusals) { ref.add("kind", "Calico: not yet supported") }
-func (t *translator) istio(d document, ref *refusals)  { ref.add("kind", "Istio: not yet supported") }
+func (t *translator) istio(d document, ref *refusals) { ref.add("kind", "Istio: not yet supported") }
