@@ -229,11 +229,7 @@ func (t *translator) ciliumPorts(rules []ciliumPortRule, ns string, selected fun
 		for j, p := range pr.Ports {
 			pf := fmt.Sprintf("%s.ports[%d]", f, j)
 			switch strings.ToUpper(p.Protocol) {
-			case "TCP":
-			case "", "ANY":
-				if deny {
-					ref.add(pf+".protocol", "ANY in a deny rule: UDP is never captured, so it cannot be denied")
-				}
+			case "TCP", "", "ANY": // the TCP part: UDP is never captured (see doc.go)
 			default:
 				ref.add(pf+".protocol", fmt.Sprintf("%s not supported: the sidecar sees TCP only", p.Protocol))
 			}

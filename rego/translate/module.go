@@ -50,6 +50,7 @@ func (m *model) module(sources []string) string {
 	w.b.WriteString(prelude)
 	w.b.WriteString(ciliumPrelude)
 	w.b.WriteString(calicoPrelude)
+	w.b.WriteString(istioPrelude)
 	return w.b.String()
 }
 
@@ -237,4 +238,9 @@ calico_dst_namespace_labels := object.union(
 	object.get(config, ["namespaces", dst_namespace], {}),
 	{"kubernetes.io/metadata.name": dst_namespace, "projectcalico.org/name": dst_namespace},
 )
+`
+
+// istioPrelude: a connection that is not HTTP (decided at L4) has no request.
+const istioPrelude = `
+not_http if not input.attributes.request.http
 `

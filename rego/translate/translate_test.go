@@ -16,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite the .rego.golden files")
 // calico,istio}, loads the bundle into the real engine and checks each row of its
 // NAME.cases.yaml; the generated Rego is compared with NAME.rego.golden.
 func TestDecisionTables(t *testing.T) {
-	for _, dir := range []string{"networkpolicy", "cilium", "calico"} {
+	for _, dir := range []string{"networkpolicy", "cilium", "calico", "istio"} {
 		for _, file := range policyFiles(t, dir) {
 			t.Run(strings.TrimSuffix(file[len("testdata/"):], ".yaml"), func(t *testing.T) {
 				tb := readTable(t, strings.TrimSuffix(file, ".yaml")+".cases.yaml")

@@ -1,3 +1,0 @@
-package translate
-
-func (t *translator) istio(d document, ref *refusals) { ref.add("kind", "Istio: not yet supported") }
