@@ -111,7 +111,7 @@ func (t *translator) calico(d document, ref *refusals) {
 	}
 	selects := t.calicoSelects(s, &sc, ref)
 	t.m.calico.selected = append(t.m.calico.selected, rule{origin: sc.id, c: selects})
-	key := calicoKey{policy: sc.id}
+	key := calicoKey{policy: p.Metadata.Name + "\x00" + sc.namespace} // Calico sorts equal orders by name
 	if s.Order != nil {
 		key.order, key.hasOrder = *s.Order, true
 	}

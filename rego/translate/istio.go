@@ -179,7 +179,7 @@ func istioOperationCond(o istioOperation, field string, deny bool, ref *refusals
 		ref.unsupported(strings.ContainsAny(p, "{}"), field+".paths", fmt.Sprintf("path template %q", p))
 	}
 	return and(
-		httpOnly(istioField(o.Hosts, o.NotHosts, func(v string) cond { return istioMatch("host", strings.ToLower(v)) }, field+".hosts")),
+		httpOnly(istioField(o.Hosts, o.NotHosts, func(v string) cond { return istioMatch("lower(host)", strings.ToLower(v)) }, field+".hosts")),
 		istioField(o.Ports, o.NotPorts, func(v string) cond { return istioPort(v, field+".ports", ref) }, field+".ports"),
 		httpOnly(istioField(o.Methods, o.NotMethods, func(v string) cond { return istioMatch("method", v) }, field+".methods")),
 		httpOnly(istioField(o.Paths, o.NotPaths, func(v string) cond { return istioMatch("url_path", v) }, field+".paths")),
