@@ -100,6 +100,9 @@ calico_decision := action if {
 }
 `)
 	writeSet(w, next, "calico_selected", l.selected)
+	if len(l.rules) == 0 {
+		w.line("calico_hits := set()\n")
+	}
 	for i, r := range l.rules {
 		head := fmt.Sprintf("calico_hits contains [%d, %s, %s]", i, quote(r.action), quote(r.origin))
 		w.rule(next(), r.origin+": "+r.action, head, r.c)
