@@ -140,7 +140,7 @@ func (t *translator) calicoSelects(s calicoSpec, sc *calicoScope, ref *refusals)
 		c = and(c, nsSel.cond("calico_dst_namespace_labels"))
 	}
 	sc.selected = func(l map[string]string) bool { return sel.eval(l) }
-	return c.with(sc.id + " spec.selector")
+	return t.m.selector(sc.id+" spec.selector", c)
 }
 
 // calicoSelector parses a selector, refusing it by field when it does not parse.

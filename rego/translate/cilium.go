@@ -119,10 +119,10 @@ func (t *translator) ciliumRule(r ciliumRule, ns, id, field string, ref *refusal
 		return
 	}
 	dstReqs := ciliumSelector(r.EndpointSelector, field+".endpointSelector", ref)
-	selects := and(
+	selects := t.m.selector(id+" "+field+".endpointSelector", and(
 		leaf(fmt.Sprintf("dst_namespace == %s", quote(ns))),
 		labelsCond("dst_labels", dstReqs),
-	).with(id + " " + field + ".endpointSelector")
+	))
 	if len(r.Ingress) == 0 && len(r.IngressDeny) == 0 {
 		return // an egress-only rule, refused above
 	}

@@ -49,16 +49,20 @@ spec:
 		return
 	}
 	fmt.Println(section(string(b.Rego), "# NetworkPolicy shop/db spec.ingress[0]", "\n\n"))
+	fmt.Println(section(string(b.Rego), "selects_1 if", "\n\n"))
 	// Output:
 	// # NetworkPolicy shop/db spec.ingress[0]
 	// network_allowed contains "NetworkPolicy shop/db spec.ingress[0]" if {
-	// 	# NetworkPolicy shop/db spec.podSelector
-	// 	dst_namespace == "shop"
-	// 	dst_labels["app"] == "db"
+	// 	selects_1 # NetworkPolicy shop/db spec.podSelector
 	// 	# spec.ingress[0].from[0]
 	// 	src_namespace == "shop"
 	// 	src_labels["app"] == "api"
 	// 	dst_port == 5432 # spec.ingress[0].ports[0]
+	// }
+	// selects_1 if {
+	// 	# NetworkPolicy shop/db spec.podSelector
+	// 	dst_namespace == "shop"
+	// 	dst_labels["app"] == "db"
 	// }
 }
 

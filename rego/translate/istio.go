@@ -94,7 +94,7 @@ func (t *translator) istio(d document, ref *refusals) {
 		ref.add("spec.action", fmt.Sprintf("%q is not ALLOW, DENY, AUDIT or CUSTOM", action))
 	}
 	ref.unsupported(present(s.Provider), "spec.provider", "external authorizers")
-	applies := t.istioApplies(s, ns).with(id + " spec.selector")
+	applies := t.m.selector(id+" spec.selector", t.istioApplies(s, ns))
 	t.m.istio.policies++
 	if action == "ALLOW" {
 		t.m.istio.allowSelected = append(t.m.istio.allowSelected, rule{origin: id, c: applies})

@@ -1,5 +1,7 @@
 package translate
 
+import "fmt"
+
 // model is what the sources translate into before the Rego is written: per layer,
 // the policies that select a destination and the rules that match a request, each
 // naming its origin.
@@ -12,6 +14,16 @@ type model struct {
 	namespaces map[string]map[string]string
 	// workloads are the Pods and pod templates given, for named ports.
 	workloads []workload
+	// selectors are the policies' "which destination does it apply to" rules,
+	// written once and referenced by name from each of their rules.
+	selectors []rule
+}
+
+// selector names c as a rule of its own (selects_N) and returns a reference to it.
+func (m *model) selector(origin string, c cond) cond {
+	name := fmt.Sprintf("selects_%d", len(m.selectors)+1)
+	m.selectors = append(m.selectors, rule{origin: name, c: c.with(origin)})
+	return leaf(name).with(origin)
 }
 
 // rule is one generated Rego rule: it holds when c holds.

@@ -47,6 +47,12 @@ func (m *model) module(sources []string) string {
 	if !m.istio.empty() {
 		m.istio.write(w, next)
 	}
+	if len(m.selectors) > 0 {
+		w.line("# ---- Which destinations each policy applies to.\n")
+	}
+	for _, s := range m.selectors {
+		w.rule(next(), "", s.origin, s.c)
+	}
 	w.b.WriteString(prelude)
 	w.b.WriteString(ciliumPrelude)
 	w.b.WriteString(calicoPrelude)

@@ -34,10 +34,10 @@ func (t *translator) networkPolicy(d document, ref *refusals) {
 		return
 	}
 	dstReqs := labelSelector(&np.Spec.PodSelector, "spec.podSelector", ref)
-	selects := and(
+	selects := t.m.selector(id+" spec.podSelector", and(
 		leaf(fmt.Sprintf("dst_namespace == %s", quote(ns))),
 		labelsCond("dst_labels", dstReqs),
-	).with(id + " spec.podSelector")
+	))
 	t.m.network.selected = append(t.m.network.selected, rule{origin: id, c: selects})
 	selected := func(l map[string]string) bool { return matches(dstReqs, l) }
 	for i, in := range np.Spec.Ingress {
