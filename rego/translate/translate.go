@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -162,7 +163,7 @@ func (d document) String() string { return fmt.Sprintf("%s %s (%s)", d.kind, d.n
 
 // split reads every object of a source, unwrapping Lists.
 func split(s Source) ([]document, error) {
-	r := utilyaml.NewYAMLReader(bufioReader(s.Data))
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(s.Data)))
 	var out []document
 	for {
 		doc, err := r.Read()
