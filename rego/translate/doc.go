@@ -14,6 +14,9 @@
 // namespace and service account come from its SPIFFE ID, its labels from the proxy's
 // pod lookup, its address from the connection; an unauthenticated peer has only an
 // address, so only CIDR rules can admit it. Egress rules, UDP and SCTP are refused.
+// A non-HTTP connection has no request: rules needing a method, path, host or
+// header never admit it (Cilium L7 rules, Istio ALLOW rules), while an Istio DENY
+// rule's HTTP-only fields match it, as Istio denies such TCP traffic.
 //
 // The sources combine as layers: Kubernetes and Cilium policies form one network
 // layer (allow lists add up, Cilium deny rules win), Calico policies one ordered

@@ -34,6 +34,8 @@ type tcase struct {
 	Host    string            `json:"host"`
 	Headers map[string]string `json:"headers"`
 	Allow   bool              `json:"allow"`
+	// L4 is a connection that is not HTTP (decided without a request).
+	L4 bool `json:"l4"`
 }
 
 // table is a NAME.cases.yaml file beside NAME.yaml.
@@ -56,9 +58,11 @@ func (c tcase) input() *rego.Input {
 	if c.To.NS != "" {
 		dst.Principal = fmt.Sprintf("spiffe://cluster.local/ns/%s/sa/%s", c.To.NS, or(c.To.SA, "default"))
 	}
-	return &rego.Input{Source: src, Destination: dst, Request: &rego.Request{
-		Method: or(c.Method, "GET"), Path: or(c.Path, "/"), Host: c.Host, Headers: c.Headers,
-	}}
+	in := &rego.Input{Source: src, Destination: dst}
+	if !c.L4 {
+		in.Request = &rego.Request{Method: or(c.Method, "GET"), Path: or(c.Path, "/"), Host: c.Host, Headers: c.Headers}
+	}
+	return in
 }
 
 func or(s, def string) string {
