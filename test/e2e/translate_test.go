@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -29,7 +30,10 @@ func TestTranslatedStarWars(t *testing.T) {
 		if err := sw.Bundles.Set(step.dir); err != nil {
 			t.Fatal(err)
 		}
-		waitStatus(t, sw.Tiefighter, "PUT", sw.ServiceURL("/v1/exhaust-port"), step.status, 20*time.Second)
+		// Each replica's proxy reloads on its own: wait for every one of them.
+		for _, p := range sw.Deathstar {
+			waitStatus(t, sw.Tiefighter, "PUT", fmt.Sprintf("http://%s/v1/exhaust-port", p.IP), step.status, 20*time.Second)
+		}
 	}
 	for _, c := range []struct {
 		client       *demo.Client
