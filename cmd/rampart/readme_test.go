@@ -25,8 +25,8 @@ type readmeCommand struct {
 	onNode bool   // run by test/e2e TestCluster on a real node (see onNode below)
 	root   bool   // needs root: run when root (always under CI=true, else skip)
 	kube   bool   // runs kubectl against the test's real kube-apiserver (README order)
-	// creates is a file the command writes into the repository root, for a later
-	// command; TestREADME removes it when it ends.
+	// creates is a file (or folder) the command writes into the repository root,
+	// for a later command; TestREADME removes it when it ends.
 	creates string
 	check   func(t *testing.T, out string)
 }
@@ -39,6 +39,9 @@ var readmeCommands = []readmeCommand{
 	{prefix: "./bin/rampart policy test policies/", want: []string{"policies/starwars:", "PASS: 8/8", "PASS: 20/20", "PASS: 10/10"}},
 	{prefix: "./bin/rampart policy eval --bundle starwars", check: checkEvalOutput},
 	{prefix: "./bin/rampart policy explain --bundle starwars", want: []string{"DENIED 403", "✗ allow", "input.attributes.source.labels.org"}},
+	{prefix: "./bin/rampart policy translate -f rego/translate/testdata/cilium/starwars.yaml -o translated",
+		want: []string{"wrote translated/translated.rego", "wrote translated/.manifest"}, creates: "translated"},
+	{prefix: "./bin/rampart policy eval --bundle translated", want: []string{`"allowed": true`, `"revision": "translated-`}},
 	{prefix: "./bin/rampart install --registry 127.0.0.1:5000 | kubectl apply -f -", kube: true, want: []string{
 		"namespace/rampart-system created", "mutatingwebhookconfiguration.admissionregistration.k8s.io/rampart-injector created",
 		"deployment.apps/rampart-injector created"}},
@@ -104,7 +107,7 @@ func TestREADME(t *testing.T) {
 				env = kubeEnv
 			}
 			if c.creates != "" {
-				top.Cleanup(func() { os.Remove(filepath.Join(root, c.creates)) })
+				top.Cleanup(func() { os.RemoveAll(filepath.Join(root, c.creates)) })
 			}
 			out := runREADMECommand(t, root, bin, line, env)
 			for _, w := range c.want {
