@@ -20,7 +20,8 @@ func newPolicyCmd() *cobra.Command {
 		Short: "test, evaluate, explain, build and benchmark Rego policies",
 	}
 	cmd.AddCommand(newPolicyTestCmd(), newPolicyEvalCmd(), newPolicyExplainCmd(),
-		newPolicyBuildCmd(), newPolicyBenchCmd())
+		newPolicyBuildCmd(), newPolicyBenchCmd(),
+		newPolicyReplayCmd()) // policy_replay.go
 	return cmd
 }
 
