@@ -21,7 +21,7 @@ func newPolicyCmd() *cobra.Command {
 	}
 	cmd.AddCommand(newPolicyTestCmd(), newPolicyEvalCmd(), newPolicyExplainCmd(),
 		newPolicyBuildCmd(), newPolicyBenchCmd(),
-		newPolicyReplayCmd()) // policy_replay.go
+		newPolicyReplayCmd(), newPolicySuggestCmd()) // policy_replay.go, policy_suggest.go
 	return cmd
 }
 

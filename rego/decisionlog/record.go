@@ -71,26 +71,49 @@ var ErrNotDecision = errors.New("not a decision-log event: no decision_id and in
 // Parse reads one decision-log event. Lines that are not decision events return
 // ErrNotDecision; a decision whose input cannot be decoded is an error.
 func Parse(b []byte) (Record, error) {
+	r, err := ParseRaw(b)
+	if err != nil {
+		return Record{}, err
+	}
+	return r.Decode()
+}
+
+// Raw is a decision read from a log with its input still JSON: readers that see
+// the same input many times (replay) decode it once.
+type Raw struct {
+	Record           // all but Input
+	InputJSON []byte // the logged input, as logged
+}
+
+// ParseRaw reads one decision-log event but its input. Lines that are not decision
+// events return ErrNotDecision.
+func ParseRaw(b []byte) (Raw, error) {
 	var l line
 	if err := json.Unmarshal(b, &l); err != nil {
-		return Record{}, fmt.Errorf("decision log: %w", err)
+		return Raw{}, fmt.Errorf("decision log: %w", err)
 	}
 	if l.DecisionID == "" || len(l.Input) == 0 || bytes.Equal(l.Input, []byte("null")) {
-		return Record{}, ErrNotDecision
+		return Raw{}, ErrNotDecision
 	}
-	d, err := rego.DecodeInput(l.Input)
-	if err != nil {
-		return Record{}, fmt.Errorf("decision %s: %w", l.DecisionID, err)
-	}
-	r := Record{ID: l.DecisionID, Path: l.Path, Input: d.Input, Erased: l.Erased,
-		Revision: revision(l.Bundles, l.Revision)}
-	r.Time = timestamp(l.Timestamp, l.Time)
+	r := Record{ID: l.DecisionID, Path: l.Path, Erased: l.Erased,
+		Revision: revision(l.Bundles, l.Revision), Time: timestamp(l.Timestamp, l.Time)}
 	if l.Rampart != nil {
 		r.Allowed, r.DryRun, r.Reason, r.Shadow = l.Rampart.Allowed, l.Rampart.DryRun, l.Rampart.Reason, l.Rampart.Shadow
-		return r, nil
+	} else {
+		r.Allowed, r.Reason = opaOutcome(l.Result, l.Error)
 	}
-	r.Allowed, r.Reason = opaOutcome(l.Result, l.Error)
-	return r, nil
+	return Raw{Record: r, InputJSON: l.Input}, nil
+}
+
+// Decode decodes the input, as `rampart policy eval` decodes one.
+func (r Raw) Decode() (Record, error) {
+	d, err := rego.DecodeInput(r.InputJSON)
+	if err != nil {
+		return Record{}, fmt.Errorf("decision %s: %w", r.ID, err)
+	}
+	rec := r.Record
+	rec.Input = d.Input
+	return rec, nil
 }
 
 // opaOutcome reads an OPA-Envoy decision: a boolean, or an object whose "allowed"

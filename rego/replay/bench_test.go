@@ -51,9 +51,9 @@ func (g *logGen) Read(p []byte) (int, error) {
 // reports decisions per second (a million is the target scale: run with
 // -benchtime 1000000x).
 func BenchmarkReplay(b *testing.B) {
-	for _, cache := range []int{0, 1 << 16} {
-		b.Run(fmt.Sprintf("cache=%d", cache), func(b *testing.B) {
-			e, err := rego.New(rego.WithDecisionCache(cache))
+	for _, reuse := range []bool{false, true} {
+		b.Run(fmt.Sprintf("reuse=%v", reuse), func(b *testing.B) {
+			e, err := rego.New(rego.WithDecisionCache(1 << 16))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -61,7 +61,7 @@ func BenchmarkReplay(b *testing.B) {
 			src := decisionlog.Source{Name: "gen", Open: func() (io.ReadCloser, error) { return io.NopCloser(newLogGen(b, b.N)), nil }}
 			b.ReportAllocs()
 			b.ResetTimer()
-			r, err := replay.Run(context.Background(), e, []decisionlog.Source{src}, replay.Options{})
+			r, err := replay.Run(context.Background(), e, []decisionlog.Source{src}, replay.Options{NoReuse: !reuse})
 			if err != nil {
 				b.Fatal(err)
 			}

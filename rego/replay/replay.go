@@ -18,6 +18,9 @@ type Options struct {
 	Workers int
 	// Batch is how many events a worker takes at once. Default 256.
 	Batch int
+	// NoReuse decodes and decides every record, even one whose logged input was
+	// seen before (benchmarks compare the two).
+	NoReuse bool
 }
 
 func (o *Options) setDefaults() {
@@ -44,7 +47,7 @@ func Run(ctx context.Context, e *rego.Engine, logs []decisionlog.Source, o Optio
 		parts[i] = newTally()
 		wg.Go(func() {
 			for b := range batches {
-				if err := parts[i].decideAll(ctx, e, b); err != nil {
+				if err := parts[i].decideAll(ctx, e, b, o); err != nil {
 					cancel(err)
 				}
 			}
@@ -104,13 +107,14 @@ func feed(ctx context.Context, logs []decisionlog.Source, size int, out chan<- [
 	return err
 }
 
-// decideAll parses and re-decides one batch into t.
-func (t *tally) decideAll(ctx context.Context, e *rego.Engine, b []seqEvent) error {
+// decideAll parses and re-decides one batch into t. Inputs seen before (the same
+// logged JSON) are neither decoded nor decided again.
+func (t *tally) decideAll(ctx context.Context, e *rego.Engine, b []seqEvent, o Options) error {
 	for _, ev := range b {
 		if ctx.Err() != nil {
 			return nil
 		}
-		rec, err := decisionlog.Parse(ev.Data)
+		raw, err := decisionlog.ParseRaw(ev.Data)
 		if errors.Is(err, decisionlog.ErrNotDecision) {
 			t.totals.Skipped++
 			continue
@@ -118,8 +122,37 @@ func (t *tally) decideAll(ctx context.Context, e *rego.Engine, b []seqEvent) err
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", ev.File, ev.Line, err)
 		}
-		d := e.Decide(ctx, rec.Input)
+		rec, d, err := t.decide(ctx, e, raw, o.NoReuse)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", ev.File, ev.Line, err)
+		}
 		t.add(&rec, d, ev)
 	}
 	return nil
+}
+
+// maxSeen bounds each worker's memory of inputs (their JSON is the key).
+const maxSeen = 1 << 14
+
+type seen struct {
+	in *rego.Input
+	d  rego.Decision
+}
+
+func (t *tally) decide(ctx context.Context, e *rego.Engine, raw decisionlog.Raw, noReuse bool) (decisionlog.Record, rego.Decision, error) {
+	if s, ok := t.seen[string(raw.InputJSON)]; ok && !noReuse {
+		rec := raw.Record
+		rec.Input = s.in
+		return rec, s.d, nil
+	}
+	rec, err := raw.Decode()
+	if err != nil {
+		return rec, rego.Decision{}, err
+	}
+	d := e.Decide(ctx, rec.Input)
+	if len(t.seen) >= maxSeen {
+		clear(t.seen)
+	}
+	t.seen[string(raw.InputJSON)] = seen{rec.Input, d}
+	return rec, d, nil
 }

@@ -52,9 +52,12 @@ type Example struct {
 type tally struct {
 	totals  Totals
 	changes map[decisionlog.Flow]*Change
+	seen    map[string]seen // decisions by logged input JSON
 }
 
-func newTally() *tally { return &tally{changes: map[decisionlog.Flow]*Change{}} }
+func newTally() *tally {
+	return &tally{changes: map[decisionlog.Flow]*Change{}, seen: map[string]seen{}}
+}
 
 // add counts one replayed decision: rec as recorded, d by the candidate. A
 // candidate's dry-run does not count as an allow: its policy denied.
