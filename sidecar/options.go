@@ -74,6 +74,11 @@ type PolicyOptions struct {
 	// backoff after failures; a failed poll keeps the last good bundle).
 	// Default 5s.
 	PollInterval time.Duration
+	// ShadowBundle is a candidate bundle (directory or .tar.gz) decided beside
+	// Bundle for every request and never enforced: disagreements are counted in
+	// rampart_policy_shadow_disagreements_total{direction}, logged, and written to
+	// the decision log. It is reloaded like Bundle; it must load at start.
+	ShadowBundle string
 	// Authorizer, when set, replaces the bundle engine (tests, embedding).
 	Authorizer inbound.Authorizer
 }

@@ -37,11 +37,7 @@ type Record struct {
 }
 
 // ShadowVerdict is what a candidate bundle run beside the active one decided.
-type ShadowVerdict struct {
-	Allowed  bool   `json:"allowed"`
-	Revision string `json:"revision,omitempty"`
-	Reason   string `json:"reason,omitempty"`
-}
+type ShadowVerdict = rego.ShadowVerdict
 
 // line is the part of a decision-log event read here: OPA's fields, OPA's console
 // logger's additions, and Rampart's own object.
