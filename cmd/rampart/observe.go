@@ -18,6 +18,7 @@ import (
 type observeFilter struct {
 	namespace, from, to, verdict, path string
 	since                              time.Duration
+	disagree                           bool
 	now                                time.Time
 }
 
@@ -30,6 +31,7 @@ func (f *observeFilter) match(r *decisionlog.Record) bool {
 	case f.verdict != "" && f.verdict != verdict(r):
 	case f.path != "" && !strings.HasPrefix(fl.Path, f.path) && (r.Input.Request == nil || !strings.HasPrefix(r.Input.Request.Path, f.path)):
 	case f.since > 0 && !r.Time.IsZero() && r.Time.Before(f.now.Add(-f.since)):
+	case f.disagree && (r.Shadow == nil || r.Shadow.Allowed == (r.Allowed && !r.DryRun)):
 	default:
 		return true
 	}
@@ -89,6 +91,7 @@ func newObserveCmd() *cobra.Command {
 	fl.StringVar(&f.verdict, "verdict", "", "allowed, denied or dry-run")
 	fl.StringVar(&f.path, "path", "", "only paths (or path templates) starting with this")
 	fl.DurationVar(&f.since, "since", 0, "only decisions of the last DURATION")
+	fl.BoolVar(&f.disagree, "disagree", false, "only decisions where the shadow bundle disagreed")
 	fl.VarP(newEnum(&out), "output", "o", "table, json or yaml")
 	return cmd
 }

@@ -33,6 +33,7 @@ func TestObserve(t *testing.T) {
 		{[]string{"--log", starwarsLog, "--path", "/v1/landings/{uuid}"}, 5, "/v1/landings/6f1c2a01-"},
 		{[]string{"--log", starwarsLog, "--verdict", "denied"}, 0, "VERDICT"},
 		{[]string{"--log", starwarsLog, "-n", "kube-system"}, 0, "SOURCE"},
+		{[]string{"--log", "../../rego/replay/testdata/starwars-shadow.log", "--disagree"}, 2, "default/xwing"},
 	} {
 		out, err := run(t, "", append([]string{"observe"}, c.args...)...)
 		if err != nil {

@@ -25,7 +25,7 @@ type readmeCommand struct {
 	onNode bool   // run by test/e2e TestCluster on a real node (see onNode below)
 	root   bool   // needs root: run when root (always under CI=true, else skip)
 	kube   bool   // runs kubectl against the test's real kube-apiserver (README order)
-	// creates is a file the command writes into the repository root, for a later
+	// creates is a file (or directory) the command writes into the repository root, for a later
 	// command; TestREADME removes it when it ends.
 	creates string
 	check   func(t *testing.T, out string)
@@ -39,6 +39,18 @@ var readmeCommands = []readmeCommand{
 	{prefix: "./bin/rampart policy test policies/", want: []string{"policies/starwars:", "PASS: 8/8", "PASS: 20/20", "PASS: 10/10"}},
 	{prefix: "./bin/rampart policy eval --bundle starwars", check: checkEvalOutput},
 	{prefix: "./bin/rampart policy explain --bundle starwars", want: []string{"DENIED 403", "✗ allow", "input.attributes.source.labels.org"}},
+	{prefix: "./bin/rampart observe --log rego/replay/testdata/starwars.log --from ops", want: []string{
+		"09:00:13  default/ops  default/deathstar  GET     /v1/plans/deadbeef00c1000e  allowed  -       observe-only  -"}},
+	{prefix: "./bin/rampart policy replay --bundle starwars --log", want: []string{
+		"default/tiefighter  default/deathstar  GET     /v1/landings/{number}  10          0",
+		`replayed 63 decisions with revision "starwars-v1": 40 unchanged, 23 allow→deny, 0 deny→allow`}},
+	{prefix: "./bin/rampart policy suggest --log", creates: "suggested", want: []string{
+		"wrote suggested: 5 flows allowed", "0 of 18 allowed requests would be denied (0.0%)"}},
+	{prefix: "./bin/rampart policy test suggested", want: []string{"PASS: 12/12"}},
+	{prefix: "./bin/rampart policy replay --bundle suggested", want: []string{"63 unchanged, 0 allow→deny, 0 deny→allow"}},
+	{prefix: "./bin/rampart observe --log rego/replay/testdata/starwars-shadow.log --disagree", want: []string{
+		"default/xwing       default/deathstar  POST    /v1/request-landing  allowed  -       observe-only  denied",
+		"default/tiefighter  default/deathstar  PUT     /v1/exhaust-port     allowed  -       observe-only  denied"}},
 	{prefix: "./bin/rampart install --registry 127.0.0.1:5000 | kubectl apply -f -", kube: true, want: []string{
 		"namespace/rampart-system created", "mutatingwebhookconfiguration.admissionregistration.k8s.io/rampart-injector created",
 		"deployment.apps/rampart-injector created"}},
@@ -104,7 +116,7 @@ func TestREADME(t *testing.T) {
 				env = kubeEnv
 			}
 			if c.creates != "" {
-				top.Cleanup(func() { os.Remove(filepath.Join(root, c.creates)) })
+				top.Cleanup(func() { os.RemoveAll(filepath.Join(root, c.creates)) })
 			}
 			out := runREADMECommand(t, root, bin, line, env)
 			for _, w := range c.want {

@@ -88,16 +88,61 @@ func TestStarwarsLog(t *testing.T) {
 			t.Fatal("observe-only denied")
 		}
 	}
-	if *update {
-		if err := os.WriteFile("testdata/starwars.log", buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	have, err := os.ReadFile("testdata/starwars.log")
+	checkLog(t, "testdata/starwars.log", buf.Bytes(), len(traffic))
+}
+
+// TestStarwarsShadowLog keeps testdata/starwars-shadow.log: the proxies still
+// allow everything while the reviewed suggestion (rego/suggest/testdata/starwars)
+// runs as their shadow bundle, and an xwing and a tiefighter try what was never
+// observed.
+func TestStarwarsShadowLog(t *testing.T) {
+	ctx := context.Background()
+	shadow, err := rego.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := bytes.Count(have, []byte("\n")); n != len(traffic) {
-		t.Errorf("testdata/starwars.log has %d lines, the traffic %d: run go test -run TestStarwarsLog -update", n, len(traffic))
+	if err := shadow.LoadDir(ctx, "main", "../suggest/testdata/starwars"); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	clock := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
+	e, err := rego.New(rego.WithShadow(shadow), rego.WithDecisionLog(&buf), rego.WithClock(func() time.Time {
+		clock = clock.Add(250 * time.Millisecond)
+		return clock
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.LoadFS(ctx, "main", observeBundle); err != nil {
+		t.Fatal(err)
+	}
+	xwing := ship{"xwing", "alliance", "xwing", "198.18.0.5", ""}
+	traffic := append(starwarsTraffic()[:8], request(xwing, "POST", "/v1/request-landing", 42000),
+		request(tiefighter, "PUT", "/v1/exhaust-port", 40001))
+	disagree := 0
+	for _, in := range traffic {
+		if d := e.Decide(ctx, in); d.Shadow == nil || !d.Shadow.Allowed {
+			disagree++
+		}
+	}
+	if disagree != 2 {
+		t.Fatalf("the shadow disagreed %d times, want 2 (xwing, exhaust port)", disagree)
+	}
+	checkLog(t, "testdata/starwars-shadow.log", buf.Bytes(), len(traffic))
+}
+
+func checkLog(t *testing.T, file string, log []byte, n int) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(file, log, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	have, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bytes.Count(have, []byte("\n")); got != n {
+		t.Errorf("%s has %d lines, the traffic %d: run go test -run TestStarwars -update", file, got, n)
 	}
 }
