@@ -84,9 +84,9 @@ type Raw struct {
 // ParseRaw reads one decision-log event but its input. Lines that are not decision
 // events return ErrNotDecision.
 func ParseRaw(b []byte) (Raw, error) {
-	var l line
-	if err := json.Unmarshal(b, &l); err != nil {
-		return Raw{}, fmt.Errorf("decision log: %w", err)
+	l, err := parseLine(b)
+	if err != nil {
+		return Raw{}, err
 	}
 	if l.DecisionID == "" || len(l.Input) == 0 || bytes.Equal(l.Input, []byte("null")) {
 		return Raw{}, ErrNotDecision
@@ -99,6 +99,47 @@ func ParseRaw(b []byte) (Raw, error) {
 		r.Allowed, r.Reason = opaOutcome(l.Result, l.Error)
 	}
 	return Raw{Record: r, InputJSON: l.Input}, nil
+}
+
+// parseLine decodes a line but its input, which it only delimits: the input is
+// most of a line, and replay decodes each distinct input once. Lines the fast
+// path does not take (a key spelt with escapes or another case, which
+// encoding/json would match, or a structure error) go through encoding/json.
+func parseLine(b []byte) (line, error) {
+	var (
+		l     line
+		input []byte
+		rest  = make([]byte, 0, 512)
+		plain = true
+	)
+	err := topLevel(b, func(key, val []byte) {
+		switch {
+		case string(key) == "input" && input == nil:
+			input = val
+			return
+		case bytes.IndexByte(key, '\\') >= 0 || bytes.EqualFold(key, []byte("input")): // also a second "input"
+			plain = false
+		}
+		if len(rest) == 0 {
+			rest = append(rest, '{')
+		} else {
+			rest = append(rest, ',')
+		}
+		rest = append(append(append(append(rest, '"'), key...), '"', ':'), val...)
+	})
+	if err != nil || !plain {
+		if err := json.Unmarshal(b, &l); err != nil {
+			return line{}, fmt.Errorf("decision log: %w", err)
+		}
+		return l, nil
+	}
+	if len(rest) > 0 {
+		if err := json.Unmarshal(append(rest, '}'), &l); err != nil {
+			return line{}, fmt.Errorf("decision log: %w", err)
+		}
+	}
+	l.Input = input
+	return l, nil
 }
 
 // Decode decodes the input, as `rampart policy eval` decodes one.

@@ -8,7 +8,9 @@
 // so a reviewer sees "the candidate would deny 1 200 GETs of /v1/ships/{number}
 // from default/tiefighter" rather than 1 200 lines.
 //
-// Decoding the logs costs more than deciding (the engine's decision cache answers
-// repeated inputs), so records are decoded and decided by one worker per CPU; the
-// report does not depend on their scheduling (examples are the first in log order).
+// Decoding the logs costs more than deciding, so records are decoded and decided
+// by one worker per CPU, and each worker decodes and decides a logged input it
+// has seen before (the same JSON, up to 16 384 remembered) only once: the line's
+// other fields are read without decoding the input (decisionlog.ParseRaw). The
+// report does not depend on scheduling (examples are the first in log order).
 package replay
