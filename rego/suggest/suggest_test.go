@@ -178,3 +178,48 @@ func TestSuggestHeldOut(t *testing.T) {
 		t.Fatalf("held-out %+v: want the landings denied", res)
 	}
 }
+
+// TestSuggestByLabelsAndAddress: peers without a SPIFFE ID are matched by their
+// stable labels (pod-template-hash left out), else by address; the suggestion
+// allows what was seen, across replicas, and denies other labels and addresses.
+func TestSuggestByLabelsAndAddress(t *testing.T) {
+	peer := func(labels map[string]string, addr string) rego.Peer { return rego.Peer{Labels: labels, Address: addr} }
+	req := func(src rego.Peer, method, path string) decisionlog.Record {
+		return decisionlog.Record{Allowed: true, Input: &rego.Input{Source: src,
+			Destination: peer(map[string]string{"app": "deathstar"}, "198.18.0.3:80"),
+			Request:     &rego.Request{Method: method, Path: path}}}
+	}
+	web := func(hash, ip string) rego.Peer {
+		return peer(map[string]string{"app": "web", "pod-template-hash": hash}, ip+":40000")
+	}
+	fs := suggest.New()
+	fs.Add(req(web("aaa", "198.18.0.7"), "GET", "/v1/ships/7"))
+	fs.Add(req(peer(nil, "198.18.0.9:5555"), "GET", "/healthz"))
+	fs.Add(decisionlog.Record{Allowed: false, Input: &rego.Input{Source: web("aaa", "198.18.0.7")}}) // a deny: no rule
+	e, err := fs.Engine(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		in   decisionlog.Record
+		want bool
+	}{
+		{req(web("bbb", "198.18.0.8"), "GET", "/v1/ships/12"), true}, // another replica, another id
+		{req(web("bbb", "198.18.0.8"), "GET", "/v1/ships/x"), false},
+		{req(peer(map[string]string{"app": "api"}, "198.18.0.7:1"), "GET", "/v1/ships/7"), false},
+		{req(peer(nil, "198.18.0.9:6000"), "GET", "/healthz"), true}, // same address, another port
+		{req(peer(nil, "198.18.0.10:5555"), "GET", "/healthz"), false},
+	} {
+		if d := e.Decide(context.Background(), c.in.Input); d.Allowed != c.want {
+			t.Errorf("%+v %s %s: allowed %v, want %v", c.in.Input.Source, c.in.Input.Request.Method, c.in.Input.Request.Path, d.Allowed, c.want)
+		}
+	}
+	files, _ := fs.Files()
+	if !bytes.Contains(files[suggest.DataFile], []byte(`"labels app=deathstar"`)) || !bytes.Contains(files[suggest.DataFile], []byte(`"address": "198.18.0.9"`)) ||
+		bytes.Contains(files[suggest.DataFile], []byte("pod-template-hash")) {
+		t.Errorf("data.json:\n%s", files[suggest.DataFile])
+	}
+	if !bytes.Contains(files[suggest.RegoFile], []byte("1 denied decisions were seen")) {
+		t.Errorf("suggested.rego does not count the deny:\n%s", files[suggest.RegoFile])
+	}
+}
