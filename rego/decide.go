@@ -32,6 +32,9 @@ func (e *Engine) Decide(ctx context.Context, in *Input) Decision {
 	}
 	d := e.interpret(rev, result, err)
 	d.ID = e.nextID()
+	if e.opts.shadow != nil {
+		e.shadowDecide(ctx, in, &d)
+	}
 	took := time.Since(start)
 	e.metrics.decided(d, err, took)
 	if e.log != nil {

@@ -56,6 +56,7 @@ type logDecision struct {
 	QueryParametersToSet    []Field        `json:"query_parameters_to_set,omitempty"`
 	QueryParametersToRemove []string       `json:"query_parameters_to_remove,omitempty"`
 	DynamicMetadata         map[string]any `json:"dynamic_metadata,omitempty"`
+	Shadow                  *ShadowVerdict `json:"shadow,omitempty"`
 }
 
 func (l *decisionLogger) outcome(d *Decision) logDecision {
@@ -64,7 +65,7 @@ func (l *decisionLogger) outcome(d *Decision) logDecision {
 		Headers: l.maskFields(d.Headers), RequestHeadersToRemove: d.RequestHeadersToRemove,
 		ResponseHeadersToAdd: l.maskFields(d.ResponseHeadersToAdd),
 		QueryParametersToSet: d.QueryParametersToSet, QueryParametersToRemove: d.QueryParametersToRemove,
-		DynamicMetadata: d.DynamicMetadata,
+		DynamicMetadata: d.DynamicMetadata, Shadow: d.Shadow,
 	}
 }
 

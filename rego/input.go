@@ -92,4 +92,6 @@ type Decision struct {
 	Reason          string // why: the policy's reason, or the failure that denied
 	Revision        string // bundle revision the decision was made with
 	DryRun          bool   // the policy denied but dry-run let the request through
+	// Shadow is the verdict of the shadow engine (WithShadow), nil without one.
+	Shadow *ShadowVerdict
 }

@@ -14,6 +14,7 @@ type engineMetrics struct {
 	latency                          prometheus.Histogram
 	loads                            *prometheus.CounterVec
 	revision                         *prometheus.GaugeVec
+	shadow                           *prometheus.CounterVec
 }
 
 func newEngineMetrics(reg prometheus.Registerer) (*engineMetrics, error) {
@@ -42,8 +43,12 @@ func newEngineMetrics(reg prometheus.Registerer) (*engineMetrics, error) {
 			Name: "rampart_policy_bundle_active_revision",
 			Help: "1 for the active revision of each bundle.",
 		}, []string{"bundle", "revision"}),
+		shadow: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_policy_shadow_disagreements_total",
+			Help: "Decisions where the shadow bundle disagreed with the enforced one, by direction: allow_to_deny (the shadow would deny) or deny_to_allow.",
+		}, []string{"direction"}),
 	}
-	for _, c := range []prometheus.Collector{decisions, m.latency, m.loads, m.revision} {
+	for _, c := range []prometheus.Collector{decisions, m.latency, m.loads, m.revision, m.shadow} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -84,4 +89,11 @@ func (m *engineMetrics) failed(name string) {
 		return
 	}
 	m.loads.WithLabelValues(name, "failure").Inc()
+}
+
+func (m *engineMetrics) disagreed(direction string) {
+	if m == nil {
+		return
+	}
+	m.shadow.WithLabelValues(direction).Inc()
 }

@@ -33,6 +33,7 @@ type options struct {
 	cacheSize    int  // decisions remembered per revision; ≤ 0: none
 	cacheSet     bool // WithDecisionCache was given
 	bodyBytes    int  // WithRequestBody: > 0 reads bodies for every bundle
+	shadow       *Engine
 }
 
 // setDefaults fills every option the caller left unset.

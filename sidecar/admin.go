@@ -19,7 +19,7 @@ type readyChecker interface{ Ready() bool }
 
 // newAdmin builds the admin listener: ready once an SVID (when an identity is
 // configured) and a policy are loaded.
-func newAdmin(opts *Options, authz any, src identity.Source, res discovery.Resolver) ([]serveFunc, error) {
+func newAdmin(opts *Options, authz any, src identity.Source, res discovery.Resolver, ring *admin.DecisionRing) ([]serveFunc, error) {
 	a := opts.Admin
 	if a.Addr == "" {
 		return nil, nil
@@ -38,7 +38,7 @@ func newAdmin(opts *Options, authz any, src identity.Source, res discovery.Resol
 		}})
 	}
 	s, err := admin.New(admin.Options{Listen: a.Addr, Gatherer: gatherer, Ready: checks,
-		Config: debugConfig(opts, res), AppProbes: a.AppProbes, Logger: opts.Logger})
+		Config: debugConfig(opts, res), AppProbes: a.AppProbes, Logger: opts.Logger, Decisions: ring})
 	if err != nil {
 		return nil, fmt.Errorf("sidecar: %w", err)
 	}

@@ -74,6 +74,15 @@ type PolicyOptions struct {
 	// backoff after failures; a failed poll keeps the last good bundle).
 	// Default 5s.
 	PollInterval time.Duration
+	// DecisionRingBytes is how much of the latest decision log the proxy keeps
+	// in memory for its admin port's /debug/decisions (rampart observe), when
+	// the admin listener is on. Default admin.DefaultRingBytes; negative: none.
+	DecisionRingBytes int
+	// ShadowBundle is a candidate bundle (directory or .tar.gz) decided beside
+	// Bundle for every request and never enforced: disagreements are counted in
+	// rampart_policy_shadow_disagreements_total{direction}, logged, and written to
+	// the decision log. It is reloaded like Bundle; it must load at start.
+	ShadowBundle string
 	// Authorizer, when set, replaces the bundle engine (tests, embedding).
 	Authorizer inbound.Authorizer
 }

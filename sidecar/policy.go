@@ -38,6 +38,13 @@ func authorizer(ctx context.Context, opts *Options) (inbound.Authorizer, *rego.E
 	if p.DecisionLog != nil {
 		ropts = append(ropts, rego.WithDecisionLog(p.DecisionLog))
 	}
+	if p.ShadowBundle != "" {
+		sh, err := shadowEngine(ctx, p, opts.Logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		ropts = append(ropts, rego.WithShadow(sh))
+	}
 	if opts.Registerer != nil {
 		ropts = append(ropts, rego.WithMetrics(opts.Registerer))
 	}
@@ -59,6 +66,27 @@ func authorizer(ctx context.Context, opts *Options) (inbound.Authorizer, *rego.E
 		return nil, nil, fmt.Errorf("sidecar: load bundle %s: %w", p.Bundle, err)
 	}
 	return e, e, nil
+}
+
+// shadowEngine loads the shadow bundle into an engine deciding like the active
+// one but logging and counting nothing itself (the active engine does, per
+// disagreement), and never in dry-run: its verdict is what it would enforce.
+func shadowEngine(ctx context.Context, p PolicyOptions, log *slog.Logger) (*rego.Engine, error) {
+	ropts := []rego.Option{rego.WithLogger(log)}
+	if p.Decision != "" {
+		ropts = append(ropts, rego.WithDecision(p.Decision))
+	}
+	if p.RequestBodyBytes > 0 {
+		ropts = append(ropts, rego.WithRequestBody(p.RequestBodyBytes))
+	}
+	sh, err := rego.New(ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("sidecar: shadow policy engine: %w", err)
+	}
+	if err := loadBundle(ctx, sh, p.ShadowBundle); err != nil {
+		return nil, fmt.Errorf("sidecar: load shadow bundle %s: %w", p.ShadowBundle, err)
+	}
+	return sh, nil
 }
 
 func loadBundle(ctx context.Context, e *rego.Engine, path string) error {
@@ -115,7 +143,12 @@ func keepBundleFresh(ctx context.Context, e *rego.Engine, opts *Options) func() 
 		return func() { cancel(); <-done }
 	}
 	if p.ReloadInterval > 0 {
-		return watchBundle(ctx, e, p.Bundle, p.ReloadInterval, opts.Logger)
+		stop := watchBundle(ctx, e, p.Bundle, p.ReloadInterval, opts.Logger)
+		if sh := e.Shadow(); sh != nil {
+			stopShadow := watchBundle(ctx, sh, p.ShadowBundle, p.ReloadInterval, opts.Logger)
+			return func() { stop(); stopShadow() }
+		}
+		return stop
 	}
 	return func() {}
 }

@@ -16,6 +16,10 @@ import (
 // after a clean shutdown and the first error that stopped a listener otherwise.
 func Run(ctx context.Context, opts Options) error {
 	opts.setDefaults()
+	ring, err := decisionRing(&opts)
+	if err != nil {
+		return fmt.Errorf("sidecar: decision ring: %w", err)
+	}
 	authz, engine, err := authorizer(ctx, &opts)
 	if err != nil {
 		return err
@@ -55,7 +59,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	adm, err := newAdmin(&opts, authz, src, res)
+	adm, err := newAdmin(&opts, authz, src, res, ring)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ type config struct {
 	caDir, workloadAPI, trustDomain, ns, sa  string
 	svidDir, caAddr, caToken, caBundle       string
 	slashes, reload, bundleURL, poll         string
-	requestBody                              string
+	requestBody, shadowBundle                string
 	out                                      outConfig
 	disc                                     discoveryConfig
 	pod                                      podConfig
@@ -50,6 +50,7 @@ func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error
 		fs.StringVar(p, name, def, usage+" ($"+env+")")
 	}
 	str(&c.bundle, "bundle", "RAMPART_BUNDLE", "", "OPA bundle directory, .tar.gz, or http(s) URL of a bundle service (polled every --bundle-poll)")
+	str(&c.shadowBundle, "shadow-bundle", "RAMPART_SHADOW_BUNDLE", "", "candidate bundle directory or .tar.gz decided beside --bundle, never enforced: disagreements counted, logged and in the decision log")
 	str(&c.bundleURL, "bundle-url", "RAMPART_BUNDLE_URL", "", "http(s) URL of a bundle service to poll; wins over --bundle")
 	str(&c.poll, "bundle-poll", "RAMPART_BUNDLE_POLL", "5s", "how often to poll a bundle URL (jittered; backoff after failures)")
 	str(&c.reload, "bundle-reload", "RAMPART_BUNDLE_RELOAD", "5s", "how often to check the bundle for changes (0: never)")
@@ -91,7 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error
 func (c *config) options() (sidecar.Options, func(), error) {
 	var o sidecar.Options
 	noop := func() {}
-	o.Policy.Bundle, o.Policy.Decision = c.bundle, c.decision
+	o.Policy.Bundle, o.Policy.Decision, o.Policy.ShadowBundle = c.bundle, c.decision, c.shadowBundle
 	body, err := strconv.Atoi(c.requestBody)
 	if err != nil || body < 0 {
 		return o, noop, fmt.Errorf("--request-body %q: want a number of bytes (0: off)", c.requestBody)

@@ -6,6 +6,7 @@ import "github.com/spf13/cobra"
 func subcommands() []*cobra.Command {
 	return []*cobra.Command{
 		newPolicyCmd(),                  // policy.go
+		newObserveCmd(),                 // observe.go
 		newCACmd(),                      // ca.go
 		newInstallCmd(), newInjectCmd(), // install.go, inject.go
 		newDemoCmd(),    // demo.go

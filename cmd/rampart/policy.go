@@ -17,11 +17,12 @@ import (
 func newPolicyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",
-		Short: "test, evaluate, explain, build and benchmark Rego policies",
+		Short: "test, evaluate, explain, build, benchmark, translate, replay and suggest Rego policies",
 	}
 	cmd.AddCommand(newPolicyTestCmd(), newPolicyEvalCmd(), newPolicyExplainCmd(),
 		newPolicyBuildCmd(), newPolicyBenchCmd(),
-		newPolicyTranslateCmd()) // policy_translate.go
+		newPolicyTranslateCmd(),                     // policy_translate.go
+		newPolicyReplayCmd(), newPolicySuggestCmd()) // policy_replay.go, policy_suggest.go
 	return cmd
 }
 

@@ -25,8 +25,8 @@ type readmeCommand struct {
 	onNode bool   // run by test/e2e TestCluster on a real node (see onNode below)
 	root   bool   // needs root: run when root (always under CI=true, else skip)
 	kube   bool   // runs kubectl against the test's real kube-apiserver (README order)
-	// creates is a file (or folder) the command writes into the repository root,
-	// for a later command; TestREADME removes it when it ends.
+	// creates is a file (or directory) the command writes into the repository root, for a later
+	// command; TestREADME removes it when it ends.
 	creates string
 	check   func(t *testing.T, out string)
 }
@@ -42,6 +42,18 @@ var readmeCommands = []readmeCommand{
 	{prefix: "./bin/rampart policy translate -f rego/translate/testdata/cilium/starwars.yaml -o translated",
 		want: []string{"wrote translated/translated.rego", "wrote translated/.manifest"}, creates: "translated"},
 	{prefix: "./bin/rampart policy eval --bundle translated", want: []string{`"allowed": true`, `"revision": "translated-`}},
+	{prefix: "./bin/rampart observe --log rego/replay/testdata/starwars.log --from ops", want: []string{
+		"09:00:13  default/ops  default/deathstar  GET     /v1/plans/deadbeef00c1000e  allowed  -       observe-only  -"}},
+	{prefix: "./bin/rampart policy replay --bundle starwars --log", want: []string{
+		"default/tiefighter  default/deathstar  GET     /v1/landings/{number}  10          0",
+		`replayed 63 decisions with revision "starwars-v1": 40 unchanged, 23 allow→deny, 0 deny→allow`}},
+	{prefix: "./bin/rampart policy suggest --log", creates: "suggested", want: []string{
+		"wrote suggested: 5 flows allowed", "0 of 18 allowed requests would be denied (0.0%)"}},
+	{prefix: "./bin/rampart policy test suggested", want: []string{"PASS: 12/12"}},
+	{prefix: "./bin/rampart policy replay --bundle suggested", want: []string{"63 unchanged, 0 allow→deny, 0 deny→allow"}},
+	{prefix: "./bin/rampart observe --log rego/replay/testdata/starwars-shadow.log --disagree", want: []string{
+		"default/xwing       default/deathstar  POST    /v1/request-landing  allowed  -       observe-only  denied",
+		"default/tiefighter  default/deathstar  PUT     /v1/exhaust-port     allowed  -       observe-only  denied"}},
 	{prefix: "./bin/rampart install --registry 127.0.0.1:5000 | kubectl apply -f -", kube: true, want: []string{
 		"namespace/rampart-system created", "mutatingwebhookconfiguration.admissionregistration.k8s.io/rampart-injector created",
 		"deployment.apps/rampart-injector created"}},

@@ -35,6 +35,8 @@ type Options struct {
 	AppProbes string
 	// Logger receives failed app probes. Default: discarded.
 	Logger *slog.Logger
+	// Decisions, when set, serves the latest decisions at /debug/decisions.
+	Decisions *DecisionRing
 }
 
 // Server is the admin HTTP server.
@@ -67,6 +69,9 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("GET /healthz/live", func(w http.ResponseWriter, _ *http.Request) { write(w, 200, "live\n") })
 	s.mux.HandleFunc("GET /debug/config", s.config)
 	s.mux.HandleFunc("GET "+AppHealthPrefix, s.appHealth)
+	if opts.Decisions != nil {
+		s.mux.Handle("GET /debug/decisions", opts.Decisions)
+	}
 	return s, nil
 }
 

@@ -1,0 +1,16 @@
+// Package replay re-decides recorded decisions with a candidate bundle and reports
+// what would change: `rampart policy replay`.
+//
+// Every decision of the logs (Rampart's or OPA-Envoy's, see package decisionlog)
+// is decided again by a rego.Engine holding the candidate, and compared with what
+// the proxy did. Changes are grouped by source workload, destination workload,
+// method and path template, with a count and the first example of each direction,
+// so a reviewer sees "the candidate would deny 1 200 GETs of /v1/ships/{number}
+// from default/tiefighter" rather than 1 200 lines.
+//
+// Decoding the logs costs more than deciding, so records are decoded and decided
+// by one worker per CPU, and each worker decodes and decides a logged input it
+// has seen before (the same JSON, up to 16 384 remembered) only once: the line's
+// other fields are read without decoding the input (decisionlog.ParseRaw). The
+// report does not depend on scheduling (examples are the first in log order).
+package replay
