@@ -250,3 +250,19 @@ func egressLabels(m map[string]string) ast.Value {
 	}
 	return egressObject(kv...)
 }
+
+// RefuseEgress records a deny the proxy made before any policy could decide: a
+// destination that does not match the name it claims, a malformed ClientHello. It
+// is counted, and logged like DecideEgress (path rampart/egress/allow, with the
+// reason as the error), so every egress outcome is in the decision log.
+func (e *Engine) RefuseEgress(in *EgressInput, reason string) Decision {
+	rev := e.cur.Load()
+	d := Decision{ID: e.nextID(), HTTPStatus: DenyStatus, Body: DenyBody, Reason: reason}
+	if rev != nil {
+		d.Revision = rev.revision
+	}
+	if e.log != nil {
+		e.log.emit(e.opts.now(), egressLogPath, in.value(), nil, nil, errors.New(reason), d, rev, 0)
+	}
+	return d
+}

@@ -84,7 +84,7 @@ func (c helloCase) stream(t testing.TB) []byte {
 // message is the handshake message: type, 24-bit length, ClientHello body.
 func (c helloCase) message(t testing.TB) []byte {
 	var body []byte
-	body = append(body, 3, 3)                 // legacy_version
+	body = append(body, 3, 3)                // legacy_version
 	body = append(body, make([]byte, 32)...) // random
 	sid := c.int(t, "sid", 32)
 	body = append(body, byte(sid))
@@ -92,7 +92,7 @@ func (c helloCase) message(t testing.TB) []byte {
 	suites := []byte{0x13, 0x01, 0x13, 0x02}
 	suites = append(suites, make([]byte, c.int(t, "suites", 0))...)
 	body = vec16(body, suites)
-	body = append(body, 1, 0)                         // compression: null
+	body = append(body, 1, 0) // compression: null
 	if c.fields["noext"] != "true" {
 		body = vec16(body, c.extensions(t))
 	}

@@ -103,6 +103,17 @@ func serverName(data []byte) (string, error) {
 	return name, nil
 }
 
+// NormalName checks and normalizes a host name as read from SNI or an HTTP Host
+// (no port): the same rules as the server_name, so every name policy sees is in
+// one form. ipLiteral is set for IPv4 forms (see Hello.IPLiteral).
+func NormalName(name string) (normal string, ipLiteral bool, err error) {
+	n, err := normalName([]byte(name))
+	if err != nil {
+		return "", false, err
+	}
+	return n, isIPv4Literal(n), nil
+}
+
 // normalName accepts the bytes of a DNS name in A-label form (letters, digits,
 // hyphen, underscore; labels of 1 to 63 bytes; at most 253 bytes plus one trailing
 // dot) and returns it lower-cased without the trailing dot. Anything else (NUL,
