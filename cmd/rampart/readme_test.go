@@ -36,6 +36,8 @@ var readmeCommands = []readmeCommand{
 	{prefix: "make images", check: checkMakeImages},
 	{prefix: "make test", skip: "it is CI itself, which runs this test: running it here would recurse"},
 	{prefix: "make demo", root: true, want: []string{"200 Ship landed", "403 Access denied", "Torn down"}},
+	{prefix: "./bin/rampart policy test policies/egress", want: []string{"policies/egress:", "PASS: 7/7"}},
+	{prefix: "go test ./sidecar/egress/ -run TestBypassCorpus", want: []string{"ok"}},
 	{prefix: "./bin/rampart policy test policies/", want: []string{"policies/starwars:", "PASS: 8/8", "PASS: 20/20", "PASS: 10/10"}},
 	{prefix: "./bin/rampart policy eval --bundle starwars", check: checkEvalOutput},
 	{prefix: "./bin/rampart policy explain --bundle starwars", want: []string{"DENIED 403", "✗ allow", "input.attributes.source.labels.org"}},
