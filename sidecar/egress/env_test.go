@@ -32,7 +32,7 @@ type backend struct {
 	conns int
 }
 
-func startBackend(t *testing.T, ip string) *backend {
+func startBackend(t testing.TB, ip string) *backend {
 	ln, err := net.Listen("tcp", ip+":0")
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ type env struct {
 	log      *lockedBuffer
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{backends: map[string]*backend{}, log: &lockedBuffer{}}
 	records := map[string][]netip.Addr{}
@@ -116,13 +116,15 @@ func newEnv(t *testing.T) *env {
 }
 
 // guard returns a guard deciding for a pod labelled app=app.
-func (e *env) guard(t *testing.T, app string, reg prometheus.Registerer) *egress.Guard {
+func (e *env) guard(t testing.TB, app string, reg prometheus.Registerer) *egress.Guard {
 	t.Helper()
+	// A hello arriving later than HelloTimeout is decided by address (denied):
+	// long enough for a loaded 2-core machine, short enough for the silent case.
 	g, err := egress.New(egress.Options{
 		Decider: e.engine,
 		Source: rego.EgressSource{Principal: "spiffe://cluster.local/ns/default/sa/" + app,
 			Namespace: "default", Labels: map[string]string{"app": app}},
-		Resolver: e.dns.Resolver(), HelloTimeout: 300 * time.Millisecond, MaxHello: 16 << 10,
+		Resolver: e.dns.Resolver(), HelloTimeout: time.Second, MaxHello: 16 << 10,
 		Registerer: reg,
 	})
 	if err != nil {

@@ -145,7 +145,7 @@ type ca struct {
 	key  *ecdsa.PrivateKey
 }
 
-func testCA(t *testing.T) (ca, *x509.CertPool) {
+func testCA(t testing.TB) (ca, *x509.CertPool) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
@@ -159,7 +159,8 @@ func testCA(t *testing.T) (ca, *x509.CertPool) {
 	return ca{cert, key}, pool
 }
 
-func tlsBackend(t *testing.T, ip, name string, c ca) netip.AddrPort {
+// leafCert issues a certificate for name from c.
+func leafCert(t testing.TB, name string, c ca) tls.Certificate {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), DNSNames: []string{name},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
@@ -167,7 +168,11 @@ func tlsBackend(t *testing.T, ip, name string, c ca) netip.AddrPort {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", ip+":0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+func tlsBackend(t testing.TB, ip, name string, c ca) netip.AddrPort {
+	ln, err := tls.Listen("tcp", ip+":0", &tls.Config{Certificates: []tls.Certificate{leafCert(t, name, c)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,8 +116,7 @@ func egressBundle(env *Env) (string, error) {
 // the name itself, so a spoofed address is the app's choice, not DNS's.
 func (c *Client) Get(url string, addr netip.Addr) (Result, error) {
 	if !addr.IsValid() {
-		host := strings.SplitN(strings.SplitN(url, "://", 2)[1], "/", 2)[0]
-		addr = InternetHosts[host]
+		addr = InternetHosts[hostOf(url)]
 	}
 	return c.Do("GET", url+" "+addr.String())
 }
