@@ -69,6 +69,7 @@ func (o *Options) setDefaults() {
 	def(&o.HelloTimeout, time.Second)
 	def(&o.ConnectTimeout, 2*time.Second)
 	def(&o.DecideTimeout, 2*time.Second)
+	o.HTTP = o.HTTP.WithDefaults() // body and header bounds, slash rule
 	if o.Resolver == nil {
 		o.Resolver = net.DefaultResolver
 	}
