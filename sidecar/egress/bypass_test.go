@@ -2,61 +2,38 @@ package egress_test
 
 import (
 	"bytes"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar/egress/egresstest"
-	"github.com/rampart-mesh/rampart/sidecar/internal/rawcase"
 )
 
 type bypassCase struct {
+	egresstest.Case
 	name, app, to, port string
 	f                   map[string]string
 }
 
 func loadBypass(t *testing.T) []bypassCase {
-	b, err := os.ReadFile("testdata/bypass.txt")
+	cases, err := egresstest.LoadCorpus("testdata/bypass.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []bypassCase
-	for l := range strings.SplitSeq(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
-			continue
-		}
-		if len(f) < 5 {
-			t.Fatalf("short line %q", l)
-		}
-		c := bypassCase{name: f[0], app: f[1], to: f[2], port: f[3], f: map[string]string{}}
-		for _, kv := range f[4:] {
-			k, v, _ := strings.Cut(kv, "=")
-			c.f[k] = v
-		}
-		out = append(out, c)
+	for _, c := range cases {
+		out = append(out, bypassCase{Case: c, name: c.Name, app: c.App, to: c.To, port: c.Port, f: c.Fields})
 	}
 	return out
 }
 
 func (c bypassCase) bytes(t *testing.T) []byte {
-	switch {
-	case c.f["hello"] != "":
-		h := egresstest.Hello{ECH: c.f["ech"] == "true"}
-		if v := c.f["hello"]; v != "-" {
-			for _, n := range strings.Split(v, ",") {
-				h.Names = append(h.Names, string(rawcase.MustUnescape(t, n)))
-			}
-		}
-		h.Pad, _ = strconv.Atoi(c.f["pad"])
-		h.Record, _ = strconv.Atoi(c.f["record"])
-		return h.Bytes()
-	case c.f["host"] != "":
-		return append(append([]byte("GET / HTTP/1.1\r\nHost: "), rawcase.MustUnescape(t, c.f["host"])...), "\r\n\r\n"...)
+	b, err := c.Case.Bytes()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return rawcase.MustUnescape(t, c.f["raw"])
+	return b
 }
 
 // TestBypassCorpus sends every case of testdata/bypass.txt through the guard:

@@ -124,7 +124,7 @@ func (e *env) guard(t testing.TB, app string, reg prometheus.Registerer) *egress
 		Decider: e.engine,
 		Source: rego.EgressSource{Principal: "spiffe://cluster.local/ns/default/sa/" + app,
 			Namespace: "default", Labels: map[string]string{"app": app}},
-		Resolver: e.dns.Resolver(), HelloTimeout: time.Second, MaxHello: 16 << 10,
+		Resolver: e.dns.Resolver(), HelloTimeout: time.Second,
 		Registerer: reg,
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/sidecar/egress/egresstest"
 )
 
 type egressCase struct {
@@ -88,4 +89,53 @@ func TestEgressSeedScenario(t *testing.T) {
 
 func hostOf(url string) string {
 	return strings.SplitN(strings.SplitN(url, "://", 2)[1], "/", 2)[0]
+}
+
+// TestEgressBypassCorpusCaptured sends the raw-bytes bypass corpus
+// (sidecar/egress/testdata/bypass.txt) from pods a and b to the internet hosts'
+// addresses, captured by eBPF into each pod's proxy: a case the policy denies
+// never opens a connection to its host, an allowed one opens exactly one.
+func TestEgressBypassCorpusCaptured(t *testing.T) {
+	env := newEnv(t)
+	needProxy(t, env, "outbound", "registry")
+	if !env.ProxyHasFlag("egress-resolver") {
+		need(t, "rampart-proxy lacks --egress-resolver")
+	}
+	eg, err := demo.StartEgress(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := egresstest.LoadCorpus("../../sidecar/egress/testdata/bypass.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports := map[string]uint16{"http": 80, "https": 443}
+	want := map[string]int{}
+	for _, c := range cases {
+		b, err := c.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := map[string]*demo.Client{"a": eg.A, "b": eg.B}[c.App]
+		dst := netip.AddrPortFrom(demo.InternetHosts[c.To], ports[c.Port])
+		if _, err := client.Raw(dst, c.Segment(), b); err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		if c.Allowed() {
+			want[fmt.Sprintf("%s %d", c.To, dst.Port())]++
+		}
+	}
+	for host := range demo.InternetHosts {
+		for _, port := range ports {
+			key := fmt.Sprintf("%s %d", host, port)
+			if _, err := eventuallyErr(5*time.Second, 50*time.Millisecond, func() error {
+				if n := eg.Conns(host, port); n != want[key] {
+					return fmt.Errorf("%s: %d connections, %d cases allowed", key, n, want[key])
+				}
+				return nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}
+	}
 }

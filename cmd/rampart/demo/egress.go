@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -119,6 +120,17 @@ func (c *Client) Get(url string, addr netip.Addr) (Result, error) {
 		addr = InternetHosts[hostOf(url)]
 	}
 	return c.Do("GET", url+" "+addr.String())
+}
+
+// Raw sends b to addr from the client's pod, seg bytes per TCP segment (0: at
+// once), half-closes, and returns what came back (hex in Result.Body).
+func (c *Client) Raw(addr netip.AddrPort, seg int, b []byte) (Result, error) {
+	return c.Do("RAW", fmt.Sprintf("%s %d %s", addr, seg, hex.EncodeToString(b)))
+}
+
+// Conns returns how many connections reached the named internet host on port.
+func (eg *Egress) Conns(host string, port uint16) int {
+	return eg.seen.count(fmt.Sprintf("conn %s %d", host, port))
 }
 
 // Seen returns how many requests the named internet host received.

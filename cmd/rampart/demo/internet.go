@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -107,10 +109,12 @@ func serveInternet(args []string) error {
 	if err != nil {
 		return err
 	}
-	secure, err := tls.Listen("tcp", ":443", &tls.Config{Certificates: []tls.Certificate{cert}})
+	tcp443, err := net.Listen("tcp", ":443")
 	if err != nil {
 		return err
 	}
+	plain = connLogger{plain, byIP, &mu}
+	secure := tls.NewListener(connLogger{tcp443, byIP, &mu}, &tls.Config{Certificates: []tls.Certificate{cert}})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(plain) }()
@@ -118,6 +122,25 @@ func serveInternet(args []string) error {
 	fmt.Println("READY")
 	go func() { _, _ = io.Copy(io.Discard, os.Stdin); errc <- nil }() // stdin closed: stop
 	return <-errc
+}
+
+// connLogger prints "CONN <host> <port>" for every connection accepted: bytes
+// that reach a host at all, HTTP or not.
+type connLogger struct {
+	net.Listener
+	byIP map[netip.Addr]string
+	mu   *sync.Mutex
+}
+
+func (l connLogger) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		ap, _ := netip.ParseAddrPort(c.LocalAddr().String())
+		l.mu.Lock()
+		fmt.Printf("CONN %s %d\n", l.byIP[ap.Addr().Unmap()], ap.Port())
+		l.mu.Unlock()
+	}
+	return c, err
 }
 
 // runEgressClient is the "egress-client" helper: args CA file; lines
@@ -136,12 +159,19 @@ func runEgressClient(args []string, in io.Reader, out io.Writer) error {
 	enc := json.NewEncoder(out)
 	fmt.Fprintln(out, "READY")
 	s := bufio.NewScanner(in)
+	s.Buffer(make([]byte, 0, 64<<10), 1<<20) // RAW lines carry up to 64 KiB hellos in hex
 	for s.Scan() {
 		f := strings.Fields(s.Text())
-		if len(f) != 3 {
+		var r Result
+		switch {
+		case len(f) == 4 && f[0] == "RAW":
+			r = sendRaw(f[1], f[2], f[3])
+		case len(f) == 3:
+			r = egressGet(roots, f[0], f[1], f[2])
+		default:
 			continue
 		}
-		if err := enc.Encode(egressGet(roots, f[0], f[1], f[2])); err != nil {
+		if err := enc.Encode(r); err != nil {
 			return err
 		}
 	}
@@ -159,6 +189,42 @@ func egressGet(roots *x509.CertPool, method, url, addr string) Result {
 	return do(c, method, url)
 }
 
+// sendRaw connects to addr, writes the hex-encoded bytes seg bytes at a time
+// (0: at once), half-closes, and returns what came back, hex-encoded, as Body.
+func sendRaw(addr, seg, hexBytes string) Result {
+	r := Result{Method: "RAW", URL: addr}
+	b, err := hex.DecodeString(hexBytes)
+	n, _ := strconv.Atoi(seg)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	for len(b) > 0 {
+		k := len(b)
+		if n > 0 {
+			k = min(n, k)
+		}
+		if _, err := c.Write(b[:k]); err != nil {
+			break
+		}
+		b = b[k:]
+		if n > 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	_ = c.(*net.TCPConn).CloseWrite()
+	out, _ := io.ReadAll(c)
+	r.Body = hex.EncodeToString(out)
+	return r
+}
+
 // seenLines counts the internet helper's SEEN lines by host.
 type seenLines struct {
 	mu sync.Mutex
@@ -172,6 +238,11 @@ func collectSeen(p *Proc) *seenLines {
 			if host, ok := strings.CutPrefix(l, "SEEN "); ok {
 				s.mu.Lock()
 				s.n[host]++
+				s.mu.Unlock()
+			}
+			if conn, ok := strings.CutPrefix(l, "CONN "); ok {
+				s.mu.Lock()
+				s.n["conn "+conn]++
 				s.mu.Unlock()
 			}
 		}
