@@ -2,6 +2,7 @@ package egress
 
 import (
 	"sync"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -49,6 +50,9 @@ func (m *metrics) host(in *rego.EgressInput) string {
 	}
 	if h == "" {
 		h = in.Destination.IP
+	}
+	if !utf8.ValidString(h) {
+		h = "invalid" // a refused Host of raw bytes: label values must be UTF-8
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rampart-mesh/rampart/rego"
+	"github.com/rampart-mesh/rampart/sidecar/egress"
 )
 
 // TestDenialsVisible: the policy's 403 body, one decision-log line per outcome
@@ -190,4 +193,23 @@ func tlsBackend(t testing.TB, ip, name string, c ca) netip.AddrPort {
 		}
 	}()
 	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+// TestMetricHostBounded: past MaxHostLabels distinct hosts, refusals are counted
+// as "other", so an app cannot grow the metric without bound.
+func TestMetricHostBounded(t *testing.T) {
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	g, err := egress.New(egress.Options{Decider: e.engine, Resolver: e.dns.Resolver(),
+		Source: rego.EgressSource{Labels: map[string]string{"app": "a"}}, MaxHostLabels: 2, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := e.backends["evil.example/http"].addr()
+	for _, h := range []string{"one.example", "two.example", "three.example", "four.example"} {
+		send(t, g, dst, []byte("GET / HTTP/1.1\r\nHost: "+h+"\r\n\r\n"), 0)
+	}
+	if n := counter(t, reg, "http", "deny", "other"); n != 2 {
+		t.Errorf(`host="other" counted %v, want 2`, n)
+	}
 }
