@@ -9,7 +9,7 @@ import (
 
 // FS holds every shipped bundle, one top-level folder each ("all:" keeps .manifest).
 //
-//go:embed all:starwars all:lib all:networkpolicy
+//go:embed all:starwars all:lib all:networkpolicy all:egress
 var FS embed.FS
 
 // Names lists the shipped bundles in FS.

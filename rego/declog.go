@@ -90,10 +90,15 @@ func (l *decisionLogger) maskFields(fs []Field) []Field {
 
 func (l *decisionLogger) write(now time.Time, path string, in *Input, result ast.Value, err error, d Decision, rev *revision, took time.Duration) {
 	masked, erased := l.masked(in)
+	l.emit(now, path, masked.AST(), erased, result, err, d, rev, took)
+}
+
+// emit writes one entry whose input (already masked) is input.
+func (l *decisionLogger) emit(now time.Time, path string, input ast.Value, erased []string, result ast.Value, err error, d Decision, rev *revision, took time.Duration) {
 	e := logEntry{
 		DecisionID: d.ID,
 		Path:       path, // OPA writes the rule path without "data.", slash separated
-		Input:      toJSON(masked.AST()),
+		Input:      toJSON(input),
 		Erased:     erased,
 		Timestamp:  now.UTC(),
 		Metrics:    map[string]int64{"timer_rego_query_eval_ns": took.Nanoseconds()},

@@ -109,6 +109,19 @@
 // roots derived from its packages and data; the decision may also be given in
 // OPA-Envoy's path form, "envoy/authz/allow".
 //
+// # Egress
+//
+// The same bundles may decide traffic leaving the mesh: [Engine.DecideEgress]
+// evaluates [EgressDecision] (data.rampart.egress.allow) over an [EgressInput]
+// (input.source.{principal,namespace,labels}, input.destination.{host,sni,ip,port,
+// protocol}, input.request.{method,path,host}); its value is a boolean or the same
+// decision object. [Engine.EgressEnforced] says whether egress is decided at all for
+// a source: only when some module defines a rule at that path and, if the policy
+// defines data.rampart.egress.enforced, that rule is true for the source. With no
+// egress rule, outbound traffic passes through as before; with one, it is
+// default-deny (undefined, errors and timeouts deny). Egress decisions are in the
+// decision log under path rampart/egress/allow and are not cached.
+//
 // # Dry-run
 //
 // With [WithDryRun], or a bundle manifest carrying

@@ -31,6 +31,7 @@ type revision struct {
 	compiler  *ast.Compiler
 	store     storage.Store
 	cache     *decisionCache // nil: every decision is evaluated
+	egress    egressQueries  // the egress decision (egress.go)
 }
 
 // prepare activates bundles into a fresh store and compiler (OPA's own activation,
@@ -72,6 +73,9 @@ func (e *Engine) prepare(ctx context.Context, bundles map[string]*bundle.Bundle)
 	r.terms = newTerms(compiler.Modules, r.need)
 	r.cache = newDecisionCache(e.opts.cacheSize, compiler.Modules)
 	owner := ownerOf(bundles, e.decision)
+	if err := r.prepareEgress(ownerOf(bundles, egressAllowRef)); err != nil {
+		return nil, err
+	}
 	for name, b := range bundles {
 		r.revisions[name] = b.Manifest.Revision
 	}

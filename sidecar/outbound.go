@@ -10,6 +10,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/rampart-mesh/rampart/identity"
+	"github.com/rampart-mesh/rampart/rego"
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
 	"github.com/rampart-mesh/rampart/sidecar/outbound"
@@ -30,6 +31,8 @@ type OutboundOptions struct {
 	// Resolver, when set, wins over RegistryFile and Options.Discovery (tests,
 	// embedding).
 	Resolver discovery.Resolver
+	// Egress configures egress decisions (see EgressOptions).
+	Egress EgressOptions
 	// Tuning holds timeouts and ports (outbound.Options: TunnelPort,
 	// ConnectTimeout, EjectFor, IdleTimeout); the other fields are filled by Run.
 	Tuning outbound.Options
@@ -46,7 +49,7 @@ type AdminOptions struct {
 func (o *OutboundOptions) enabled() bool { return o.CaptureAddr != "" || len(o.Routes) > 0 }
 
 // newOutbound builds the outbound proxy and one serveFunc per listener.
-func newOutbound(opts *Options, res discovery.Resolver, src identity.Source) ([]serveFunc, error) {
+func newOutbound(opts *Options, res discovery.Resolver, src identity.Source, engine *rego.Engine) ([]serveFunc, error) {
 	o := opts.Outbound
 	if !o.enabled() {
 		return nil, nil
@@ -56,6 +59,13 @@ func newOutbound(opts *Options, res discovery.Resolver, src identity.Source) ([]
 	t.Logger, t.Registerer = opts.Logger, opts.Registerer
 	if src != nil {
 		t.TLS = clientTLS(src, opts.Identity.TrustDomain)
+	}
+	g, err := newEgress(opts, engine, src)
+	if err != nil {
+		return nil, fmt.Errorf("sidecar: %w", err)
+	}
+	if g != nil {
+		t.Egress = g
 	}
 	p, err := outbound.New(t)
 	if err != nil {

@@ -55,7 +55,7 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		servers = append(servers, serveFunc{"hbone " + a, a, in.ServeHBONE})
 	}
-	outs, err := newOutbound(&opts, res, src)
+	outs, err := newOutbound(&opts, res, src, engine)
 	if err != nil {
 		return err
 	}

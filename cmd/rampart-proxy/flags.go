@@ -29,6 +29,7 @@ type config struct {
 	disc                                     discoveryConfig
 	pod                                      podConfig
 	limits                                   limitsConfig
+	egress                                   egressConfig
 	level                                    slog.Level
 	inPod                                    bool
 }
@@ -78,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error
 	c.disc.register(fs)
 	c.pod.register(fs)
 	c.limits.register(fs)
+	c.egress.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return sidecar.Options{}, nil, err
 	}
@@ -135,6 +137,9 @@ func (c *config) options() (sidecar.Options, func(), error) {
 		return o, noop, err
 	}
 	if err := c.limits.apply(&o); err != nil {
+		return o, noop, err
+	}
+	if err := c.egress.apply(&o); err != nil {
 		return o, noop, err
 	}
 	if o.Inbound.Mode, err = parseMode(c.mode, c.hbone != ""); err != nil {

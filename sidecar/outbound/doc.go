@@ -13,7 +13,9 @@
 // TLS connection per destination proxy carries many streams (a new one is opened
 // only when the peer's stream limit is reached), and the handshake refuses a peer
 // whose SPIFFE ID is not the expected one. Unmeshed destinations are passed through
-// as plain TCP and counted. A destination proxy that cannot be reached within the
+// as plain TCP and counted, unless Options.Egress says egress is enforced for this
+// pod: then the captured connection is handed to it (sidecar/egress), which decides
+// by HTTP Host, TLS SNI or address before any byte leaves. A destination proxy that cannot be reached within the
 // connect timeout gets its endpoint ejected, and the app's connection is answered
 // with 503 when it spoke HTTP/1, or closed otherwise.
 //

@@ -40,6 +40,12 @@ func (p *Proxy) handle(app *net.TCPConn, r *route) {
 		p.answerCheck(app)
 		return
 	}
+	if t.plain && r == nil && p.opts.Egress != nil && p.opts.Egress.Enforced(context.Background()) {
+		// Decided before any byte leaves; the guard logs and counts its outcome.
+		p.opts.Egress.Serve(context.Background(), app, t.dst)
+		p.metrics.connections.WithLabelValues("egress", "ok").Inc()
+		return
+	}
 	kind := "hbone"
 	if t.plain {
 		kind = "passthrough"

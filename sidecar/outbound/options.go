@@ -1,9 +1,11 @@
 package outbound
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"time"
 
@@ -17,6 +19,15 @@ import (
 // proxy that must present server (zero ID: any member of the trust domain).
 // Callers build it from identity.ClientConfig with identity.AllowID.
 type ClientTLS func(server spiffeid.ID) *tls.Config
+
+// Egress decides and carries an app's connection to a destination outside the
+// mesh.
+type Egress interface {
+	// Enforced reports whether egress is decided for this pod now.
+	Enforced(ctx context.Context) bool
+	// Serve decides the connection to dst and, when allowed, carries it.
+	Serve(ctx context.Context, app *net.TCPConn, dst netip.AddrPort)
+}
 
 // Route is an explicit mapping from a local listener to one destination.
 type Route struct {
@@ -62,6 +73,11 @@ type Options struct {
 	IdleTimeout time.Duration
 	// DrainTimeout bounds the wait for open connections on shutdown. Default 5s.
 	DrainTimeout time.Duration
+	// Egress, when set, decides captured connections to destinations outside the
+	// mesh (passthrough) whenever it says egress is enforced; the rest pass
+	// through undecided as before. *egress.Guard is one. Explicit routes are not
+	// decided: they are configuration, not app traffic.
+	Egress Egress
 	// Registerer receives the outbound metrics. Default: not registered.
 	Registerer prometheus.Registerer
 	// Logger receives refused peers and failed connects. Default: discarded.

@@ -91,6 +91,11 @@ func TestDemoOutput(t *testing.T) {
 		{"xwing", "POST /v1/request-landing", "403 Access denied", "denied by policy"},
 		{"smuggler", "POST /v1/request-landing", "refused", "plaintext refused in STRICT mode"},
 		{"Torn down"},
+		// The egress table (the seed scenario, rampart demo's second part).
+		{"a", "GET https://github.com/", "github.com (198.18.10.1)", "200 hello from github.com"},
+		{"a", "GET https://google.com/", "TLS alert access_denied"},
+		{"b", "GET http://github.com/", "403 Access denied: egress to github.com"},
+		{"a", "GET http://github.com/", "evil.example (198.18.10.4)", "403 Access denied"},
 	}
 	if env.ProxyHas("live bundle") {
 		wantLines = append(wantLines,

@@ -68,6 +68,8 @@ type Env struct {
 
 	ca *identity.CA // the mesh's CA (InitCA); in memory only
 
+	egressResolver string // DNS server proxies check egress names with ("" = system)
+
 	featOnce sync.Once
 	feat     proxyFeatures
 	featErr  error

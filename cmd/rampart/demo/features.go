@@ -116,3 +116,9 @@ func (e *Env) BundlePollInterval() (time.Duration, bool) {
 	f := e.proxyFeatures()
 	return BundlePoll, f.has("bundle-reload") || f.pollFlag != ""
 }
+
+// ProxyHasFlag reports whether the proxy binary has the flag (its -help lists it).
+func (e *Env) ProxyHasFlag(flag string) bool {
+	f := e.proxyFeatures()
+	return e.featErr == nil && f.has(flag)
+}

@@ -22,6 +22,10 @@ func Helper(args []string) error {
 		return serveDeathstar(args[1:])
 	case "client":
 		return runClient(os.Stdin, os.Stdout)
+	case "internet":
+		return serveInternet(args[1:])
+	case "egress-client":
+		return runEgressClient(args[1:], os.Stdin, os.Stdout)
 	}
 	return fmt.Errorf("demo helper: unknown command %q", args[0])
 }

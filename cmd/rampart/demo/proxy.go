@@ -137,6 +137,9 @@ func (p *Pod) proxyArgs(px *Proxy) []string {
 	for _, f := range feat.optional {
 		args = append(args, "--"+f.flag, f.value(p))
 	}
+	if e.egressResolver != "" && feat.has("egress-resolver") {
+		args = append(args, "--egress-resolver", e.egressResolver)
+	}
 	return args
 }
 

@@ -64,7 +64,10 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 	} else {
 		fmt.Fprintln(o.Out, "\n(Live bundle swap skipped: this rampart-proxy cannot reload its bundle.)")
 	}
-	return sw.PrintCounters(ctx, o.Out)
+	if err := sw.PrintCounters(ctx, o.Out); err != nil {
+		return err
+	}
+	return runEgress(ctx, o)
 }
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(10 * time.Millisecond) }

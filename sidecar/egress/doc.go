@@ -1,0 +1,28 @@
+// Package egress decides a meshed pod's connections to destinations outside the
+// mesh, in the pod's own proxy, before any byte of them leaves.
+//
+// The first bytes choose how: a TLS handshake record is decided by the SNI of its
+// ClientHello (read with tlshello, never terminated, then forwarded unchanged);
+// an HTTP/1 request line starts a per-request loop decided by each request's Host
+// (method and path in the input too); anything else, or a client that sends
+// nothing within HelloTimeout (server-speaks-first protocols), is decided by
+// address and port. The decision is rego's data.rampart.egress.allow.
+//
+// No spoofing: a name never authorizes an address it does not resolve to. The
+// proxy keeps the app's original destination and checks it is among the name's
+// DNS answers (A and AAAA, asked of the proxy's own resolver) before it decides,
+// so SNI github.com or Host: github.com sent to an unrelated address is refused,
+// and every request of a kept-alive connection is checked again. Checking instead
+// of dialling the name ourselves keeps the connection where the app sent it (the
+// app's own resolution, pinning and retries stay valid) and needs no second
+// connection when Hosts change on one connection. TLS without SNI, with an
+// IP-literal SNI or with Encrypted Client Hello (0xfe0d) carries no name the
+// proxy can trust: it is decided with no host, by address only.
+//
+// Denials are visible: HTTP gets the policy's status and body (403 "Access
+// denied" by default) with Connection: close, after the responses to earlier
+// requests; TLS gets a fatal access_denied alert before the close. Every outcome
+// is one decision-log line (rego) and a count in rampart_egress_decisions_total
+// by protocol, result and host (at most MaxHostLabels distinct hosts; more are
+// counted as "other", so an app cannot grow the metric without bound).
+package egress
