@@ -3,15 +3,16 @@ package main
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/rampart-mesh/rampart/sidecar/contract"
 )
 
-// Contract listener addresses inside a pod (DESIGN.md). The plaintext listener
-// is IPv4 because the node agent's sk_lookup steers IPv4 pod traffic to it.
+// Contract listener addresses inside a pod (DESIGN.md, sidecar/contract).
 const (
-	podOutbound  = "127.0.0.1:15001"
-	podPlaintext = "0.0.0.0:15006"
-	podHBONE     = ":15008"
-	podAdmin     = ":15020"
+	podOutbound  = contract.OutboundAddr
+	podPlaintext = contract.PlaintextAddr
+	podHBONE     = contract.HBONEAddr
+	podAdmin     = contract.AdminAddr
 )
 
 // inPod reports whether the proxy runs as an injected sidecar: $RAMPART_IN_POD
