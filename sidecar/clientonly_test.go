@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +60,19 @@ func TestRunClientOnlyNeedsNoBundle(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run after cancel: %v", err)
+	}
+}
+
+// TestHBONEWithoutIdentityNamesSources: the start error lists every way to give
+// the proxy an identity, --svid-dir included.
+func TestHBONEWithoutIdentityNamesSources(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := sidecar.Run(ctx, sidecar.Options{Logger: quiet, Policy: sidecar.PolicyOptions{Bundle: "testdata/landing"},
+		Inbound: sidecar.InboundOptions{HBONEAddr: "127.0.0.1:0"}})
+	for _, want := range []string{"--svid-dir", "--ca-dir", "--ca-addr", "--workload-api"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Run: %v, want an error naming %s", err, want)
+		}
 	}
 }
