@@ -76,3 +76,15 @@ func TestHBONEWithoutIdentityNamesSources(t *testing.T) {
 		}
 	}
 }
+
+// TestMeshedRouteWithoutIdentitySaysHow: a route that tunnels needs an identity;
+// the start error says which flags give one.
+func TestMeshedRouteWithoutIdentitySaysHow(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := sidecar.Run(ctx, sidecar.Options{Logger: quiet, Outbound: sidecar.OutboundOptions{
+		Routes: []outbound.Route{{Listen: "127.0.0.1:0", Destination: "198.18.0.1:80"}}}})
+	if err == nil || !strings.Contains(err.Error(), "--svid-dir") || !strings.Contains(err.Error(), ",plain") {
+		t.Errorf("Run: %v, want an error naming the identity flags and ,plain", err)
+	}
+}
