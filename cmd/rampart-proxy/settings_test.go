@@ -130,3 +130,41 @@ func TestHelpNamesRoles(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSettingsFromEnv: no variable value makes parsing panic, and what is
+// accepted is well-formed: one route per non-empty ';' field, a positive timeout,
+// labels with non-empty keys.
+func FuzzSettingsFromEnv(f *testing.F) {
+	f.Add("127.0.0.1:1=198.18.0.1:80;127.0.0.1:2=198.18.0.2:80,plain", "app=x,org=y", "198.18.0.1", "2s")
+	f.Add("127.0.0.1:1=,id=x", "=v", "::1,", "-1s")
+	f.Add(";;", ",,", "", "1h")
+	f.Fuzz(func(t *testing.T, routes, labels, ips, timeout string) {
+		env := envMap{"RAMPART_ROUTES": routes, "RAMPART_LABELS": labels, "RAMPART_POD_IPS": ips, "RAMPART_CONNECT_TIMEOUT": timeout}
+		o, _, err := parseFlags(nil, env.lookup, io.Discard)
+		if err != nil {
+			return
+		}
+		fields := 0
+		for r := range strings.SplitSeq(routes, ";") {
+			if strings.TrimSpace(r) != "" {
+				fields++
+			}
+		}
+		if len(o.Outbound.Routes) != fields {
+			t.Errorf("%q: %d routes from %d fields", routes, len(o.Outbound.Routes), fields)
+		}
+		for _, r := range o.Outbound.Routes {
+			if r.Listen == "" || r.Destination == "" {
+				t.Errorf("%q: route %+v accepted", routes, r)
+			}
+		}
+		if o.Outbound.Tuning.ConnectTimeout <= 0 {
+			t.Errorf("timeout %q accepted as %s", timeout, o.Outbound.Tuning.ConnectTimeout)
+		}
+		for k := range o.Inbound.Labels {
+			if k == "" {
+				t.Errorf("labels %q: empty key accepted", labels)
+			}
+		}
+	})
+}
