@@ -2,7 +2,8 @@ package injector
 
 // Contracts shared with the proxy and the node agent. They are restated here rather
 // than imported because injector is a leaf package (DESIGN.md); a change to any of
-// them is a change of the user-visible contract.
+// them is a change of the user-visible contract, and test/contract_test.go fails
+// unless sidecar/contract (the proxy) and redirect (the node agent) change with it.
 const (
 	// OutboundPort is where the node agent's connect4/connect6 programs send the
 	// app's outbound TCP connections.

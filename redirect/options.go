@@ -9,6 +9,8 @@ import (
 )
 
 // Ports of the capture contract (DESIGN.md); Options fields default to them.
+// Restated here because redirect is a leaf; test/contract_test.go fails unless
+// they match sidecar/contract (the proxy) and the injector.
 const (
 	OutboundPort = 15001 // the proxy's outbound capture listener on loopback
 	InboundPort  = 15006 // the proxy's plaintext inbound listener

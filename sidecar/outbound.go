@@ -67,6 +67,12 @@ func newOutbound(opts *Options, res discovery.Resolver, src identity.Source, eng
 	if g != nil {
 		t.Egress = g
 	}
+	for _, r := range o.Routes {
+		if src == nil && !r.Plain {
+			return nil, fmt.Errorf("sidecar: route %s=%s tunnels to a peer proxy and needs an identity "+
+				"(--svid-dir, --ca-dir, --ca-addr or --workload-api), or add ,plain to skip the tunnel", r.Listen, r.Destination)
+		}
+	}
 	p, err := outbound.New(t)
 	if err != nil {
 		return nil, fmt.Errorf("sidecar: %w", err)

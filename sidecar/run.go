@@ -10,6 +10,8 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/rampart-mesh/rampart/identity"
+	"github.com/rampart-mesh/rampart/rego"
+	"github.com/rampart-mesh/rampart/sidecar/inbound"
 )
 
 // Run starts the configured listeners and serves until ctx ends. It returns nil
@@ -19,6 +21,10 @@ func Run(ctx context.Context, opts Options) error {
 	ring, err := decisionRing(&opts)
 	if err != nil {
 		return fmt.Errorf("sidecar: decision ring: %w", err)
+	}
+	if opts.Policy.Bundle == "" && opts.Policy.Authorizer == nil && !opts.Inbound.listens() {
+		// A client-only proxy decides nothing; should it ever be asked, it denies.
+		opts.Policy.Authorizer = denyAll
 	}
 	authz, engine, err := authorizer(ctx, &opts)
 	if err != nil {
@@ -51,7 +57,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	if a := opts.Inbound.HBONEAddr; a != "" {
 		if src == nil {
-			return errors.New("sidecar: HBONE listener needs an identity (CA dir or Workload API)")
+			return errors.New("sidecar: HBONE listener needs an identity (--svid-dir, --ca-dir, --ca-addr or --workload-api)")
 		}
 		servers = append(servers, serveFunc{"hbone " + a, a, in.ServeHBONE})
 	}
@@ -69,6 +75,14 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	return serveAll(ctx, opts, servers)
 }
+
+// denyAll is the authorizer of a proxy without inbound listeners.
+var denyAll = inbound.AuthorizerFunc(func(context.Context, *rego.Input) rego.Decision {
+	return rego.Decision{Reason: "no policy: this proxy has no inbound listener"}
+})
+
+// listens reports whether any inbound listener is configured.
+func (o InboundOptions) listens() bool { return o.PlaintextAddr != "" || o.HBONEAddr != "" }
 
 // serveFunc is one listener and what serves it.
 type serveFunc struct {

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/go-logr/logr"
+	"github.com/spf13/pflag"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/rampart-mesh/rampart/cmd/internal/version"
@@ -25,6 +26,9 @@ func main() {
 		return
 	}
 	opts, ca, err := parseFlags(os.Args[1:])
+	if errors.Is(err, pflag.ErrHelp) {
+		return
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rampart-injector:", err)
 		os.Exit(2)
@@ -61,14 +65,16 @@ func run(ctx context.Context, opts injector.ServerOptions, ca caOptions) error {
 func parseFlags(args []string) (injector.ServerOptions, caOptions, error) {
 	var opts injector.ServerOptions
 	var ca caOptions
-	fs := flag.NewFlagSet("rampart-injector", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("rampart-injector", pflag.ContinueOnError)
 	fs.StringVar(&opts.Addr, "addr", ":9443", "HTTPS listen address")
 	fs.StringVar(&opts.CertFile, "tls-cert", "/etc/rampart-injector/tls/tls.crt", "serving certificate (reloaded on change)")
 	fs.StringVar(&opts.KeyFile, "tls-key", "/etc/rampart-injector/tls/tls.key", "serving key (reloaded on change)")
 	fs.Int64Var(&opts.MaxRequestBytes, "max-request-bytes", injector.DefaultMaxRequestBytes, "largest AdmissionReview accepted")
 	debug := fs.Bool("debug", false, "log every admission decision")
-	opts.Config.BindFlags(fs)
-	ca.BindFlags(fs)
+	shared := flag.NewFlagSet("", flag.ContinueOnError) // injector binds its shared flags with the standard library
+	opts.Config.BindFlags(shared)
+	ca.BindFlags(shared)
+	fs.AddGoFlagSet(shared)
 	fs.StringVar(&ca.kubeconfig, "kubeconfig", "", "kubeconfig for the CA's TokenReviews and Secret (default: in-cluster)")
 	fs.StringVar(&ca.metricsAddr, "metrics-addr", ":15014", "plain-HTTP /metrics of the CA (empty: off)")
 	if err := fs.Parse(args); err != nil {

@@ -4,7 +4,7 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/go-logr/logr"
+	"github.com/spf13/pflag"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -25,7 +26,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	if err := run(ctx, os.Args[1:]); err != nil && !errors.Is(err, pflag.ErrHelp) {
 		slog.Error("rampart-node", "err", err)
 		os.Exit(1)
 	}
@@ -33,9 +34,9 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	var o agent.RunOptions
-	fs := flag.NewFlagSet("rampart-node", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("rampart-node", pflag.ContinueOnError)
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file; in-cluster config when empty")
-	fs.StringVar(&o.Node, "node-name", os.Getenv("NODE_NAME"), "this node's name (env NODE_NAME)")
+	fs.StringVar(&o.Node, "node-name", os.Getenv("NODE_NAME"), "this node's name ($NODE_NAME)")
 	fs.StringVar(&o.CgroupRoot, "cgroup-root", "", "cgroup v2 mount; found in /proc/mounts when empty")
 	fs.StringVar(&o.PinRoot, "pin-root", "", "bpffs folder for pins (default /sys/fs/bpf/rampart)")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":9965", "address of /metrics; empty turns it off")

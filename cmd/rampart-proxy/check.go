@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/rampart-mesh/rampart/sidecar/outbound"
 )
@@ -20,20 +20,20 @@ const checkCommand = "check-capture"
 // exits non-zero after --wait so the kubelet restarts it (with backoff) and the
 // pod's app containers still do not start.
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("rampart-proxy "+checkCommand, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o outbound.CheckOptions
-	fs.DurationVar(&o.Wait, "wait", envDuration("RAMPART_CHECK_WAIT", time.Minute),
-		"give up (exit 1) when capture is not attached within this long ($RAMPART_CHECK_WAIT)")
-	fs.DurationVar(&o.Interval, "interval", 200*time.Millisecond, "time between attempts")
-	if err := fs.Parse(args); err != nil {
+	o := outbound.CheckOptions{Wait: time.Minute, Interval: 200 * time.Millisecond}
+	b := &binder{all: pflag.NewFlagSet("rampart-proxy "+checkCommand, pflag.ContinueOnError)}
+	b.all.SetOutput(stderr)
+	b.section(checkCommand)
+	b.flag(durationValue{&o.Wait, 1}, "wait", "give up (exit 1) when capture is not attached within this long", "RAMPART_CHECK_WAIT")
+	b.flag(durationValue{&o.Interval, 1}, "interval", "time between attempts")
+	if err := b.all.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%s: unexpected argument %q", checkCommand, fs.Arg(0))
+	if b.all.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", checkCommand, b.all.Arg(0))
 	}
-	if o.Wait <= 0 || o.Interval <= 0 {
-		return errors.New(checkCommand + ": --wait and --interval must be positive")
+	if err := bindEnv(b.all, os.LookupEnv); err != nil {
+		return fmt.Errorf("%s: %w", checkCommand, err)
 	}
 	o.OnRetry = func(n int, err error) {
 		if n == 1 { // once: the kubelet keeps the log of every restart
@@ -46,13 +46,4 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "outbound capture attached (checked in %s)\n", time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-// envDuration reads a duration variable, def when unset or malformed (the flag
-// then shows def; a malformed flag value is an error of its own).
-func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return d
-	}
-	return def
 }

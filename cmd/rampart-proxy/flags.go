@@ -1,238 +1,144 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
-	"os"
 	"strconv"
-	"strings"
-	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/rampart-mesh/rampart/sidecar"
-	"github.com/rampart-mesh/rampart/sidecar/inbound"
 )
 
-// config holds the raw flag values before they become sidecar.Options.
-type config struct {
-	bundle, decision, decisionLog            string
-	plaintext, hbone, upstream, mode, labels string
-	workloads, podIPs                        string
-	caDir, workloadAPI, trustDomain, ns, sa  string
-	svidDir, caAddr, caToken, caBundle       string
-	slashes, reload, bundleURL, poll         string
-	requestBody, shadowBundle                string
-	out                                      outConfig
-	disc                                     discoveryConfig
-	pod                                      podConfig
-	limits                                   limitsConfig
-	egress                                   egressConfig
-	level                                    slog.Level
-	inPod                                    bool
-}
-
-// parseFlags reads args, each flag falling back to its RAMPART_* variable. In a
-// pod (see inPod) the listeners default to the contract ports.
-func parseFlags(args []string, stderr io.Writer) (sidecar.Options, func(), error) {
-	fs := flag.NewFlagSet("rampart-proxy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	pod, err := inPod()
+// parseFlags reads args, each flag falling back to its variables in lookup, and
+// returns the sidecar's options. In a pod (see inPod) the listeners default to
+// the contract ports.
+func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Writer) (sidecar.Options, func(), error) {
+	pod, err := inPod(lookup)
 	if err != nil {
 		return sidecar.Options{}, nil, err
 	}
-	c := config{inPod: pod}
-	str := func(p *string, name, env, def, usage string) {
-		if v, ok := os.LookupEnv(env); ok {
-			def = v
-		}
-		fs.StringVar(p, name, def, usage+" ($"+env+")")
-	}
-	str(&c.bundle, "bundle", "RAMPART_BUNDLE", "", "OPA bundle directory, .tar.gz, or http(s) URL of a bundle service (polled every --bundle-poll)")
-	str(&c.shadowBundle, "shadow-bundle", "RAMPART_SHADOW_BUNDLE", "", "candidate bundle directory or .tar.gz decided beside --bundle, never enforced: disagreements counted, logged and in the decision log")
-	str(&c.bundleURL, "bundle-url", "RAMPART_BUNDLE_URL", "", "http(s) URL of a bundle service to poll; wins over --bundle")
-	str(&c.poll, "bundle-poll", "RAMPART_BUNDLE_POLL", "5s", "how often to poll a bundle URL (jittered; backoff after failures)")
-	str(&c.reload, "bundle-reload", "RAMPART_BUNDLE_RELOAD", "5s", "how often to check the bundle for changes (0: never)")
-	str(&c.decision, "decision", "RAMPART_DECISION", "", "decision rule (default data.rampart.authz.allow)")
-	str(&c.requestBody, "request-body", "RAMPART_REQUEST_BODY", "0", "bytes of each request body put in the policy input (OPA-Envoy's with_request_body) for policies that read it; 0: only bundles whose manifest opts in")
-	str(&c.decisionLog, "decision-log", "RAMPART_DECISION_LOG", "", `decision log file, "-" for stdout`)
-	str(&c.plaintext, "listen-plaintext", "RAMPART_LISTEN_PLAINTEXT", podDefault(pod, podPlaintext), "plaintext inbound listener (15006 in a pod)")
-	str(&c.hbone, "listen-hbone", "RAMPART_LISTEN_HBONE", podDefault(pod, podHBONE), "HBONE mTLS inbound listener (15008 in a pod)")
-	str(&c.upstream, "upstream", "RAMPART_UPSTREAM", "", "forward allowed traffic here instead of 127.0.0.1:<port>")
-	str(&c.mode, "mode", "RAMPART_MODE", "", "plaintext mode STRICT|PERMISSIVE (default STRICT with --listen-hbone, else PERMISSIVE)")
-	str(&c.labels, "labels", "RAMPART_LABELS", "", "this pod's labels, k=v,k=v")
-	str(&c.podIPs, "pod-ips", "RAMPART_POD_IPS", "", "this pod's addresses, comma-separated; tunnels to others are refused")
-	str(&c.workloads, "workloads", "RAMPART_WORKLOADS", "", "JSON/YAML file: peer address → namespace, serviceAccount, labels")
-	str(&c.svidDir, "svid-dir", "RAMPART_SVID_DIR", "", "directory with svid.pem, svid.key and bundle.pem (cert-manager csi-driver-spiffe, spiffe-helper), reloaded on change; wins over --ca-dir and --workload-api")
-	str(&c.caDir, "ca-dir", "RAMPART_CA_DIR", "", "built-in CA directory to issue this proxy's SVID from")
-	str(&c.caAddr, "ca-addr", "RAMPART_CA_ADDR", "", "Rampart cluster CA, https://host:port: SVIDs for this pod's service account from its token; wins over --workload-api")
-	str(&c.caToken, "ca-token-file", "RAMPART_CA_TOKEN_FILE", "/var/run/secrets/rampart/token", "projected service-account token of audience rampart, sent to --ca-addr (re-read on every renewal)")
-	str(&c.caBundle, "ca-bundle", "RAMPART_CA_BUNDLE", "", "PEM roots of the cluster CA (the PEM itself, or a file holding it)")
-	str(&c.workloadAPI, "workload-api", "RAMPART_WORKLOAD_API", envOr("", "SPIFFE_ENDPOINT_SOCKET"), "SPIFFE Workload API address (or $SPIFFE_ENDPOINT_SOCKET)")
-	str(&c.trustDomain, "trust-domain", "RAMPART_TRUST_DOMAIN", envOr("cluster.local", "TRUST_DOMAIN"), "SPIFFE trust domain (or $TRUST_DOMAIN)")
-	str(&c.ns, "namespace", "RAMPART_NAMESPACE", envOr("default", "POD_NAMESPACE"), "this pod's namespace (or $POD_NAMESPACE)")
-	str(&c.sa, "service-account", "RAMPART_SERVICE_ACCOUNT", envOr("default", "SERVICE_ACCOUNT"), "this pod's service account (or $SERVICE_ACCOUNT)")
-	str(&c.slashes, "slashes", "RAMPART_SLASHES", "reject", "%2F, %5C and \\ in paths: reject|keep|decode")
-	c.out.register(fs, pod)
-	c.disc.register(fs)
-	c.pod.register(fs)
-	c.limits.register(fs)
-	c.egress.register(fs)
-	if err := fs.Parse(args); err != nil {
+	s := defaultSettings(pod)
+	b := s.flagSet()
+	b.all.SetOutput(stderr)
+	b.all.Usage = func() { b.usage(stderr) }
+	if err := b.all.Parse(args); err != nil {
 		return sidecar.Options{}, nil, err
 	}
-	if fs.NArg() > 0 {
-		return sidecar.Options{}, nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	if b.all.NArg() > 0 {
+		return sidecar.Options{}, nil, fmt.Errorf("unexpected arguments %q", b.all.Args())
 	}
-	o, closeLog, err := c.options()
-	o.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: c.level}))
+	if err := bindEnv(b.all, lookup); err != nil {
+		return sidecar.Options{}, nil, err
+	}
+	o, closeLog, err := s.options()
+	o.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: s.LogLevel}))
 	return o, closeLog, err
 }
 
-func (c *config) options() (sidecar.Options, func(), error) {
-	var o sidecar.Options
-	noop := func() {}
-	o.Policy.Bundle, o.Policy.Decision, o.Policy.ShadowBundle = c.bundle, c.decision, c.shadowBundle
-	body, err := strconv.Atoi(c.requestBody)
-	if err != nil || body < 0 {
-		return o, noop, fmt.Errorf("--request-body %q: want a number of bytes (0: off)", c.requestBody)
-	}
-	o.Policy.RequestBodyBytes = body
-	if c.bundleURL != "" {
-		if !strings.HasPrefix(c.bundleURL, "http://") && !strings.HasPrefix(c.bundleURL, "https://") {
-			return o, noop, fmt.Errorf("--bundle-url %q: want an http(s) URL", c.bundleURL)
-		}
-		o.Policy.Bundle = c.bundleURL
-	}
-	poll, err := time.ParseDuration(c.poll)
-	if err != nil || poll <= 0 {
-		return o, noop, fmt.Errorf("--bundle-poll %q: want a positive duration", c.poll)
-	}
-	o.Policy.PollInterval = poll
-	o.Policy.AllowMissing = c.inPod // the injector's bundle ConfigMap is optional
-	if c.level, err = c.pod.apply(&o); err != nil {
-		return o, noop, err
-	}
-	reload, err := time.ParseDuration(c.reload)
-	if err != nil {
-		return o, noop, fmt.Errorf("--bundle-reload: %w", err)
-	}
-	o.Policy.ReloadInterval = reload
-	if reload <= 0 {
-		o.Policy.ReloadInterval = -1 // the flag says never; 0 in Options means the default
-	}
-	o.Identity = sidecar.IdentityOptions{SVIDDir: c.svidDir, CADir: c.caDir, WorkloadAPI: c.workloadAPI,
-		TrustDomain: c.trustDomain, Namespace: c.ns, ServiceAccount: c.sa, CAAddr: c.caAddr, CATokenFile: c.caToken}
-	if o.Identity.CABundle, err = c.caBundleBytes(); err != nil {
-		return o, noop, err
-	}
-	o.Inbound.PlaintextAddr, o.Inbound.HBONEAddr = c.plaintext, c.hbone
-	o.Inbound.Upstream, o.Inbound.WorkloadsFile = c.upstream, c.workloads
-	if err := c.out.apply(&o); err != nil {
-		return o, noop, err
-	}
-	if err := c.disc.apply(&o); err != nil {
-		return o, noop, err
-	}
-	if err := c.limits.apply(&o); err != nil {
-		return o, noop, err
-	}
-	if err := c.egress.apply(&o); err != nil {
-		return o, noop, err
-	}
-	if o.Inbound.Mode, err = parseMode(c.mode, c.hbone != ""); err != nil {
-		return o, noop, err
-	}
-	if o.Inbound.PodIPs, err = parseAddrs(c.podIPs); err != nil {
-		return o, noop, err
-	}
-	if len(o.Inbound.PodIPs) == 0 && c.out.podIP != "" { // $POD_IP, validated by out.apply
-		o.Inbound.PodIPs, _ = parseAddrs(c.out.podIP)
-	}
-	if o.Inbound.Labels, err = parseLabels(c.labels); err != nil {
-		return o, noop, err
-	}
-	if o.Inbound.Tuning.HTTP.Slashes, err = sidecar.ParseSlashRule(c.slashes); err != nil {
-		return o, noop, err
-	}
-	switch c.decisionLog {
-	case "":
-	case "-":
-		o.Policy.DecisionLog = os.Stdout
-	default:
-		f, err := os.OpenFile(c.decisionLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-		if err != nil {
-			return o, noop, fmt.Errorf("decision log: %w", err)
-		}
-		o.Policy.DecisionLog = f
-		return o, func() { f.Close() }, nil
-	}
-	return o, noop, nil
+// flagSet binds every field of s to its flag and variables, section by section.
+func (s *settings) flagSet() *binder {
+	b := &binder{all: pflag.NewFlagSet("rampart-proxy", pflag.ContinueOnError)}
+	b.all.SortFlags = false
+	s.policyFlags(b)
+	s.inboundFlags(b)
+	s.outboundFlags(b)
+	s.identityFlags(b)
+	s.podFlags(b)
+	s.limitFlags(b)
+	s.egressFlags(b)
+	return b
 }
 
-func parseMode(s string, hbone bool) (inbound.Mode, error) {
-	switch strings.ToUpper(s) {
-	case "":
-		if hbone {
-			return inbound.Strict, nil
-		}
-		return inbound.Permissive, nil
-	case "STRICT":
-		return inbound.Strict, nil
-	case "PERMISSIVE":
-		return inbound.Permissive, nil
-	}
-	return 0, fmt.Errorf("--mode / $RAMPART_MODE %q: want STRICT or PERMISSIVE", s)
+func (s *settings) policyFlags(b *binder) {
+	b.section("Policy (server role)")
+	b.flag(stringValue{&s.Bundle}, "bundle", "OPA bundle directory, .tar.gz, or http(s) URL of a bundle service (polled every --bundle-poll); only the server role needs one", "RAMPART_BUNDLE")
+	b.flag(stringValue{&s.BundleURL}, "bundle-url", "http(s) URL of a bundle service to poll; wins over --bundle", "RAMPART_BUNDLE_URL")
+	b.flag(durationValue{&s.BundlePoll, 1}, "bundle-poll", "how often to poll a bundle URL (jittered; backoff after failures)", "RAMPART_BUNDLE_POLL")
+	b.flag(durationValue{&s.BundleReload, 0}, "bundle-reload", "how often to check the bundle for changes (0: never)", "RAMPART_BUNDLE_RELOAD")
+	b.flag(stringValue{&s.Decision}, "decision", "decision rule (default data.rampart.authz.allow)", "RAMPART_DECISION")
+	b.flag(atLeast(&s.RequestBody, 0, "bytes"), "request-body", "bytes of each request body put in the policy input (OPA-Envoy's with_request_body) for policies that read it; 0: only bundles whose manifest opts in", "RAMPART_REQUEST_BODY")
+	b.flag(stringValue{&s.DecisionLog}, "decision-log", `decision log file, "-" for stdout`, "RAMPART_DECISION_LOG")
+	b.flag(stringValue{&s.ShadowBundle}, "shadow-bundle", "candidate bundle directory or .tar.gz decided beside --bundle, never enforced: disagreements counted, logged and in the decision log", "RAMPART_SHADOW_BUNDLE")
 }
 
-func parseLabels(s string) (map[string]string, error) {
-	out := map[string]string{}
-	for kv := range strings.SplitSeq(s, ",") {
-		if kv = strings.TrimSpace(kv); kv == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("--labels: %q is not k=v", kv)
-		}
-		out[k] = v
-	}
-	return out, nil
+func (s *settings) inboundFlags(b *binder) {
+	b.section("Server role: authorize inbound requests, forward allowed ones to the app")
+	b.flag(stringValue{&s.Plaintext}, "listen-plaintext", "plaintext inbound listener (0.0.0.0:15006 in a pod)", "RAMPART_LISTEN_PLAINTEXT")
+	b.flag(stringValue{&s.HBONE}, "listen-hbone", "HBONE mTLS inbound listener (:15008 in a pod); needs an identity", "RAMPART_LISTEN_HBONE")
+	b.flag(stringValue{&s.Upstream}, "upstream", "forward allowed traffic here instead of 127.0.0.1:<the port it was sent to>", "RAMPART_UPSTREAM")
+	b.flag(choiceValue{&s.Mode, []string{"STRICT", "PERMISSIVE"}}, "mode", "plaintext mode (default STRICT with --listen-hbone, else PERMISSIVE)", "RAMPART_MODE")
+	b.flag(labelsValue{&s.Labels}, "labels", "this pod's labels", "RAMPART_LABELS")
+	b.flag(addrList(&s.PodIPs), "pod-ips", "this pod's addresses; tunnels to others are refused (default $POD_IP)", "RAMPART_POD_IPS")
+	b.flag(stringValue{&s.Workloads}, "workloads", "JSON/YAML file: peer address → namespace, serviceAccount, labels", "RAMPART_WORKLOADS")
+	b.flag(choiceValue{&s.Slashes, []string{"reject", "keep", "decode"}}, "slashes", `%2F, %5C and \ in paths`, "RAMPART_SLASHES")
 }
 
-func parseAddrs(s string) ([]netip.Addr, error) {
-	var out []netip.Addr
-	for a := range strings.SplitSeq(s, ",") {
-		if a = strings.TrimSpace(a); a == "" {
-			continue
-		}
-		ip, err := netip.ParseAddr(a)
-		if err != nil {
-			return nil, fmt.Errorf("--pod-ips: %w", err)
-		}
-		out = append(out, ip)
-	}
-	return out, nil
+func (s *settings) outboundFlags(b *binder) {
+	b.section("Client role: tunnel the app's outbound connections to the destination's proxy (no --bundle needed)")
+	b.flag(stringValue{&s.Capture}, "listen-outbound", "capture listener for redirected connections (127.0.0.1:15001 in a pod)", "RAMPART_LISTEN_OUTBOUND")
+	b.flag(routesValue{&s.Routes}, "route", "explicit route, repeatable: connections to LISTEN are tunnelled to the proxy at DEST's IP, port 15008 (or proxy=ADDR), "+
+		"which must present id= if given, and which forwards them to 127.0.0.1:<DEST's port> (or to its --upstream); plain: straight to DEST, no tunnel. "+
+		"The variable holds routes separated by ';'", "RAMPART_ROUTES")
+	b.flag(stringValue{&s.Registry}, "registry", "service registry JSON file (service VIP → endpoints)", "RAMPART_REGISTRY")
+	b.flag(durationValue{&s.ConnectTimeout, 1}, "connect-timeout", "bound on reaching a destination proxy", "RAMPART_CONNECT_TIMEOUT")
+	b.flag(choiceValue{&s.Discovery, []string{"file", "kube"}}, "discovery", "where service endpoints and peer labels come from: file (the --registry file, if any) or kube (the Kubernetes API server)", "RAMPART_DISCOVERY")
+	b.flag(stringValue{&s.Kubeconfig}, "kubeconfig", "kubeconfig for --discovery kube; unset: the pod's service-account token (in-cluster)", "RAMPART_KUBECONFIG", "KUBECONFIG")
+	b.flag(stringValue{&s.DiscoveryNS}, "discovery-namespace", "with --discovery kube, watch only this namespace (default: all)", "RAMPART_DISCOVERY_NAMESPACE")
 }
 
-// caBundle reads --ca-bundle: the PEM itself (as the injector passes it in
-// $RAMPART_CA_BUNDLE) or a file holding it. It is required with --ca-addr: the proxy
-// trusts the CA's answer only over a connection verified against these roots.
-func (c *config) caBundleBytes() ([]byte, error) {
-	v := c.caBundle
-	switch {
-	case c.caAddr == "" || c.svidDir != "" || c.caDir != "": // the cluster CA is not the source
-		return nil, nil
-	case v == "":
-		return nil, errors.New("--ca-addr needs --ca-bundle (the cluster CA's PEM roots)")
-	case strings.HasPrefix(strings.TrimSpace(v), "-----BEGIN"):
-		return []byte(v), nil
+func (s *settings) identityFlags(b *binder) {
+	b.section("Identity (--listen-hbone and tunnels; the first source set wins: --svid-dir, --ca-dir, --ca-addr, --workload-api)")
+	b.flag(stringValue{&s.SVIDDir}, "svid-dir", "directory with svid.pem, svid.key and bundle.pem (cert-manager csi-driver-spiffe, spiffe-helper), reloaded on change", "RAMPART_SVID_DIR")
+	b.flag(stringValue{&s.CADir}, "ca-dir", "built-in CA directory (rampart ca init) to issue this proxy's SVID from", "RAMPART_CA_DIR")
+	b.flag(stringValue{&s.CAAddr}, "ca-addr", "Rampart cluster CA, https://host:port: SVIDs for this pod's service account from its token", "RAMPART_CA_ADDR")
+	b.flag(stringValue{&s.CAToken}, "ca-token-file", "projected service-account token of audience rampart, sent to --ca-addr (re-read on every renewal)", "RAMPART_CA_TOKEN_FILE")
+	b.flag(stringValue{&s.CABundle}, "ca-bundle", "PEM roots of the cluster CA (the PEM itself, or a file holding it); needed by --ca-addr", "RAMPART_CA_BUNDLE")
+	b.flag(stringValue{&s.WorkloadAPI}, "workload-api", "SPIFFE Workload API address", "RAMPART_WORKLOAD_API", "SPIFFE_ENDPOINT_SOCKET")
+	b.flag(stringValue{&s.TrustDomain}, "trust-domain", "SPIFFE trust domain", "RAMPART_TRUST_DOMAIN", "TRUST_DOMAIN")
+	b.flag(stringValue{&s.Namespace}, "namespace", "this pod's namespace", "RAMPART_NAMESPACE", "POD_NAMESPACE")
+	b.flag(stringValue{&s.ServiceAccount}, "service-account", "this pod's service account", "RAMPART_SERVICE_ACCOUNT", "SERVICE_ACCOUNT")
+}
+
+func (s *settings) podFlags(b *binder) {
+	b.section("Pod and operation (the injector sets these)")
+	b.flag(stringValue{&s.Admin}, "listen-admin", "admin listener: /metrics, /healthz/*, /debug/config, /app-health/* (:15020 in a pod)", "RAMPART_LISTEN_ADMIN")
+	b.flag(stringValue{&s.AppProbes}, "app-probes", "app probes rewritten by the injector (JSON)", "RAMPART_APP_PROBES")
+	b.flag(stringValue{&s.PodName}, "pod-name", "this pod's name", "POD_NAME")
+	b.flag(addrValue{&s.PodIP}, "pod-ip", "this pod's IP", "POD_IP")
+	b.flag(levelValue{&s.LogLevel}, "log-level", "log level", "RAMPART_LOG_LEVEL")
+	b.flag(durationValue{&s.DrainTimeout, 1}, "drain-timeout", "how long open connections may finish after SIGTERM", "RAMPART_DRAIN_TIMEOUT")
+	b.flag(portList(&s.ExcludeInPorts), "exclude-inbound-ports", "pod ports the node agent never captures (validated and shown at /debug/config)", "RAMPART_EXCLUDE_INBOUND_PORTS")
+	b.flag(portList(&s.ExcludeOutPorts), "exclude-outbound-ports", "destination ports the node agent never captures", "RAMPART_EXCLUDE_OUTBOUND_PORTS")
+	b.flag(prefixList(&s.ExcludeOutCIDRs), "exclude-outbound-cidrs", "destination prefixes the node agent never captures", "RAMPART_EXCLUDE_OUTBOUND_CIDRS")
+}
+
+func (s *settings) limitFlags(b *binder) {
+	b.section("Limits (server role)")
+	b.flag(positive(&s.MaxConns, "count"), "max-connections", "open inbound connections per listener; past it new ones are closed at once (default 16384)", "RAMPART_MAX_CONNECTIONS")
+	b.flag(positive(&s.MaxPerAddress, "count"), "max-connections-per-address", "open plaintext connections per source address (default 4096)", "RAMPART_MAX_CONNECTIONS_PER_ADDRESS")
+	b.flag(positive(&s.MaxPerIdentity, "count"), "max-connections-per-identity", "open HBONE connections per peer SPIFFE ID (default 1024)", "RAMPART_MAX_CONNECTIONS_PER_IDENTITY")
+	b.flag(boolValue{&s.StreamBodies}, "stream-request-bodies", "true: forward request bodies as they arrive (as Envoy) instead of reading up to 16 KiB first (as nginx and HAProxy)", "RAMPART_STREAM_REQUEST_BODIES")
+	b.flag(shareValue{&s.MemoryPressure}, "memory-pressure", "share of the memory limit (GOMEMLIMIT) above which new connections and requests are refused with 503 (default 0.9; negative: never)", "RAMPART_MEMORY_PRESSURE")
+}
+
+// shareValue is --memory-pressure: a share in (0, 1], or negative for never.
+type shareValue struct{ f *float64 }
+
+func (v shareValue) Type() string { return "share" }
+func (v shareValue) String() string {
+	if *v.f == 0 {
+		return ""
 	}
-	b, err := os.ReadFile(v)
-	if err != nil {
-		return nil, fmt.Errorf("--ca-bundle: %w", err)
+	return fmt.Sprint(*v.f)
+}
+
+func (v shareValue) Set(s string) error {
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil || x == 0 || x > 1 {
+		return fmt.Errorf("want a share in (0, 1], or negative for never")
 	}
-	return b, nil
+	*v.f = x
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -35,7 +36,7 @@ func TestEnvFallbacks(t *testing.T) {
 	t.Setenv("SERVICE_ACCOUNT", "tiefighter")
 	t.Setenv("TRUST_DOMAIN", "galaxy.local")
 	t.Setenv("RAMPART_ROUTES", "127.0.0.1:9080=10.0.0.1:80;127.0.0.1:9081=10.0.0.2:80,plain")
-	opts, _, err := parseFlags([]string{"--bundle", "x"}, &strings.Builder{})
+	opts, _, err := parseFlags([]string{"--bundle", "x"}, os.LookupEnv, &strings.Builder{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,12 +49,12 @@ func TestEnvFallbacks(t *testing.T) {
 	}
 	t.Setenv("RAMPART_NAMESPACE", "rebels") // RAMPART_* wins
 	t.Setenv("POD_IP", "not-an-ip")
-	opts, _, err = parseFlags(nil, &strings.Builder{})
+	opts, _, err = parseFlags(nil, os.LookupEnv, &strings.Builder{})
 	if err == nil || !strings.Contains(err.Error(), "POD_IP") {
 		t.Errorf("bad POD_IP: %v", err)
 	}
 	t.Setenv("POD_IP", "198.18.5.2")
-	if opts, _, err = parseFlags(nil, &strings.Builder{}); err != nil || opts.Identity.Namespace != "rebels" {
+	if opts, _, err = parseFlags(nil, os.LookupEnv, &strings.Builder{}); err != nil || opts.Identity.Namespace != "rebels" {
 		t.Errorf("namespace %q (%v), want rebels", opts.Identity.Namespace, err)
 	}
 }
@@ -74,7 +75,7 @@ func TestRequestBodyFlag(t *testing.T) {
 		if tt.env != "" {
 			t.Setenv("RAMPART_REQUEST_BODY", tt.env)
 		}
-		opts, _, err := parseFlags(tt.args, &strings.Builder{})
+		opts, _, err := parseFlags(tt.args, os.LookupEnv, &strings.Builder{})
 		switch {
 		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
 			t.Errorf("%q: error %v, want one naming %s", tt.args, err, tt.err)

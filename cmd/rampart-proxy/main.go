@@ -1,5 +1,7 @@
-// Command rampart-proxy is the Rampart sidecar. Every flag falls back to an
-// environment variable (shown in -help), so the injector can configure it either way.
+// Command rampart-proxy is the Rampart sidecar. Its settings are one typed struct
+// (settings) bound to flags and RAMPART_* variables with pflag: every flag falls
+// back to the variables shown in -help, a flag on the command line replaces its
+// variable, and a malformed value of either is an error naming it.
 //
 // In a pod — $POD_NAME set (the injector sets it), unless $RAMPART_IN_POD says
 // otherwise — the listeners default to the contract ports: outbound capture
@@ -37,7 +39,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -51,6 +52,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/pflag"
 
 	"github.com/rampart-mesh/rampart/cmd/internal/version"
 	"github.com/rampart-mesh/rampart/sidecar"
@@ -63,7 +65,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stderr)
 	stop()
-	if errors.Is(err, flag.ErrHelp) {
+	if errors.Is(err, pflag.ErrHelp) {
 		return
 	}
 	if err != nil {
@@ -76,7 +78,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == checkCommand {
 		return runCheck(ctx, args[1:], os.Stdout, stderr)
 	}
-	opts, closeLog, err := parseFlags(args, stderr)
+	opts, closeLog, err := parseFlags(args, os.LookupEnv, stderr)
 	if err != nil {
 		return err
 	}

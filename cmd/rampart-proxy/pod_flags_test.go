@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/rampart-mesh/rampart/sidecar"
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
 )
 
@@ -37,7 +37,7 @@ func TestPodDefaults(t *testing.T) {
 					os.Unsetenv(k)
 				}
 			}
-			o, _, err := parseFlags(tt.args, &strings.Builder{})
+			o, _, err := parseFlags(tt.args, os.LookupEnv, &strings.Builder{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,9 +58,10 @@ func FuzzExclusions(f *testing.F) {
 	f.Add("8081,90x0", "70000", "10.0.0.0/33", "verbose")
 	f.Add(" 1 ,,65535", "0", "10.0.0.1", "WARN")
 	f.Fuzz(func(t *testing.T, in, out, cidrs, level string) {
-		c := podConfig{logLevel: level, exclInPorts: in, exclOutPorts: out, cidr: cidrs}
-		var o sidecar.Options
-		if _, err := c.apply(&o); err != nil {
+		env := envMap{"RAMPART_EXCLUDE_INBOUND_PORTS": in, "RAMPART_EXCLUDE_OUTBOUND_PORTS": out,
+			"RAMPART_EXCLUDE_OUTBOUND_CIDRS": cidrs, "RAMPART_LOG_LEVEL": level}
+		o, _, err := parseFlags(nil, env.lookup, io.Discard)
+		if err != nil {
 			return
 		}
 		for _, tc := range []struct {

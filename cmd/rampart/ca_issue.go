@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/rampart-mesh/rampart/identity"
@@ -32,6 +33,9 @@ func newCAIssueCmd() *cobra.Command {
 			if out == "" {
 				out = dir
 			}
+			if err := os.MkdirAll(out, 0o755); err != nil { // the key file itself is 0600
+				return fmt.Errorf("ca issue: --out: %w", err)
+			}
 			if err := identity.WriteSVIDFiles(out, svid, ca.Bundle()); err != nil {
 				return fmt.Errorf("ca issue: %w", err)
 			}
@@ -41,8 +45,8 @@ func newCAIssueCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&id, "spiffe-id", "", "SPIFFE ID spiffe://<td>/ns/<namespace>/sa/<service-account>")
-	cmd.Flags().StringVar(&dir, "dir", "", "directory of the CA (from `rampart ca init`)")
-	cmd.Flags().StringVar(&out, "out", "", "directory for svid.pem, svid.key, bundle.pem (default --dir)")
+	cmd.Flags().StringVar(&dir, "dir", "", "`directory` of the CA (made by rampart ca init)")
+	cmd.Flags().StringVar(&out, "out", "", "`directory` for svid.pem, svid.key, bundle.pem, created if missing (default --dir)")
 	cmd.Flags().DurationVar(&ttl, "ttl", identity.DefaultSVIDTTL, fmt.Sprintf("SVID lifetime (at most %s)", identity.MaxSVIDTTL))
 	cmd.MarkFlagRequired("spiffe-id")
 	cmd.MarkFlagRequired("dir")

@@ -26,7 +26,7 @@ func runRampart(args ...string) (string, error) {
 
 func TestCAInitIssue(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ca")
-	out := t.TempDir()
+	out := filepath.Join(t.TempDir(), "new", "svid") // --out is created
 	if _, err := runRampart("ca", "init", "--trust-domain", "demo.test", "--dir", dir); err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +56,23 @@ func TestCAInitIssue(t *testing.T) {
 	}
 	if life := leaf.NotAfter.Sub(leaf.NotBefore); life > 11*60e9 {
 		t.Errorf("lifetime %s, want about 10m", life)
+	}
+}
+
+// TestCAIssueHelp: the flags' value names are words, not a command quoted in the
+// usage text (pflag takes a `quoted` word as the value name).
+func TestCAIssueHelp(t *testing.T) {
+	help, err := runRampart("ca", "issue", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--dir directory", "--out directory"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, help)
+		}
+	}
+	if strings.Contains(help, "--dir rampart") {
+		t.Errorf("garbled value name:\n%s", help)
 	}
 }
 

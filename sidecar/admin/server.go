@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rampart-mesh/rampart/sidecar/contract"
 )
 
 // Check is one readiness condition: nil when met, else why not.
@@ -51,7 +53,7 @@ type Server struct {
 // builds the handler.
 func New(opts Options) (*Server, error) {
 	if opts.Listen == "" {
-		opts.Listen = ":15020"
+		opts.Listen = contract.AdminAddr
 	}
 	if opts.Gatherer == nil {
 		opts.Gatherer = prometheus.NewRegistry()

@@ -79,7 +79,7 @@ func (s *Server) decideH2(w http.ResponseWriter, r *http.Request, req *h2Request
 	d := s.opts.Authorizer.Decide(r.Context(), in)
 	s.m.decision("h2", d.Allowed)
 	if !d.Allowed {
-		s.opts.Logger.Info("request denied", "source", ci.source.Principal, "method", req.method, "path", req.target(), "reason", d.Reason, "decision_id", d.ID)
+		s.opts.Logger.Debug("request denied", "source", ci.source.Principal, "method", req.method, "path", req.target(), "reason", d.Reason, "decision_id", d.ID)
 		writeH2Denial(w, denialFor(d))
 		return
 	}

@@ -30,12 +30,12 @@ func (s *Server) ServeHBONE(ctx context.Context, ln net.Listener) error {
 		err := tc.HandshakeContext(hctx)
 		cancel()
 		if err != nil {
-			s.opts.Logger.Info("hbone handshake", "peer", c.RemoteAddr(), "err", err)
+			s.opts.Logger.Info("hbone handshake", "peer", c.RemoteAddr().String(), "err", err)
 			return
 		}
 		peer, err := identity.PeerID(tc.ConnectionState())
 		if err != nil || tc.ConnectionState().NegotiatedProtocol != http2.NextProtoTLS {
-			s.opts.Logger.Info("hbone peer refused", "peer", c.RemoteAddr(), "err", err)
+			s.opts.Logger.Info("hbone peer refused", "peer", c.RemoteAddr().String(), "err", err)
 			return
 		}
 		if !s.ids.acquire(peer.String()) {

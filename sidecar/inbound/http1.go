@@ -93,7 +93,7 @@ func (s *Server) exchange(ctx context.Context, c net.Conn, cr *clientReader, br 
 	d := s.opts.Authorizer.Decide(ctx, in)
 	s.m.decision("http1", d.Allowed)
 	if !d.Allowed {
-		s.opts.Logger.Info("request denied", "source", ci.source.Principal, "method", req.Method, "path", req.Target(), "reason", d.Reason, "decision_id", d.ID)
+		s.opts.Logger.Debug("request denied", "source", ci.source.Principal, "method", req.Method, "path", req.Target(), "reason", d.Reason, "decision_id", d.ID)
 		// An unread body would be parsed as the next request: close instead.
 		closing := req.Close || rb == nil && req.ContentLength != 0 || rb != nil && rb.Truncated
 		return denialFor(d).write(bw, closing) == nil && !closing

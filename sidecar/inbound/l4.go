@@ -12,7 +12,7 @@ func (s *Server) serveOpaque(ctx context.Context, c net.Conn, br *bufio.Reader, 
 	d := s.opts.Authorizer.Decide(ctx, ci.l4Input())
 	s.m.decision("tcp", d.Allowed)
 	if !d.Allowed {
-		s.opts.Logger.Info("l4 denied", "source", ci.source.Principal, "dest", ci.dest.Address, "reason", d.Reason, "decision_id", d.ID)
+		s.opts.Logger.Debug("l4 denied", "source", ci.source.Principal, "dest", ci.dest.Address, "reason", d.Reason, "decision_id", d.ID)
 		return
 	}
 	up, err := s.pool.dial(ctx, ci.upstream)

@@ -204,7 +204,7 @@ func (c *budgetConn) spend(k floodKind) bool {
 // calm sends GOAWAY ENHANCE_YOUR_CALM when no write is under way and the last one
 // ended with a whole frame, then closes the connection either way.
 func (c *budgetConn) calm(k floodKind) {
-	c.s.opts.Logger.Info("h2c flood", "peer", c.RemoteAddr(), "frame", k.String())
+	c.s.opts.Logger.Info("h2c flood", "peer", c.RemoteAddr().String(), "frame", k.String())
 	c.s.m.refuseConn(listenerPlaintext, "h2_flood_"+k.String())
 	if c.wmu.TryLock() {
 		if !c.dead && c.out.atBoundary() {

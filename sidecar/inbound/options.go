@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rampart-mesh/rampart/sidecar/httpx"
+
+	"github.com/rampart-mesh/rampart/sidecar/contract"
 )
 
 // Mode says what the plaintext listener does with a connection.
@@ -117,7 +119,7 @@ func (o *Options) setDefaults() {
 		o.MaxIdleUpstream = 64
 	}
 	if o.ReservedPorts == nil {
-		o.ReservedPorts = []uint16{15000, 15001, 15006, 15008, 15020, 15090}
+		o.ReservedPorts = []uint16{15000, contract.OutboundPort, contract.PlaintextPort, contract.HBONEPort, contract.AdminPort, 15090}
 	}
 }
 

@@ -10,10 +10,12 @@ import (
 	"net/netip"
 	"syscall"
 	"time"
+
+	"github.com/rampart-mesh/rampart/sidecar/contract"
 )
 
 // CheckPort is the port of the capture check's sentinel destination (CheckAddr).
-const CheckPort = 15002
+const CheckPort = contract.CheckPort
 
 // CheckToken is the whole answer of a proxy to a captured connection to CheckAddr.
 const CheckToken = "rampart-capture-ok\n"

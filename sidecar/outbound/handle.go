@@ -33,7 +33,7 @@ func (p *Proxy) handle(app *net.TCPConn, r *route) {
 	}
 	if err != nil {
 		p.metrics.connections.WithLabelValues("unknown", "error").Inc()
-		p.opts.Logger.Warn("outbound: no destination", "client", app.RemoteAddr(), "err", err)
+		p.opts.Logger.Warn("outbound: no destination", "client", app.RemoteAddr().String(), "err", err)
 		return
 	}
 	if t.check {

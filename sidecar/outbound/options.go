@@ -13,6 +13,8 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
+
+	"github.com/rampart-mesh/rampart/sidecar/contract"
 )
 
 // ClientTLS returns the mTLS client config for a connection to a destination
@@ -95,7 +97,7 @@ func (o *Options) setDefaults() {
 	def(&o.IdleTimeout, 90*time.Second)
 	def(&o.DrainTimeout, 5*time.Second)
 	if o.TunnelPort == 0 {
-		o.TunnelPort = 15008
+		o.TunnelPort = contract.HBONEPort
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

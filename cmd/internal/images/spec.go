@@ -1,5 +1,11 @@
 package images
 
+import (
+	"fmt"
+
+	"github.com/rampart-mesh/rampart/sidecar/contract"
+)
+
 // spec describes one image: which command it holds and how it runs.
 type spec struct {
 	name  string   // image and binary name (cmd/<name>)
@@ -24,7 +30,7 @@ var Names = []string{"rampart-proxy", "rampart-injector", "rampart-node", "rampa
 // image) and runs as 65535, as the upstream pause image does.
 func specs() []spec {
 	return []spec{
-		{name: "rampart-proxy", user: "1337:1337", entry: "rampart-proxy",
+		{name: "rampart-proxy", user: fmt.Sprintf("%d:%d", contract.ProxyUID, contract.ProxyGID), entry: "rampart-proxy",
 			desc: "Rampart L7 policy sidecar"},
 		{name: "rampart-injector", user: "65532:65532", entry: "rampart-injector",
 			desc: "Rampart mutating admission webhook"},
