@@ -85,7 +85,7 @@ func TestKubeDiscoveryBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--discovery", "dns"}, "want file or kube"},
+		{[]string{"--discovery", "dns"}, "want file, node or kube"},
 		{[]string{"--discovery", "kube"}, "KUBERNETES_SERVICE_HOST"},
 		{[]string{"--discovery", "kube", "--kubeconfig", "nope.yaml"}, "kubeconfig"},
 		{[]string{"--discovery", "kube", "--kubeconfig", "../../sidecar/discovery/kube/testdata/kubeconfig/bad-exec.yaml"}, "exec plugins"},
