@@ -22,7 +22,7 @@ func (c *discoveryConfig) register(fs *flag.FlagSet) {
 	str := func(p *string, name, env, def, usage string) {
 		fs.StringVar(p, name, envOr(def, env), usage+" ($"+env+")")
 	}
-	str(&c.mode, "discovery", "RAMPART_DISCOVERY", "file", "where service endpoints and peer labels come from: file (the --registry file, if any), node (rampart-node's socket; the default of injected pods) or kube (the Kubernetes API server itself, for proxies outside a node with rampart-node; needs the rampart-proxy-kube-discovery RBAC)")
+	str(&c.mode, "discovery", "RAMPART_DISCOVERY", "file", "where service endpoints and peer labels come from: file (the --registry file, if any), node (rampart-node's socket; the default of injected pods) or kube (the Kubernetes API server itself, for proxies outside a node with rampart-node; needs the RBAC of rampart install --proxy-kube-discovery)")
 	str(&c.kubeconfig, "kubeconfig", "RAMPART_KUBECONFIG", envOr("", "KUBECONFIG"), "kubeconfig for --discovery kube (or $KUBECONFIG); unset: the pod's service-account token (in-cluster)")
 	str(&c.socket, "discovery-socket", "RAMPART_DISCOVERY_SOCKET", node.DefaultSocket, "with --discovery node, rampart-node's discovery socket")
 	str(&c.namespace, "discovery-namespace", "RAMPART_DISCOVERY_NAMESPACE", "", "with --discovery kube, watch only this namespace (default: all)")

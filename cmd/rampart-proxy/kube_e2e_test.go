@@ -146,7 +146,7 @@ func kubePod(t *testing.T, c *kubernetes.Clientset, name, ip string, labels map[
 	always := corev1.ContainerRestartPolicyAlways
 	pod, err := c.CoreV1().Pods("default").Create(t.Context(), &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
-		Spec: corev1.PodSpec{ServiceAccountName: name,
+		Spec: corev1.PodSpec{ServiceAccountName: name, NodeName: "node-a",
 			InitContainers: []corev1.Container{{Name: "rampart-proxy", Image: "rampart", RestartPolicy: &always}},
 			Containers:     []corev1.Container{{Name: "app", Image: "app"}}},
 	}, metav1.CreateOptions{})
