@@ -80,4 +80,3 @@ func FuzzApply(f *testing.F) {
 		}
 	})
 }
-
