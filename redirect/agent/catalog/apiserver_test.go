@@ -112,7 +112,7 @@ func makeCluster(t *testing.T, c *kubernetes.Clientset, prefix string) cluster {
 		if _, err := c.DiscoveryV1().EndpointSlices(prefix+s.ns).Create(ctx, &discoveryv1.EndpointSlice{
 			ObjectMeta:  metav1.ObjectMeta{Name: s.name + "-1", Labels: map[string]string{discoveryv1.LabelServiceName: s.name}},
 			AddressType: discoveryv1.AddressTypeIPv4, Ports: []discoveryv1.EndpointPort{{Name: &name, Port: &port}},
-			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{s.ip}}},
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{s.ip}}},
 		}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
