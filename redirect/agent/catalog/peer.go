@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,19 +27,70 @@ type peer struct {
 
 type peerKey struct{}
 
-// connContext records the peer's credentials on each accepted unix connection
-// (http.Server.ConnContext); a connection of any other kind has none.
+// credListener reads each accepted connection's peer credentials and bounds
+// the connections open at once: one over the limit is closed at accept, before
+// anyone is identified, so a local process opening sockets in a loop holds at
+// most limit goroutines, each for at most ReadHeaderTimeout unless it is a pod
+// of this node.
+type credListener struct {
+	net.Listener
+	open chan struct{}
+}
+
+func newCredListener(ln net.Listener, limit int) *credListener {
+	return &credListener{Listener: ln, open: make(chan struct{}, limit)}
+}
+
+func (l *credListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.open <- struct{}{}:
+		default:
+			_ = c.Close()
+			continue
+		}
+		p := peerOf(c)
+		return &credConn{Conn: c, peer: p, release: sync.OnceFunc(func() { p.close(); <-l.open })}, nil
+	}
+}
+
+// credConn is an accepted connection and who is at its other end.
+type credConn struct {
+	net.Conn
+	peer    *peer
+	release func()
+}
+
+func (c *credConn) Close() error {
+	c.release()
+	return c.Conn.Close()
+}
+
+// connContext puts the connection's peer into its requests' context
+// (http.Server.ConnContext).
 func connContext(ctx context.Context, c net.Conn) context.Context {
+	if cc, ok := c.(*credConn); ok {
+		return context.WithValue(ctx, peerKey{}, cc.peer)
+	}
+	return ctx
+}
+
+// peerOf asks the kernel who connected: SO_PEERCRED's pid, and SO_PEERPIDFD.
+func peerOf(c net.Conn) *peer {
 	p := &peer{pidfd: -1}
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
 		p.err = errors.New("not a unix socket")
-		return context.WithValue(ctx, peerKey{}, p)
+		return p
 	}
 	raw, err := uc.SyscallConn()
 	if err != nil {
 		p.err = err
-		return context.WithValue(ctx, peerKey{}, p)
+		return p
 	}
 	_ = raw.Control(func(fd uintptr) {
 		var cred *unix.Ucred
@@ -49,7 +101,7 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 			p.pidfd = pfd
 		}
 	})
-	return context.WithValue(ctx, peerKey{}, p)
+	return p
 }
 
 // close releases the pidfd.

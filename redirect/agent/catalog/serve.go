@@ -47,7 +47,7 @@ func (c *Catalog) ServeListener(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: mux, ConnContext: connContext, ReadHeaderTimeout: 5 * time.Second,
 		MaxHeaderBytes: 8 << 10, BaseContext: func(net.Listener) context.Context { return ctx }}
 	go func() { <-ctx.Done(); _ = srv.Close() }()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(newCredListener(ln, c.opts.MaxSubscribers+64)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("catalog: %w", err)
 	}
 	return nil
@@ -57,9 +57,6 @@ func (c *Catalog) ServeListener(ctx context.Context, ln net.Listener) error {
 // line whenever nothing changed for Heartbeat.
 func (c *Catalog) watch(w http.ResponseWriter, r *http.Request) {
 	p, _ := r.Context().Value(peerKey{}).(*peer)
-	if p != nil {
-		defer p.close()
-	}
 	if !c.Synced() {
 		http.Error(w, "catalog not synced yet", http.StatusServiceUnavailable)
 		return
