@@ -76,7 +76,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		defer stop()
 	}
 	if o.DiscoverySocket != "" {
-		if err := startCatalog(ctx, cfg, o, r.log); err != nil {
+		if err := startCatalog(ctx, cfg, o, reg, r.log); err != nil {
 			return err
 		}
 	}
@@ -85,7 +85,7 @@ func Run(ctx context.Context, o RunOptions) error {
 
 // startCatalog serves discovery to the node's proxies; it runs until ctx ends,
 // and a socket that fails after start is logged (capture goes on).
-func startCatalog(ctx context.Context, cfg *rest.Config, o RunOptions, log *slog.Logger) error {
+func startCatalog(ctx context.Context, cfg *rest.Config, o RunOptions, reg prometheus.Registerer, log *slog.Logger) error {
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("catalog client: %w", err)
@@ -95,6 +95,11 @@ func startCatalog(ctx context.Context, cfg *rest.Config, o RunOptions, log *slog
 	if err != nil {
 		return err
 	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_node_discovery_subscribers",
+			Help: "Proxies following the discovery catalog now."}, func() float64 { return float64(c.Subscribers()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rampart_node_discovery_dropped_total",
+			Help: "Discovery streams dropped because the proxy did not read in time."}, func() float64 { return float64(c.Dropped()) }))
 	go c.Run(ctx)
 	go func() {
 		if err := c.Serve(ctx, o.DiscoverySocket); err != nil {
