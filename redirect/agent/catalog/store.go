@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -16,9 +17,13 @@ type store struct {
 	version   uint64
 	workloads map[netip.Addr]*Workload
 	services  map[string]*Service
-	log       []change // oldest first, at most logSize
-	logSize   int
-	changed   chan struct{} // closed (and replaced) on every change
+	// The same entries by namespace: a snapshot costs what the subscriber
+	// sees (plus one look at each namespace name), not the cluster.
+	workloadsIn map[string]map[netip.Addr]*Workload
+	servicesIn  map[string]map[string]*Service
+	log         []change // oldest first, at most logSize
+	logSize     int
+	changed     chan struct{} // closed (and replaced) on every change
 }
 
 // change is one key that changed at version: a workload IP or a service name,
@@ -33,6 +38,7 @@ type change struct {
 
 func newStore(logSize int) *store {
 	return &store{workloads: map[netip.Addr]*Workload{}, services: map[string]*Service{},
+		workloadsIn: map[string]map[netip.Addr]*Workload{}, servicesIn: map[string]map[string]*Service{},
 		logSize: logSize, changed: make(chan struct{})}
 }
 
@@ -44,10 +50,14 @@ func (s *store) putWorkload(ip netip.Addr, w *Workload) bool {
 	if reflect.DeepEqual(old, w) {
 		return false
 	}
+	if old != nil {
+		deleteIn(s.workloadsIn, old.Namespace, ip)
+	}
 	if w == nil {
 		delete(s.workloads, ip)
 	} else {
 		s.workloads[ip] = w
+		putIn(s.workloadsIn, w.Namespace, ip, w)
 	}
 	s.record(change{ip: ip, oldNS: nsOfWorkload(old), newNS: nsOfWorkload(w)})
 	return true
@@ -61,12 +71,14 @@ func (s *store) putService(name string, svc *Service) bool {
 	if reflect.DeepEqual(old, svc) {
 		return false
 	}
+	ns, _ := splitKey(name)
 	if svc == nil {
 		delete(s.services, name)
+		deleteIn(s.servicesIn, ns, name)
 	} else {
 		s.services[name] = svc
+		putIn(s.servicesIn, ns, name, svc)
 	}
-	ns, _ := splitKey(name)
 	s.record(change{service: name, oldNS: ns, newNS: ns})
 	return true
 }
@@ -127,15 +139,31 @@ func (s *store) since(v uint64, visible func(ns string) bool) (Message, <-chan s
 
 func (s *store) snapshot(m *Message, visible func(string) bool) {
 	m.Full = true
-	for _, ip := range slices.SortedFunc(maps.Keys(s.workloads), netip.Addr.Compare) {
-		if w := s.workloads[ip]; visible(w.Namespace) {
-			m.Workloads = append(m.Workloads, w)
+	for ns, ws := range s.workloadsIn {
+		if visible(ns) {
+			m.Workloads = slices.AppendSeq(m.Workloads, maps.Values(ws))
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(s.services)) {
-		if svc := s.services[name]; visible(svc.namespace()) {
-			m.Services = append(m.Services, svc)
+	for ns, svcs := range s.servicesIn {
+		if visible(ns) {
+			m.Services = slices.AppendSeq(m.Services, maps.Values(svcs))
 		}
+	}
+	slices.SortFunc(m.Workloads, func(a, b *Workload) int { return a.IP.Compare(b.IP) })
+	slices.SortFunc(m.Services, func(a, b *Service) int { return strings.Compare(a.Name, b.Name) })
+}
+
+func putIn[K comparable, V any](in map[string]map[K]V, ns string, k K, v V) {
+	if in[ns] == nil {
+		in[ns] = map[K]V{}
+	}
+	in[ns][k] = v
+}
+
+func deleteIn[K comparable, V any](in map[string]map[K]V, ns string, k K) {
+	delete(in[ns], k)
+	if len(in[ns]) == 0 {
+		delete(in, ns)
 	}
 }
 

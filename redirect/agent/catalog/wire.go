@@ -49,8 +49,6 @@ type Address struct {
 	Endpoints []netip.AddrPort `json:"endpoints"`
 }
 
-func (s *Service) namespace() string { ns, _ := splitKey(s.Name); return ns }
-
 func splitKey(key string) (ns, name string) {
 	for i := range len(key) {
 		if key[i] == '/' {
