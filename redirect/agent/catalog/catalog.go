@@ -29,7 +29,13 @@ type Catalog struct {
 	queue                workqueue.TypedInterface[string]
 	store                *store
 	subscribers, dropped atomic.Int64
+	handled              []cache.ResourceEventHandlerRegistration
+	ready                atomic.Bool // the initial lists are in the store
 }
+
+// syncedKey is queued once every handler has seen its informer's initial list:
+// the queue is FIFO, so when the worker reaches it the store holds them all.
+const syncedKey = "synced"
 
 // New builds the informers; Run runs them.
 func New(opts Options) (*Catalog, error) {
@@ -46,13 +52,15 @@ func New(opts Options) (*Catalog, error) {
 	c.slices = c.informer(cache.NewListWatchFromClient(disc, "endpointslices", "", all), &discoveryv1.EndpointSlice{},
 		transform(trimSlice), cache.Indexers{byService: indexSliceService})
 	for _, inf := range []cache.SharedIndexInformer{c.pods, c.svcs, c.slices} {
-		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(o any) { c.enqueue(o) },
 			UpdateFunc: func(old, o any) { c.enqueue(old); c.enqueue(o) },
 			DeleteFunc: func(o any) { c.enqueue(o) },
-		}); err != nil {
+		})
+		if err != nil {
 			return nil, fmt.Errorf("catalog: %w", err)
 		}
+		c.handled = append(c.handled, reg)
 	}
 	return c, nil
 }
@@ -68,16 +76,24 @@ func (c *Catalog) Run(ctx context.Context) {
 	for _, inf := range []cache.SharedIndexInformer{c.pods, c.svcs, c.slices} {
 		go inf.RunWithContext(ctx)
 	}
+	go func() {
+		synced := make([]cache.InformerSynced, len(c.handled))
+		for i, h := range c.handled {
+			synced[i] = h.HasSynced
+		}
+		if cache.WaitForCacheSync(ctx.Done(), synced...) {
+			c.queue.Add(syncedKey)
+		}
+	}()
 	go func() { <-ctx.Done(); c.queue.ShutDown() }()
 	for c.work() {
 	}
 }
 
-// Synced reports whether every informer has listed once; subscribers are
-// refused before, so that no proxy takes an empty catalog for the truth.
-func (c *Catalog) Synced() bool {
-	return c.pods.HasSynced() && c.svcs.HasSynced() && c.slices.HasSynced()
-}
+// Synced reports whether the store holds every informer's initial list;
+// subscribers are refused before, so that no proxy takes a partial catalog for
+// the truth.
+func (c *Catalog) Synced() bool { return c.ready.Load() }
 
 // enqueue queues the keys an object's change may affect: a pod its IPs, a
 // service or slice its service.
@@ -105,7 +121,9 @@ func (c *Catalog) work() bool {
 		return false
 	}
 	defer c.queue.Done(key)
-	if ip, ok := strings.CutPrefix(key, "ip:"); ok {
+	if key == syncedKey {
+		c.ready.Store(true)
+	} else if ip, ok := strings.CutPrefix(key, "ip:"); ok {
 		c.syncIP(netip.MustParseAddr(ip))
 	} else {
 		c.syncService(strings.TrimPrefix(key, "svc:"))
