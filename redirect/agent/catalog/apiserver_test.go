@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -67,13 +68,15 @@ func need(t *testing.T, reason string) {
 	t.Skip(reason)
 }
 
-// cluster is the objects every catalog test sees: namespaces empire and
-// alliance, pods of node-a in both and one of node-b, a service in each.
+// cluster is the objects every catalog test sees: namespaces <prefix>empire
+// and <prefix>alliance, pods of node-a in both and one of node-b in empire, a
+// service in each; pod IPs are 198.18.<subnet>.2-5 (distinct per test: the
+// tests share one API server).
 type cluster struct {
 	uids map[string]string // pod name → UID
 }
 
-func makeCluster(t *testing.T, c *kubernetes.Clientset, prefix string) cluster {
+func makeCluster(t *testing.T, c *kubernetes.Clientset, prefix string, subnet int) cluster {
 	t.Helper()
 	ctx := t.Context()
 	cl := cluster{uids: map[string]string{}}
@@ -83,11 +86,12 @@ func makeCluster(t *testing.T, c *kubernetes.Clientset, prefix string) cluster {
 		}
 	}
 	for _, p := range []struct{ ns, name, node, ip, org string }{
-		{"empire", "deathstar", "node-a", "198.18.8.2", "empire"},
-		{"empire", "tiefighter", "node-a", "198.18.8.3", "empire"},
-		{"alliance", "xwing", "node-a", "198.18.8.4", "alliance"},
-		{"empire", "elsewhere", "node-b", "198.18.8.5", "empire"},
+		{"empire", "deathstar", "node-a", ".2", "empire"},
+		{"empire", "tiefighter", "node-a", ".3", "empire"},
+		{"alliance", "xwing", "node-a", ".4", "alliance"},
+		{"empire", "elsewhere", "node-b", ".5", "empire"},
 	} {
+		p.ip = fmt.Sprintf("198.18.%d%s", subnet, p.ip)
 		pod, err := c.CoreV1().Pods(prefix+p.ns).Create(ctx, &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: p.name, Labels: map[string]string{"org": p.org}},
 			Spec: corev1.PodSpec{ServiceAccountName: p.name, NodeName: p.node, Containers: []corev1.Container{
@@ -103,7 +107,8 @@ func makeCluster(t *testing.T, c *kubernetes.Clientset, prefix string) cluster {
 		}
 		cl.uids[p.name] = string(pod.UID)
 	}
-	for _, s := range []struct{ ns, name, ip string }{{"empire", "deathstar", "198.18.8.2"}, {"alliance", "base", "198.18.8.4"}} {
+	for _, s := range []struct{ ns, name, ip string }{{"empire", "deathstar", ".2"}, {"alliance", "base", ".4"}} {
+		s.ip = fmt.Sprintf("198.18.%d%s", subnet, s.ip)
 		if _, err := c.CoreV1().Services(prefix+s.ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: s.name},
 			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)

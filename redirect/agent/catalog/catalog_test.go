@@ -20,12 +20,13 @@ const labelBound = 2 * time.Second
 // Callers are mapped to pods by a fake PodUIDOf (the test process is in no pod
 // cgroup; TestCallerCgroup covers the kernel path as root). A pod of node-a in
 // empire gets a snapshot of empire only — its services with endpoints, its
-// peers with labels and SPIFFE IDs, nothing of alliance nor of any pod spec —
+// peers (of any node) with labels and SPIFFE IDs, nothing of alliance nor of
+// any pod spec —
 // then the label change of a peer within labelBound. A pod of another node,
 // and a process in no pod, are refused.
 func TestCatalogServesOwnNamespace(t *testing.T) {
 	c := apiClient(t)
-	cl := makeCluster(t, c, "own-")
+	cl := makeCluster(t, c, "own-", 8)
 	var caller atomic.Value
 	caller.Store("deathstar")
 	sock := serve(t, catalog.Options{Client: c, Node: "node-a", Heartbeat: 300 * time.Millisecond,
@@ -41,12 +42,13 @@ func TestCatalogServesOwnNamespace(t *testing.T) {
 		t.Fatalf("deathstar: %d", code)
 	}
 	raw, m := next(t, lines)
-	for _, leak := range []string{"alliance", "xwing", "198.18.8.4", "secret-image", "hunter2", "PASSWORD", "elsewhere"} {
+	for _, leak := range []string{"alliance", "xwing", "198.18.8.4", "secret-image", "hunter2", "PASSWORD", "node-a", "node-b"} {
 		if strings.Contains(raw, leak) {
 			t.Errorf("snapshot for an empire pod holds %q: %s", leak, raw)
 		}
 	}
-	if !m.Full || len(m.Workloads) != 2 || len(m.Services) != 1 || m.Services[0].Name != "own-empire/deathstar" {
+	// Peers: deathstar, tiefighter, and elsewhere (another node, same namespace).
+	if !m.Full || len(m.Workloads) != 3 || len(m.Services) != 1 || m.Services[0].Name != "own-empire/deathstar" {
 		t.Fatalf("snapshot: %s", raw)
 	}
 	if a := m.Services[0].Addresses; len(a) != 1 || len(a[0].Endpoints) != 1 || a[0].Endpoints[0].String() != "198.18.8.2:8080" {

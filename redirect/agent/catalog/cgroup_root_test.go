@@ -32,7 +32,7 @@ func TestCallerCgroup(t *testing.T) {
 		need(t, "no cgroup2 mount: "+err.Error())
 	}
 	c := apiClient(t)
-	cl := makeCluster(t, c, "cg-")
+	cl := makeCluster(t, c, "cg-", 9)
 	sock := serve(t, catalog.Options{Client: c, Node: "node-a"}) // the real PodUIDOf
 	base := filepath.Join(root, fmt.Sprintf("rampart-catalog-test-%d", os.Getpid()), "kubepods", "besteffort")
 	t.Cleanup(func() { _ = removeTree(filepath.Dir(filepath.Dir(base))) })
@@ -61,7 +61,7 @@ func TestCallerCgroup(t *testing.T) {
 		t.Fatalf("xwing's stream: %v: %q", err, out)
 	}
 	if !m.Full || len(m.Workloads) != 1 || m.Workloads[0].Namespace != "cg-alliance" || len(m.Services) != 1 ||
-		strings.Contains(out, "empire") || strings.Contains(out, "198.18.8.2") {
+		strings.Contains(out, "empire") || strings.Contains(out, "198.18.9.2") {
 		t.Errorf("xwing sees more than alliance: %s", out)
 	}
 	if out := run(""); !strings.HasSuffix(out, "403") {
