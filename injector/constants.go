@@ -82,15 +82,25 @@ const (
 	EnvExcludeOutCIDRs = "RAMPART_EXCLUDE_OUTBOUND_CIDRS"
 	EnvAppProbes       = "RAMPART_APP_PROBES"
 	EnvDiscovery       = "RAMPART_DISCOVERY"
+	EnvDiscoverySocket = "RAMPART_DISCOVERY_SOCKET"
 	EnvMemoryLimit     = "RAMPART_MEMORY_LIMIT"
 	EnvCAAddr          = "RAMPART_CA_ADDR"
 	EnvCATokenFile     = "RAMPART_CA_TOKEN_FILE"
 	EnvCABundle        = "RAMPART_CA_BUNDLE"
 )
 
-// DiscoveryKube is the EnvDiscovery value that makes the proxy watch Pods,
-// Services and EndpointSlices through the API server (in-cluster config).
-const DiscoveryKube = "kube"
+// DiscoveryNode is the EnvDiscovery value of injected proxies: service
+// endpoints and peer labels come from rampart-node's socket (NodeSocket), so a
+// proxy needs no API access. ("kube", the proxy watching the API server itself,
+// is for proxies run without rampart-node; see InstallOptions.ProxyKubeDiscovery.)
+const DiscoveryNode = "node"
+
+// NodeSocketDir is the host folder where rampart-node serves discovery, mounted
+// at the same path into its container and into every injected proxy.
+const NodeSocketDir = "/var/run/rampart/node"
+
+// NodeSocket is rampart-node's discovery socket in NodeSocketDir.
+const NodeSocket = NodeSocketDir + "/discovery.sock"
 
 // Identity sources of injected proxies (Config.Identity, rampart.io/identity).
 const (
@@ -111,14 +121,11 @@ const (
 	tmpMountPath    = "/tmp"
 	// caTokenMountPath holds the projected token of audience rampart (file "token").
 	caTokenMountPath = "/var/run/secrets/rampart"
-	// kubeAPIMountPath is where client libraries (and the proxy) look for the
-	// service-account token and the cluster CA.
-	kubeAPIMountPath = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 	spireVolume   = "rampart-spire"
 	bundleVolume  = "rampart-bundle"
 	tmpVolume     = "rampart-tmp"
-	kubeVolume    = "rampart-kube-api"
+	nodeVolume    = "rampart-node"
 	caTokenVolume = "rampart-ca-token"
 
 	// AppHealthPrefix is the admin-port path prefix of rewritten app probes:

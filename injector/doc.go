@@ -39,8 +39,8 @@
 // driver or hostPath) at /run/rampart/spire; rampart-bundle (an
 // optional ConfigMap, default "rampart-policy" in the pod's namespace) at
 // /etc/rampart/bundle, rampart-tmp (16Mi in-memory emptyDir) at /tmp, and
-// rampart-kube-api (the pod's service-account token and the cluster CA, projected as
-// kube-api-access-* would be) at /var/run/secrets/kubernetes.io/serviceaccount.
+// rampart-node (hostPath /var/run/rampart/node, read-only: rampart-node's discovery
+// socket). The proxy holds no Kubernetes API token.
 //
 // Then one regular init container "rampart-check" (the proxy image running
 // `rampart-proxy check-capture`; uid/gid 1338, so capture applies to it, with the
@@ -80,8 +80,11 @@
 //	RAMPART_EXCLUDE_OUTBOUND_PORTS  comma-separated ports (only when set)
 //	RAMPART_EXCLUDE_OUTBOUND_CIDRS  comma-separated prefixes, e.g. "10.0.0.0/8,fd00::/8"
 //	RAMPART_APP_PROBES        JSON object, only when a probe was rewritten (see below)
-//	RAMPART_DISCOVERY         "kube": service VIPs, endpoints and peer labels come from
-//	                          the API server (the rampart-proxy ClusterRole, see install)
+//	RAMPART_DISCOVERY         "node": service VIPs, endpoints and peer labels come from
+//	                          rampart-node, over RAMPART_DISCOVERY_SOCKET (hostPath
+//	                          /var/run/rampart/node, mounted read-only); the proxy
+//	                          gets no API token
+//	RAMPART_DISCOVERY_SOCKET  /var/run/rampart/node/discovery.sock
 //
 // # App probe rewriting (RAMPART_APP_PROBES)
 //

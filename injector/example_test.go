@@ -33,7 +33,7 @@ func ExampleMutate() {
 	// TRUST_DOMAIN=cluster.local
 	// RAMPART_MODE=PERMISSIVE
 	// RAMPART_LOG_LEVEL=info
-	// RAMPART_DISCOVERY=kube
+	// RAMPART_DISCOVERY=node
 	// RAMPART_CA_ADDR=https://rampart-injector.rampart-system.svc:15012
 	// second time: already injected
 }
@@ -62,8 +62,6 @@ func ExampleInstallManifests() {
 	// ServiceAccount rampart-node
 	// ClusterRole rampart-node
 	// ClusterRoleBinding rampart-node
-	// ClusterRole rampart-proxy
-	// ClusterRoleBinding rampart-proxy
 	// Issuer rampart-injector-selfsigned
 	// Certificate rampart-injector
 	// Deployment rampart-injector

@@ -48,6 +48,10 @@ type InstallOptions struct {
 	CertValidity time.Duration
 	// SVIDTTL is the lifetime of the SVIDs the cluster CA issues. Default DefaultSVIDTTL.
 	SVIDTTL time.Duration
+	// ProxyKubeDiscovery also renders ProxyKubeDiscoveryRBAC, for proxies run
+	// with --discovery kube outside a node with rampart-node. Off by default:
+	// it lets every service account list every pod.
+	ProxyKubeDiscovery bool
 }
 
 func (o *InstallOptions) setDefaults() {
@@ -96,7 +100,9 @@ func InstallManifests(opts InstallOptions) ([]runtime.Object, error) {
 	objs = append(objs, injectorRBAC(opts)...)
 	objs = append(objs, caRBAC(opts)...)
 	objs = append(objs, nodeRBAC(opts)...)
-	objs = append(objs, proxyRBAC()...)
+	if opts.ProxyKubeDiscovery {
+		objs = append(objs, ProxyKubeDiscoveryRBAC()...)
+	}
 	objs = append(objs, tlsObjs...)
 	objs = append(objs, injectorDeployment(opts), injectorService(opts), injectorPDB(opts), nodeDaemonSet(opts))
 	objs = append(objs, webhookConfiguration(opts, caBundle))

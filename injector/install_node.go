@@ -13,14 +13,17 @@ import (
 )
 
 // nodeRBAC lets the node agent watch pods (to find injected ones on its node and
-// attach capture to their cgroup and netns) and nothing else.
+// attach capture to their cgroup and netns), and pods, services and
+// endpointslices cluster-wide for the discovery it serves its node's proxies.
 func nodeRBAC(o InstallOptions) []runtime.Object {
 	sa := &corev1.ServiceAccount{ObjectMeta: meta(NodeName, o.Namespace, NodeName)}
 	sa.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ServiceAccount"))
 	role := &rbacv1.ClusterRole{
 		ObjectMeta: meta(NodeName, "", NodeName),
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"},
-			Verbs: []string{"get", "list", "watch"}}},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"pods", "services"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"get", "list", "watch"}},
+		},
 	}
 	role.SetGroupVersionKind(rbacv1.SchemeGroupVersion.WithKind("ClusterRole"))
 	bind := &rbacv1.ClusterRoleBinding{
@@ -66,7 +69,8 @@ func nodePodSpec(o InstallOptions) corev1.PodSpec {
 		Containers: []corev1.Container{{
 			Name:  NodeName,
 			Image: o.NodeImage,
-			Args:  []string{fmt.Sprintf("--metrics-addr=:%d", nodeMetricsPort)},
+			Args: []string{fmt.Sprintf("--metrics-addr=:%d", nodeMetricsPort),
+				"--discovery-socket=" + NodeSocket, "--trust-domain=" + o.Config.TrustDomain},
 			Env: []corev1.EnvVar{{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{
 				FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"}}}},
 			Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: nodeMetricsPort, Protocol: corev1.ProtocolTCP}},
@@ -84,6 +88,7 @@ func nodePodSpec(o InstallOptions) corev1.PodSpec {
 		Volumes: []corev1.Volume{
 			hostDir("bpffs", "/sys/fs/bpf", corev1.HostPathDirectoryOrCreate),
 			hostDir("cgroup", "/sys/fs/cgroup", corev1.HostPathDirectory),
+			hostDir(nodeVolume, NodeSocketDir, corev1.HostPathDirectoryOrCreate),
 			// The root is read-only; the agent's only file is the lock it takes
 			// when it has to mount bpffs itself.
 			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
@@ -113,6 +118,7 @@ func nodeMounts() []corev1.VolumeMount {
 	return []corev1.VolumeMount{
 		{Name: "bpffs", MountPath: "/sys/fs/bpf", MountPropagation: &bidirectional},
 		{Name: "cgroup", MountPath: "/sys/fs/cgroup", ReadOnly: true},
+		{Name: nodeVolume, MountPath: NodeSocketDir},
 		{Name: "tmp", MountPath: "/tmp"},
 	}
 }

@@ -5,16 +5,16 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// ProxyName names the ClusterRole and binding of injected proxies.
+// ProxyName names the ClusterRole and binding of proxies that watch the API
+// server themselves (--discovery kube).
 const ProxyName = "rampart-proxy"
 
-// proxyRBAC lets every injected proxy read what service discovery needs: Pods
-// (IP, namespace, service account, labels: source.labels and whether a peer is
-// meshed), Services (cluster IPs) and EndpointSlices (ready endpoints). A proxy
-// runs as its pod's service account, which install cannot name in advance, so the
-// binding is to every service account. Read access to Pods includes their specs;
-// a per-node discovery service (the node agent) would narrow this.
-func proxyRBAC() []runtime.Object {
+// ProxyKubeDiscoveryRBAC lets every service account read what --discovery kube
+// needs: Pods (IP, namespace, service account, labels), Services and
+// EndpointSlices, cluster-wide. Read access to Pods includes their specs, so
+// install renders it only when asked (InstallOptions.ProxyKubeDiscovery): injected
+// proxies learn the same from rampart-node and need no API access at all.
+func ProxyKubeDiscoveryRBAC() []runtime.Object {
 	role := &rbacv1.ClusterRole{
 		ObjectMeta: meta(ProxyName, "", ProxyName),
 		Rules: []rbacv1.PolicyRule{

@@ -75,7 +75,8 @@ func proxyEnv(cfg Config, s settings, probeJSON string) []corev1.EnvVar {
 		{Name: EnvMode, Value: s.mode},
 		{Name: EnvLogLevel, Value: s.logLevel},
 		{Name: EnvBundle, Value: bundleLocation(cfg)},
-		{Name: EnvDiscovery, Value: DiscoveryKube},
+		{Name: EnvDiscovery, Value: DiscoveryNode},
+		{Name: EnvDiscoverySocket, Value: NodeSocket},
 	}
 	if _, ok := s.resources.Limits[corev1.ResourceMemory]; ok {
 		// The proxy keeps its Go heap under 90 % of this and refuses new work
@@ -107,7 +108,7 @@ func proxyMounts(cfg Config, s settings) []corev1.VolumeMount {
 	m := []corev1.VolumeMount{
 		identityMount(s),
 		{Name: tmpVolume, MountPath: tmpMountPath},
-		{Name: kubeVolume, MountPath: kubeAPIMountPath, ReadOnly: true},
+		{Name: nodeVolume, MountPath: NodeSocketDir, ReadOnly: true},
 	}
 	if cfg.Bundle.URL == "" {
 		m = append(m, corev1.VolumeMount{Name: bundleVolume, MountPath: bundleMountPath, ReadOnly: true})
@@ -123,7 +124,10 @@ func proxyVolumes(cfg Config, s settings) []corev1.Volume {
 		// The root filesystem is read-only; the proxy gets a small in-memory scratch space.
 		{Name: tmpVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
 			Medium: corev1.StorageMediumMemory, SizeLimit: &tmpSize}}},
-		{Name: kubeVolume, VolumeSource: kubeAPISource()},
+		// rampart-node's discovery socket: the proxy learns services and peers
+		// from the agent and holds no API token (the app containers keep theirs).
+		// OrCreate: a pod scheduled before the agent starts waits for it.
+		hostDir(nodeVolume, NodeSocketDir, corev1.HostPathDirectoryOrCreate),
 	}
 	if cfg.Bundle.URL == "" {
 		optional := true // without it the proxy starts with no policy and denies everything
@@ -143,17 +147,4 @@ func spireSource(s SPIREConfig) corev1.VolumeSource {
 	}
 	dir := corev1.HostPathDirectory
 	return corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: s.HostPath, Type: &dir}}
-}
-
-// kubeAPISource is the proxy's own service-account token and cluster CA (what
-// the ServiceAccount admission plugin mounts as kube-api-access-*): that plugin
-// runs before webhooks, so it never mounts them into an injected container. The
-// proxy uses them to watch Pods, Services and EndpointSlices (RAMPART_DISCOVERY=kube).
-func kubeAPISource() corev1.VolumeSource {
-	exp := int64(3607) // the kube-api-access default: rotated by the kubelet
-	return corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
-		{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: &exp}},
-		{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"},
-			Items: []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}}}},
-	}}}
 }

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rampart-mesh/rampart/identity"
 	"github.com/rampart-mesh/rampart/sidecar/admin"
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
+	"github.com/rampart-mesh/rampart/sidecar/discovery/node"
 )
 
 // readyChecker is what the admin server asks the policy side: the rego engine
@@ -37,6 +39,9 @@ func newAdmin(opts *Options, authz any, src identity.Source, res discovery.Resol
 			return err
 		}})
 	}
+	if r, ok := res.(*node.Resolver); ok {
+		checks = append(checks, nodeDiscoveryCheck(r))
+	}
 	s, err := admin.New(admin.Options{Listen: a.Addr, Gatherer: gatherer, Ready: checks,
 		Config: debugConfig(opts, res), AppProbes: a.AppProbes, Logger: opts.Logger, Decisions: ring})
 	if err != nil {
@@ -45,6 +50,20 @@ func newAdmin(opts *Options, authz any, src identity.Source, res discovery.Resol
 	return []serveFunc{{"admin " + a.Addr, a.Addr, func(ctx context.Context, ln net.Listener) error {
 		return s.Serve(ctx, ln)
 	}}}, nil
+}
+
+// nodeDiscoveryCheck never fails readiness (the proxy keeps deciding with its
+// last view when the agent is away; failing would only take the app out of
+// its Service), but says how old the view is and why the stream is down.
+func nodeDiscoveryCheck(r *node.Resolver) admin.Check {
+	return admin.Check{Name: "discovery", Check: func() error { return nil }, Detail: func() string {
+		connected, version, err := r.Status()
+		d := fmt.Sprintf("node view version %d, age %s", version, r.Age().Round(time.Millisecond))
+		if !connected && err != nil {
+			d += fmt.Sprintf(" (agent unreachable: %v)", err)
+		}
+		return d
+	}}
 }
 
 // debugConfig is the part of Options shown at /debug/config: addresses, routes

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
 
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
 	"github.com/rampart-mesh/rampart/sidecar/discovery/kube"
+	"github.com/rampart-mesh/rampart/sidecar/discovery/node"
 )
 
 // DiscoveryOptions select where service endpoints and peer workloads come from
@@ -24,6 +26,11 @@ type DiscoveryOptions struct {
 	Kube *rest.Config
 	// Namespace limits the Kubernetes watch to one namespace; "" = all.
 	Namespace string
+	// NodeSocket, when set, follows rampart-node's discovery stream on this unix
+	// socket (the default in injected pods): the agent watches the API once per
+	// node and the proxy needs no API access. Exclusive with Kube and
+	// Outbound.RegistryFile.
+	NodeSocket string
 	// SyncTimeout bounds the wait for the first full list at start; the proxy
 	// does not serve before it knows the mesh. Default 30s.
 	SyncTimeout time.Duration
@@ -37,6 +44,10 @@ func resolver(ctx context.Context, opts *Options) (discovery.Resolver, error) {
 		return o.Resolver, nil
 	case d.Kube != nil && o.RegistryFile != "":
 		return nil, errors.New("sidecar: a registry file and Kubernetes discovery exclude each other")
+	case d.NodeSocket != "" && (d.Kube != nil || o.RegistryFile != ""):
+		return nil, errors.New("sidecar: node discovery excludes Kubernetes discovery and a registry file")
+	case d.NodeSocket != "":
+		return nodeResolver(ctx, opts)
 	case d.Kube != nil:
 		return kubeResolver(ctx, opts)
 	case o.RegistryFile == "":
@@ -67,6 +78,31 @@ func kubeResolver(ctx context.Context, opts *Options) (discovery.Resolver, error
 	return k, nil
 }
 
+// nodeResolver follows the node agent. Unlike the API server, the agent is
+// local and restarts with the node: the proxy waits for a first snapshot (it
+// does not serve before it knows the mesh), then serves its last view through
+// any later outage.
+func nodeResolver(ctx context.Context, opts *Options) (discovery.Resolver, error) {
+	d := opts.Discovery
+	r := node.New(node.Options{Socket: d.NodeSocket, Logger: opts.Logger})
+	r.Start(ctx)
+	sctx, cancel := context.WithTimeout(ctx, d.SyncTimeout)
+	defer cancel()
+	if err := r.Synced(sctx); err != nil {
+		return nil, fmt.Errorf("sidecar: %w", err)
+	}
+	opts.Logger.Info("node discovery synced", "socket", d.NodeSocket)
+	if opts.Registerer != nil {
+		age := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_discovery_view_age_seconds",
+			Help: "Seconds since the node agent last confirmed the proxy's discovery view (heartbeats included)."},
+			func() float64 { return r.Age().Seconds() })
+		if err := opts.Registerer.Register(age); err != nil {
+			return nil, fmt.Errorf("sidecar: %w", err)
+		}
+	}
+	return r, nil
+}
+
 // discoveryView is the "discovery" entry of /debug/config, read when served so
 // it shows what the proxy knows now.
 type discoveryView struct {
@@ -80,6 +116,13 @@ func (v discoveryView) MarshalJSON() ([]byte, error) {
 	case *kube.Resolver:
 		out = map[string]any{"source": "kube", "apiServer": v.opts.Discovery.Kube.Host,
 			"namespace": v.opts.Discovery.Namespace, "view": r.View()}
+	case *node.Resolver:
+		connected, version, err := r.Status()
+		out = map[string]any{"source": "node", "socket": v.opts.Discovery.NodeSocket, "connected": connected,
+			"version": version, "ageSeconds": r.Age().Seconds(), "view": r.View()}
+		if err != nil {
+			out["lastError"] = err.Error()
+		}
 	case *discovery.File:
 		out = map[string]any{"source": "file", "registry": v.opts.Outbound.RegistryFile}
 	case nil:

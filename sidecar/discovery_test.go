@@ -23,6 +23,9 @@ func TestDiscoveryMisconfigured(t *testing.T) {
 		{"kube and file", sidecar.DiscoveryOptions{Kube: unreachable}, "testdata/registry.json", "exclude each other"},
 		{"http api server", sidecar.DiscoveryOptions{Kube: &rest.Config{Host: "http://127.0.0.1:1"}}, "", "want an https URL"},
 		{"unreachable api server", sidecar.DiscoveryOptions{Kube: unreachable, SyncTimeout: 1500 * time.Millisecond}, "", "pods not synced"},
+		{"node and file", sidecar.DiscoveryOptions{NodeSocket: "/nonexistent.sock"}, "testdata/registry.json", "node discovery excludes"},
+		{"node and kube", sidecar.DiscoveryOptions{NodeSocket: "/nonexistent.sock", Kube: unreachable}, "", "node discovery excludes"},
+		{"no agent", sidecar.DiscoveryOptions{NodeSocket: "/nonexistent.sock", SyncTimeout: 500 * time.Millisecond}, "", "no snapshot from the agent yet"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := sidecar.Options{Logger: quiet, Discovery: tc.d}

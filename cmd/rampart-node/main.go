@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/go-logr/logr"
@@ -41,12 +42,19 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&o.PinRoot, "pin-root", "", "bpffs folder for pins (default /sys/fs/bpf/rampart)")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":9965", "address of /metrics; empty turns it off")
 	fs.BoolVar(&o.Accelerate, "accelerate", false, "sk_msg short-circuit of app<->proxy bytes (experimental)")
+	fs.StringVar(&o.DiscoverySocket, "discovery-socket", "/var/run/rampart/node/discovery.sock",
+		"unix socket serving service discovery to the node's proxies; empty turns it off")
+	namespaces := fs.String("discovery-namespaces", "", "comma-separated namespaces every pod sees besides its own (\"*\": all)")
+	fs.StringVar(&o.TrustDomain, "trust-domain", "cluster.local", "SPIFFE trust domain of meshed pods")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("flags: %w", err)
 	}
 	// controller-runtime logs through its own global logger; its workqueue metrics
 	// (depth, retries, latency of the pod queue) join rampart-node's on /metrics.
 	ctrllog.SetLogger(logr.FromSlogHandler(slog.Default().Handler()))
+	if *namespaces != "" {
+		o.DiscoveryNamespaces = strings.Split(*namespaces, ",")
+	}
 	o.Gatherer = ctrlmetrics.Registry
 	return agent.Run(ctx, o)
 }

@@ -83,7 +83,8 @@ func (s *settings) outboundFlags(b *binder) {
 		"The variable holds routes separated by ';'", "RAMPART_ROUTES")
 	b.flag(stringValue{&s.Registry}, "registry", "service registry JSON file (service VIP → endpoints)", "RAMPART_REGISTRY")
 	b.flag(durationValue{&s.ConnectTimeout, 1}, "connect-timeout", "bound on reaching a destination proxy", "RAMPART_CONNECT_TIMEOUT")
-	b.flag(choiceValue{&s.Discovery, []string{"file", "kube"}}, "discovery", "where service endpoints and peer labels come from: file (the --registry file, if any) or kube (the Kubernetes API server)", "RAMPART_DISCOVERY")
+	b.flag(choiceValue{&s.Discovery, []string{"file", "node", "kube"}}, "discovery", "where service endpoints and peer labels come from: file (the --registry file, if any), node (rampart-node's socket; the default of injected pods) or kube (the Kubernetes API server itself, for proxies outside a node with rampart-node; needs the RBAC of rampart install --proxy-kube-discovery)", "RAMPART_DISCOVERY")
+	b.flag(stringValue{&s.DiscoverySocket}, "discovery-socket", "with --discovery node, rampart-node's discovery socket", "RAMPART_DISCOVERY_SOCKET")
 	b.flag(stringValue{&s.Kubeconfig}, "kubeconfig", "kubeconfig for --discovery kube; unset: the pod's service-account token (in-cluster)", "RAMPART_KUBECONFIG", "KUBECONFIG")
 	b.flag(stringValue{&s.DiscoveryNS}, "discovery-namespace", "with --discovery kube, watch only this namespace (default: all)", "RAMPART_DISCOVERY_NAMESPACE")
 }

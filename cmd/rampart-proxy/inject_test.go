@@ -24,19 +24,31 @@ import (
 	"github.com/rampart-mesh/rampart/identity"
 	"github.com/rampart-mesh/rampart/injector"
 	"github.com/rampart-mesh/rampart/rego"
+	"github.com/rampart-mesh/rampart/sidecar/discovery/kube/kubetest"
 )
 
 // TestInjectedEnv starts the real binary with exactly the environment the
 // injector gives the rampart-proxy container (no args from the injector; the
 // test adds only loopback listener addresses, a built-in CA, which stands in
-// for the SPIRE agent socket the pod would mount, and a kubeconfig holding the
-// pod's service-account token, which stands in for the token the injector mounts)
-// and checks it becomes ready, from a bundle path and from a bundle service,
-// with Kubernetes discovery under the RBAC `rampart install` renders.
+// for the SPIRE agent socket the pod would mount, and the socket of a
+// rampart-node catalog watching a real API server, at a temporary path instead
+// of the hostPath the injector mounts) and checks it becomes ready, from a
+// bundle path and from a bundle service, with node discovery.
 func TestInjectedEnv(t *testing.T) {
 	bin := buildProxy(t)
 	ca := testCA(t)
-	kubeconfig := kubeForProxy(t, bin, "empire", "deathstar")
+	kenv := kubetest.Start(t)
+	createNamespace(t, kenv.Client, "empire")
+	pod, err := kenv.Client.CoreV1().Pods("empire").Create(t.Context(), &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "deathstar-1"},
+		Spec: corev1.PodSpec{ServiceAccountName: "deathstar", NodeName: "node-a",
+			Containers: []corev1.Container{{Name: "deathstar", Image: "deathstar"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "discovery.sock")
+	startCatalog(t, kenv, sock, string(pod.UID))
 	for _, tt := range []struct {
 		name   string
 		cfg    injector.Config
@@ -48,10 +60,11 @@ func TestInjectedEnv(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			env := injectedEnv(t, tt.cfg)
-			if env["RAMPART_DISCOVERY"] != "kube" {
-				t.Fatalf("RAMPART_DISCOVERY %q, want kube", env["RAMPART_DISCOVERY"])
+			if env["RAMPART_DISCOVERY"] != "node" || env["RAMPART_DISCOVERY_SOCKET"] != injector.NodeSocket {
+				t.Fatalf("RAMPART_DISCOVERY %q socket %q, want node at %s", env["RAMPART_DISCOVERY"],
+					env["RAMPART_DISCOVERY_SOCKET"], injector.NodeSocket)
 			}
-			env["RAMPART_KUBECONFIG"] = kubeconfig
+			env["RAMPART_DISCOVERY_SOCKET"] = sock
 			var open func() // makes the bundle available, when it is not at start
 			switch {
 			case tt.cfg.Bundle.URL != "":
@@ -91,7 +104,7 @@ func TestInjectedEnv(t *testing.T) {
 			if err := json.Compact(&cfg, []byte(strings.TrimPrefix(fetchBody(t, "http://"+admin+"/debug/config"), "200 "))); err != nil {
 				t.Fatalf("/debug/config: %v", err)
 			}
-			for _, want := range []string{`"serviceAccount":"deathstar"`, `"namespace":"empire"`, `"source":"kube"`,
+			for _, want := range []string{`"serviceAccount":"deathstar"`, `"namespace":"empire"`, `"source":"node"`,
 				`"podIPs":["127.0.0.1"]`, `"excludeInboundPorts":[9090]`, `"excludeOutboundCIDRs":["198.19.0.0/16"]`,
 				`"mode":"STRICT"`, `"slashes":"reject"`} {
 				if !strings.Contains(cfg.String(), want) {
@@ -115,7 +128,7 @@ func TestInjectedEnvBad(t *testing.T) {
 	defer f.Close()
 	base := injectedEnv(t, injector.Config{})
 	base["RAMPART_BUNDLE"] = "../../policies/starwars"
-	base["RAMPART_DISCOVERY"] = "file" // no API server here; TestInjectedEnv covers kube
+	base["RAMPART_DISCOVERY"] = "file" // no agent here; TestInjectedEnv covers node
 	for sc := bufio.NewScanner(f); sc.Scan(); {
 		line := sc.Text()
 		if line == "" || strings.HasPrefix(line, "#") {

@@ -85,7 +85,7 @@ func TestKubeDiscoveryBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--discovery", "dns"}, "want file or kube"},
+		{[]string{"--discovery", "dns"}, "want file, node or kube"},
 		{[]string{"--discovery", "kube"}, "KUBERNETES_SERVICE_HOST"},
 		{[]string{"--discovery", "kube", "--kubeconfig", "nope.yaml"}, "kubeconfig"},
 		{[]string{"--discovery", "kube", "--kubeconfig", "../../sidecar/discovery/kube/testdata/kubeconfig/bad-exec.yaml"}, "exec plugins"},
@@ -146,7 +146,7 @@ func kubePod(t *testing.T, c *kubernetes.Clientset, name, ip string, labels map[
 	always := corev1.ContainerRestartPolicyAlways
 	pod, err := c.CoreV1().Pods("default").Create(t.Context(), &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
-		Spec: corev1.PodSpec{ServiceAccountName: name,
+		Spec: corev1.PodSpec{ServiceAccountName: name, NodeName: "node-a",
 			InitContainers: []corev1.Container{{Name: "rampart-proxy", Image: "rampart", RestartPolicy: &always}},
 			Containers:     []corev1.Container{{Name: "app", Image: "app"}}},
 	}, metav1.CreateOptions{})

@@ -75,10 +75,17 @@ func (s *settings) outbound(o *sidecar.Options) {
 // discovery fills o.Discovery; it reads the kubeconfig or the in-cluster token
 // now, so a proxy that cannot reach the API server says why at start.
 func (s *settings) discovery(o *sidecar.Options) error {
-	if s.Discovery == "file" {
+	switch s.Discovery {
+	case "file":
 		if s.DiscoveryNS != "" {
 			return fmt.Errorf("--discovery-namespace needs --discovery kube")
 		}
+		return nil
+	case "node":
+		if s.DiscoveryNS != "" || o.Outbound.RegistryFile != "" {
+			return fmt.Errorf("--discovery node takes neither --discovery-namespace nor --registry: the agent decides what the pod sees")
+		}
+		o.Discovery.NodeSocket = s.DiscoverySocket
 		return nil
 	}
 	if o.Outbound.RegistryFile != "" {

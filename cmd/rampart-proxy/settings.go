@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/rampart-mesh/rampart/sidecar/discovery/node"
 	"github.com/rampart-mesh/rampart/sidecar/outbound"
 )
 
@@ -31,6 +32,7 @@ type settings struct {
 	Routes                                  []outbound.Route
 	ConnectTimeout                          time.Duration
 	Discovery, Kubeconfig, DiscoveryNS      string
+	DiscoverySocket                         string
 	SVIDDir, CADir, CAAddr, CAToken         string
 	CABundle, WorkloadAPI, TrustDomain      string
 	Namespace, ServiceAccount               string
@@ -56,7 +58,7 @@ func defaultSettings(pod bool) settings {
 	return settings{
 		BundlePoll: 5 * time.Second, BundleReload: 5 * time.Second,
 		CAToken: "/var/run/secrets/rampart/token", TrustDomain: "cluster.local",
-		Namespace: "default", ServiceAccount: "default", Slashes: "reject", Discovery: "file",
+		Namespace: "default", ServiceAccount: "default", Slashes: "reject", Discovery: "file", DiscoverySocket: node.DefaultSocket,
 		ConnectTimeout: 2 * time.Second, DrainTimeout: 5 * time.Second, LogLevel: slog.LevelInfo,
 		Plaintext: podDefault(pod, podPlaintext), HBONE: podDefault(pod, podHBONE),
 		Capture: podDefault(pod, podOutbound), Admin: podDefault(pod, podAdmin),

@@ -41,6 +41,7 @@ func newInstallCmd() *cobra.Command {
 	f.StringVar(&opts.NodeImage, "node-image", "", "rampart-node image (wins over --registry/--tag)")
 	f.Int32Var(&opts.Replicas, "replicas", 2, "injector replicas")
 	f.Int32Var(&opts.TimeoutSeconds, "webhook-timeout", 10, "webhook call timeout in seconds (1-30)")
+	f.BoolVar(&opts.ProxyKubeDiscovery, "proxy-kube-discovery", false, "also bind ClusterRole rampart-proxy (list/watch pods, services, endpointslices) to every service account, for proxies run with --discovery kube without rampart-node")
 	f.BoolVar(&opts.CertManager, "cert-manager", false, "let cert-manager issue and rotate the webhook certificate")
 	f.DurationVar(&opts.SVIDTTL, "svid-ttl", injector.DefaultSVIDTTL, "lifetime of the SVIDs the cluster CA issues (at most 24h)")
 	addConfigFlags(cmd, &opts.Config)

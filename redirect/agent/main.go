@@ -11,10 +11,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/rampart-mesh/rampart/redirect"
+	"github.com/rampart-mesh/rampart/redirect/agent/catalog"
 )
 
 // RunOptions are rampart-node's flags.
@@ -25,6 +27,13 @@ type RunOptions struct {
 	PinRoot     string // redirect.DefaultPinRoot when empty
 	MetricsAddr string // no metrics server when empty
 	Accelerate  bool
+	// DiscoverySocket is where the discovery catalog serves local proxies
+	// (package catalog); none when empty.
+	DiscoverySocket string
+	// DiscoveryNamespaces a pod sees besides its own ("*": all).
+	DiscoveryNamespaces []string
+	// TrustDomain names the SPIFFE IDs the catalog gives meshed pods.
+	TrustDomain string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Gatherer adds metrics to /metrics (the command passes controller-runtime's
@@ -66,7 +75,39 @@ func Run(ctx context.Context, o RunOptions) error {
 		stop := serveMetrics(o.MetricsAddr, gs, r.Ready, r.log)
 		defer stop()
 	}
+	if o.DiscoverySocket != "" {
+		if err := startCatalog(ctx, cfg, o, reg, r.log); err != nil {
+			return err
+		}
+	}
 	return Watch(ctx, cfg, o.Node, r)
+}
+
+// startCatalog serves discovery to the node's proxies; it runs until ctx ends,
+// and a socket that fails after start is logged (capture goes on).
+func startCatalog(ctx context.Context, cfg *rest.Config, o RunOptions, reg prometheus.Registerer, log *slog.Logger) error {
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("catalog client: %w", err)
+	}
+	c, err := catalog.New(catalog.Options{Client: client, Node: o.Node, Namespaces: o.DiscoveryNamespaces,
+		TrustDomain: o.TrustDomain, Logger: log})
+	if err != nil {
+		return err
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_node_discovery_subscribers",
+			Help: "Proxies following the discovery catalog now."}, func() float64 { return float64(c.Subscribers()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rampart_node_discovery_dropped_total",
+			Help: "Discovery streams dropped because the proxy did not read in time."}, func() float64 { return float64(c.Dropped()) }))
+	go c.Run(ctx)
+	go func() {
+		if err := c.Serve(ctx, o.DiscoverySocket); err != nil {
+			log.Error("discovery socket stopped; capture goes on", "err", err)
+		}
+	}()
+	log.Info("discovery catalog", "socket", o.DiscoverySocket, "namespaces", o.DiscoveryNamespaces)
+	return nil
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

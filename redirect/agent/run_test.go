@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -27,15 +28,29 @@ func TestRunServesProbes(t *testing.T) {
 	addr := freeAddr(t)
 	ctx, cancel := contextWithCancel(t)
 	done := make(chan error, 1)
+	sock := filepath.Join(t.TempDir(), "node", "discovery.sock")
 	go func() {
 		done <- agent.Run(ctx, agent.RunOptions{Kubeconfig: writeKubeconfig(t, cfg), Node: "node-run",
-			PinRoot: newPinRoot(t, env), MetricsAddr: addr, Logger: testLogger(t)})
+			PinRoot: newPinRoot(t, env), MetricsAddr: addr, Logger: testLogger(t), DiscoverySocket: sock})
 	}()
 	base := "http://" + addr
 	waitFor(t, "live", func() bool { return get(base+"/healthz/live") == 200 })
 	waitFor(t, "ready", func() bool { return get(base+"/healthz/ready") == 200 })
+	// The discovery socket answers, and refuses this test: it runs in no pod.
+	unix := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	waitFor(t, "discovery socket refuses a process in no pod", func() bool {
+		resp, err := unix.Get("http://node/v1/watch")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusForbidden
+	})
 	body := getBody(t, base+"/metrics")
-	for _, m := range []string{"rampart_node_pods_attached 0", "rampart_node_attach_failures_total 0"} {
+	for _, m := range []string{"rampart_node_pods_attached 0", "rampart_node_attach_failures_total 0",
+		"rampart_node_discovery_subscribers 0"} {
 		if !strings.Contains(body, m) {
 			t.Errorf("/metrics lacks %q", m)
 		}

@@ -64,6 +64,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		Ready: []admin.Check{
 			{Name: "svid", Check: flag(&svid, "no SVID yet")},
 			{Name: "policy", Check: flag(&policy, "no policy bundle loaded")},
+			{Name: "discovery", Check: func() error { return nil }, Detail: func() string { return "view age 3s" }},
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +77,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		{func() {}, "/healthz/live", "200 live"},
 		{func() {}, "/healthz/ready", "503 not ready: svid: no SVID yet"},
 		{func() { svid.Store(true) }, "/healthz/ready", "503 not ready: policy: no policy bundle loaded"},
-		{func() { policy.Store(true) }, "/healthz/ready", "200 ready"},
+		{func() { policy.Store(true) }, "/healthz/ready", "200 ready\ndiscovery: view age 3s\n"},
 		{func() {}, "/metrics", "200 # HELP rampart_test_total t"},
 		{func() {}, "/debug/config", "200 {\n  \"mode\": \"STRICT\"\n}"},
 		{func() {}, "/app-health/web/livez", "404 no such app probe"},

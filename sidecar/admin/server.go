@@ -20,6 +20,9 @@ import (
 type Check struct {
 	Name  string
 	Check func() error
+	// Detail, when set, adds a line "<name>: <detail>" to a ready answer (how
+	// stale a source is, say: ready, but worth knowing).
+	Detail func() string
 }
 
 // Options configure the admin server.
@@ -112,7 +115,13 @@ func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
 			return
 		}
 	}
-	write(w, http.StatusOK, "ready\n")
+	body := "ready\n"
+	for _, c := range s.opts.Ready {
+		if c.Detail != nil {
+			body += c.Name + ": " + c.Detail() + "\n"
+		}
+	}
+	write(w, http.StatusOK, body)
 }
 
 func (s *Server) config(w http.ResponseWriter, _ *http.Request) {

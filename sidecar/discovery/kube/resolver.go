@@ -137,7 +137,7 @@ func (k *Resolver) Synced(ctx context.Context) error {
 func (k *Resolver) refused() error {
 	if apierrors.IsForbidden(k.fatalErr) {
 		return fmt.Errorf("kube discovery: %w: %w (the proxy's service account needs get, list and watch "+
-			"on pods, services and endpointslices: ClusterRole rampart-proxy from rampart install)", ErrRefused, k.fatalErr)
+			"on pods, services and endpointslices: ClusterRole rampart-proxy from rampart install --proxy-kube-discovery)", ErrRefused, k.fatalErr)
 	}
 	return fmt.Errorf("kube discovery: %w: %w", ErrRefused, k.fatalErr)
 }
