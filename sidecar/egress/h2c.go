@@ -31,6 +31,8 @@ const (
 	h2MaxStreams     = 100
 	h2MaxHeaderBytes = 64 << 10
 	h2IdleTimeout    = 5 * time.Minute
+	h2StreamWindow   = 128 << 10 // request body bytes buffered per stream
+	h2ConnWindow     = 1 << 20   // ... and per connection
 )
 
 // isH2Preface reports whether the app opened with the HTTP/2 preface. It waits
@@ -58,7 +60,8 @@ func (g *Guard) serveH2C(ctx context.Context, app *net.TCPConn, br *bufio.Reader
 		},
 	}
 	defer up.CloseIdleConnections()
-	srv := &http2.Server{MaxConcurrentStreams: h2MaxStreams, MaxReadFrameSize: 16 << 10, IdleTimeout: h2IdleTimeout}
+	srv := &http2.Server{MaxConcurrentStreams: h2MaxStreams, MaxReadFrameSize: 16 << 10, IdleTimeout: h2IdleTimeout,
+		MaxUploadBufferPerStream: h2StreamWindow, MaxUploadBufferPerConnection: h2ConnWindow}
 	conn := newH2CConn(app, br)
 	srv.ServeConn(conn, &http2.ServeConnOpts{Context: ctx,
 		BaseConfig: &http.Server{MaxHeaderBytes: h2MaxHeaderBytes},
