@@ -2,10 +2,14 @@ package egress_test
 
 import (
 	"bytes"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"github.com/rampart-mesh/rampart/sidecar/egress/egresstest"
 )
@@ -68,7 +72,11 @@ func TestBypassCorpus(t *testing.T) {
 				if c.port == "https" && !bytes.Equal([]byte(got), raw) {
 					t.Errorf("the hello was not forwarded unchanged")
 				}
-				if !bytes.Contains(out, []byte("HTTP/1.1 200 OK")) {
+				if c.f["h2c"] != "" {
+					if status, body := h2Answer(t, out); status != "200" || body != "ok" {
+						t.Errorf("h2c answer %s %q, want the backend's 200 ok", status, body)
+					}
+				} else if !bytes.Contains(out, []byte("HTTP/1.1 200 OK")) {
 					t.Errorf("answer %q, want the backend's", out)
 				}
 			case "deny":
@@ -99,6 +107,15 @@ func checkDenial(t *testing.T, c bypassCase, out []byte) {
 	t.Helper()
 	var ok bool
 	switch {
+	case c.f["h2c"] != "":
+		status, body := h2Answer(t, out)
+		// 403 with the policy's body, 400 for a request refused before the policy,
+		// or a stream reset by the HTTP/2 server itself (it refuses an :authority
+		// that is no host, or a Host header disagreeing with it, before any handler).
+		ok = (status == "403" && strings.HasPrefix(body, "Access denied")) || status == "400" || status == "reset"
+	case bytes.HasPrefix(c.bytes(t), []byte(http2.ClientPreface)):
+		status, _ := h2Answer(t, out)
+		ok = status == "" // no stream was opened: nothing to answer
 	case c.f["hello"] != "" || bytes.HasPrefix(c.bytes(t), []byte{0x16}):
 		ok = bytes.Equal(out, alert)
 	case c.port == "http" && len(c.bytes(t)) > 0 && c.bytes(t)[0] >= 'A' && c.bytes(t)[0] <= 'Z':
@@ -108,5 +125,32 @@ func checkDenial(t *testing.T, c bypassCase, out []byte) {
 	}
 	if !ok {
 		t.Errorf("denial answered %q", out)
+	}
+}
+
+// h2Answer reads the server's side of an h2c connection: the :status and body
+// of stream 1 ("" when it was never answered, "reset" for RST_STREAM).
+func h2Answer(t *testing.T, out []byte) (status, body string) {
+	t.Helper()
+	fr := http2.NewFramer(io.Discard, bytes.NewReader(out))
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return status, body
+		}
+		if f.Header().StreamID != 1 {
+			continue
+		}
+		switch f := f.(type) {
+		case *http2.MetaHeadersFrame:
+			if v := f.PseudoValue("status"); v != "" {
+				status = v
+			}
+		case *http2.DataFrame:
+			body += string(f.Data())
+		case *http2.RSTStreamFrame:
+			status = "reset"
+		}
 	}
 }

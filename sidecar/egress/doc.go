@@ -4,7 +4,11 @@
 // The first bytes choose how: a TLS handshake record is decided by the SNI of its
 // ClientHello (read with tlshello, never terminated, then forwarded unchanged);
 // an HTTP/1 request line starts a per-request loop decided by each request's Host
-// (method and path in the input too); anything else, or a client that sends
+// (method and path in the input too); the HTTP/2 preface (h2c with prior
+// knowledge) makes the proxy the app's HTTP/2 server, deciding each stream by its
+// :authority as Host is (a Host header disagreeing with it, or CONNECT, is
+// refused) and sending allowed ones over its own h2c connection to the original
+// destination; anything else, or a client that sends
 // nothing within HelloTimeout (server-speaks-first protocols), is decided by
 // address and port. The decision is rego's data.rampart.egress.allow.
 //

@@ -1,16 +1,19 @@
 package egress_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/net/http2"
 
 	"github.com/rampart-mesh/rampart/rego"
 	"github.com/rampart-mesh/rampart/sidecar/egress"
@@ -57,18 +60,42 @@ func startBackend(t testing.TB, ip string) *backend {
 func (b *backend) serve(c net.Conn) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(recorder{c, b})
+	if p, err := br.Peek(len(http2.ClientPreface)); err == nil && string(p) == http2.ClientPreface {
+		// h2c: answer each stream "ok" (the recorder still keeps every byte).
+		(&http2.Server{}).ServeConn(peekedConn{c, br}, &http2.ServeConnOpts{Handler: http.HandlerFunc(
+			func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })})
+		return
+	}
 	buf := make([]byte, 4096)
 	for {
-		n, err := c.Read(buf)
-		b.mu.Lock()
-		b.got.Write(buf[:n])
-		b.mu.Unlock()
-		if err != nil {
+		if _, err := br.Read(buf); err != nil {
 			break
 		}
 	}
 	_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
 }
+
+// recorder keeps every byte read from a backend connection.
+type recorder struct {
+	net.Conn
+	b *backend
+}
+
+func (r recorder) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	r.b.mu.Lock()
+	r.b.got.Write(p[:n])
+	r.b.mu.Unlock()
+	return n, err
+}
+
+type peekedConn struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+func (c peekedConn) Read(p []byte) (int, error) { return c.br.Read(p) }
 
 func (b *backend) received() (string, int) {
 	b.mu.Lock()

@@ -118,6 +118,10 @@ func (g *Guard) Serve(ctx context.Context, app *net.TCPConn, dst netip.AddrPort)
 	case protoTLS:
 		g.serveTLS(ctx, app, br, dst)
 	case protoHTTP:
+		if isH2Preface(br) {
+			g.serveH2C(ctx, app, br, dst)
+			return
+		}
 		g.serveHTTP(ctx, app, br, dst)
 	default:
 		g.serveTCP(ctx, app, br, dst, nil)

@@ -62,19 +62,25 @@ func (g *Guard) serveHTTP(ctx context.Context, app *net.TCPConn, br *bufio.Reade
 	}
 }
 
-// input builds the decision input of req; an error is a Host that names no
-// valid DNS name (it is still in the input, for the log).
+// input builds the decision input of req (see hostInput).
 func (c *httpConn) input(req *httpx.Request) (*rego.EgressInput, error) {
 	in := c.g.input(c.dst, "http")
 	in.Request = &rego.EgressRequest{Method: req.Method, Path: req.Target(), Host: req.Host}
-	name := hostOnly(req.Host)
+	return c.g.hostInput(in, req.Host)
+}
+
+// hostInput names in's destination by host, a Host or :authority value; an
+// error is a host that names no valid DNS name (it is still in the input, for
+// the log). An IP literal leaves the host unset: decided by address only.
+func (g *Guard) hostInput(in *rego.EgressInput, host string) (*rego.EgressInput, error) {
+	name := hostOnly(host)
 	if strings.HasPrefix(name, "[") {
 		return in, nil // an IPv6 literal: by address only
 	}
 	n, ip, err := tlshello.NormalName(name)
 	if err != nil {
 		in.Destination.Host = name
-		return in, fmt.Errorf("Host %q: %w", req.Host, err)
+		return in, fmt.Errorf("Host %q: %w", host, err)
 	}
 	if !ip {
 		in.Destination.Host = n

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,40 @@ func TestEgressSeedScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkEgressSeed(t, eg)
+}
+
+// TestEgressIptablesRedirect is the outside check of the egress contract: with no
+// eBPF at all, each pod's rampart-proxy runs with only `--bundle PATH
+// --listen-outbound 127.0.0.1:15001` and identity flags, and an iptables nat
+// OUTPUT REDIRECT (the proxy's uid 1337 excluded, as Istio does) sends its app's
+// TCP there; the proxy reads each destination with SO_ORIGINAL_DST. The seed
+// scenario must come out exactly as with eBPF capture: allowed hosts answer over
+// HTTP and HTTPS, denied ones get 403 or the access_denied alert, Host and SNI
+// spoofed to another host's address are refused.
+func TestEgressIptablesRedirect(t *testing.T) {
+	env := newEnv(t)
+	needProxy(t, env, "outbound")
+	if !env.ProxyHasFlag("egress-resolver") {
+		need(t, "rampart-proxy lacks --egress-resolver")
+	}
+	if _, err := exec.LookPath("iptables"); err != nil {
+		if _, err := os.Stat("/usr/sbin/iptables"); err != nil {
+			need(t, "iptables is not installed (make deps)")
+		}
+	}
+	eg, err := demo.StartEgressRedirect(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEgressSeed(t, eg)
+}
+
+// checkEgressSeed runs testdata/egress.json through eg and checks what reached
+// the internet and what the decision logs hold.
+func checkEgressSeed(t *testing.T, eg *demo.Egress) {
+	t.Helper()
+	env := eg.Env
 	var cases []egressCase
 	readJSON(t, "testdata/egress.json", &cases)
 	allowedTo := map[string]int{}

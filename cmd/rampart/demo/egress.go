@@ -45,8 +45,20 @@ type Egress struct {
 	seen     *seenLines
 }
 
-// StartEgress builds the scenario in env.
+// StartEgress builds the scenario in env, the pods' traffic captured by eBPF.
 func StartEgress(env *Env) (*Egress, error) {
+	return startEgress(env, false)
+}
+
+// StartEgressRedirect builds the scenario in env with the outside check's
+// contract instead of eBPF: each pod's rampart-proxy runs with only --bundle,
+// --listen-outbound and identity flags, and iptables REDIRECTs its app's TCP to
+// that listener (see redirectPod).
+func StartEgressRedirect(env *Env) (*Egress, error) {
+	return startEgress(env, true)
+}
+
+func startEgress(env *Env, iptables bool) (*Egress, error) {
 	eg := &Egress{Env: env}
 	if err := env.InitCA(); err != nil {
 		return nil, err
@@ -74,14 +86,14 @@ func StartEgress(env *Env) (*Egress, error) {
 	if err != nil {
 		return nil, err
 	}
-	return eg, eg.startApps(internet, bundle)
+	return eg, eg.startApps(bundle, iptables)
 }
 
-func (eg *Egress) startApps(internet *Pod, bundle string) error {
+func (eg *Egress) startApps(bundle string, iptables bool) error {
 	var pods []*Pod
 	for i, app := range []string{"a", "b"} {
 		p, err := eg.Env.AddPod(PodSpec{Name: "app-" + app, IP: netip.AddrFrom4([4]byte{198, 18, 8, byte(41 + i)}),
-			Meshed: true, Labels: map[string]string{"app": app}})
+			Meshed: !iptables, Labels: map[string]string{"app": app}})
 		if err != nil {
 			return err
 		}
@@ -92,7 +104,11 @@ func (eg *Egress) startApps(internet *Pod, bundle string) error {
 	}
 	clients := []**Client{&eg.A, &eg.B}
 	for i, p := range pods {
-		if err := p.Mesh(ProxyOptions{Bundle: bundle}); err != nil {
+		mesh := p.Mesh
+		if iptables {
+			mesh = p.redirectPod
+		}
+		if err := mesh(ProxyOptions{Bundle: bundle}); err != nil {
 			return err
 		}
 		proc, err := p.startHelper("egress-client", eg.CAFile)
