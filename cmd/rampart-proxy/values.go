@@ -190,7 +190,11 @@ func (v choiceValue) Set(s string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("want %s", strings.Join(v.choices, " or "))
+	n := len(v.choices)
+	if n == 1 {
+		return fmt.Errorf("want %s", v.choices[0])
+	}
+	return fmt.Errorf("want %s or %s", strings.Join(v.choices[:n-1], ", "), v.choices[n-1])
 }
 
 // levelValue is a slog level name.
