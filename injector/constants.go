@@ -63,6 +63,10 @@ const (
 	AnnotationExcludeOutCIDR = "rampart.io/exclude-outbound-cidrs"
 	AnnotationRewriteProbes  = "rampart.io/rewrite-app-probes"
 	AnnotationIdentity       = "rampart.io/identity"
+	// AnnotationShadowBundle names a ConfigMap of the pod's namespace holding a
+	// candidate bundle (same key as the active one) that the proxy decides beside
+	// the active bundle without enforcing it (RAMPART_SHADOW_BUNDLE).
+	AnnotationShadowBundle = "rampart.io/shadow-bundle"
 )
 
 // Environment variables the injected proxy reads (flags with these env fallbacks).
@@ -77,6 +81,7 @@ const (
 	EnvMode            = "RAMPART_MODE"
 	EnvLogLevel        = "RAMPART_LOG_LEVEL"
 	EnvBundle          = "RAMPART_BUNDLE"
+	EnvShadowBundle    = "RAMPART_SHADOW_BUNDLE"
 	EnvExcludeInPorts  = "RAMPART_EXCLUDE_INBOUND_PORTS"
 	EnvExcludeOutPorts = "RAMPART_EXCLUDE_OUTBOUND_PORTS"
 	EnvExcludeOutCIDRs = "RAMPART_EXCLUDE_OUTBOUND_CIDRS"
@@ -118,12 +123,14 @@ const (
 const (
 	spireMountPath  = "/run/rampart/spire"
 	bundleMountPath = "/etc/rampart/bundle"
+	shadowMountPath = "/etc/rampart/shadow-bundle"
 	tmpMountPath    = "/tmp"
 	// caTokenMountPath holds the projected token of audience rampart (file "token").
 	caTokenMountPath = "/var/run/secrets/rampart"
 
 	spireVolume   = "rampart-spire"
 	bundleVolume  = "rampart-bundle"
+	shadowVolume  = "rampart-shadow-bundle"
 	tmpVolume     = "rampart-tmp"
 	nodeVolume    = "rampart-node"
 	caTokenVolume = "rampart-ca-token"

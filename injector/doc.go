@@ -41,6 +41,8 @@
 // /etc/rampart/bundle, rampart-tmp (16Mi in-memory emptyDir) at /tmp, and
 // rampart-node (hostPath /var/run/rampart/node, read-only: rampart-node's discovery
 // socket). The proxy holds no Kubernetes API token.
+// A pod annotated rampart.io/shadow-bundle: NAME also gets rampart-shadow-bundle
+// (ConfigMap NAME, not optional: the pod waits for it) at /etc/rampart/shadow-bundle.
 //
 // Then one regular init container "rampart-check" (the proxy image running
 // `rampart-proxy check-capture`; uid/gid 1338, so capture applies to it, with the
@@ -76,6 +78,8 @@
 //	RAMPART_LOG_LEVEL         debug, info, warn or error
 //	RAMPART_BUNDLE            policy bundle: a file path (/etc/rampart/bundle/bundle.tar.gz;
 //	                          may be absent: then no policy, deny all) or an http(s) URL
+//	RAMPART_SHADOW_BUNDLE     /etc/rampart/shadow-bundle/<bundle key>, only under
+//	                          rampart.io/shadow-bundle: decided beside the bundle, never enforced
 //	RAMPART_EXCLUDE_INBOUND_PORTS   comma-separated ports, e.g. "8081,9090" (only when set)
 //	RAMPART_EXCLUDE_OUTBOUND_PORTS  comma-separated ports (only when set)
 //	RAMPART_EXCLUDE_OUTBOUND_CIDRS  comma-separated prefixes, e.g. "10.0.0.0/8,fd00::/8"

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // settings are the per-pod values: Config overridden by the pod's annotations.
@@ -16,6 +17,7 @@ type settings struct {
 	resources                              corev1.ResourceRequirements
 	excludeIn, excludeOutPorts, excludeOut string
 	rewriteProbes                          bool
+	shadowBundle                           string // ConfigMap of the shadow bundle, if any
 }
 
 // podSettings applies the pod's rampart.io/… annotations over cfg and validates them.
@@ -51,6 +53,10 @@ func podSettings(pod *corev1.Pod, cfg Config) (settings, error) {
 	}
 	if err = s.setExclusions(pick); err != nil {
 		return s, err
+	}
+	s.shadowBundle = pick(AnnotationShadowBundle, "")
+	if errs := validation.IsDNS1123Subdomain(s.shadowBundle); s.shadowBundle != "" && len(errs) > 0 {
+		return s, fmt.Errorf("%s %q: not a ConfigMap name: %s", AnnotationShadowBundle, s.shadowBundle, strings.Join(errs, "; "))
 	}
 	s.rewriteProbes, err = strconv.ParseBool(pick(AnnotationRewriteProbes, strconv.FormatBool(*cfg.RewriteProbes)))
 	if err != nil {

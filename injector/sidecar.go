@@ -78,6 +78,9 @@ func proxyEnv(cfg Config, s settings, probeJSON string) []corev1.EnvVar {
 		{Name: EnvDiscovery, Value: DiscoveryNode},
 		{Name: EnvDiscoverySocket, Value: NodeSocket},
 	}
+	if s.shadowBundle != "" {
+		env = append(env, corev1.EnvVar{Name: EnvShadowBundle, Value: path.Join(shadowMountPath, shadowKey(cfg))})
+	}
 	if _, ok := s.resources.Limits[corev1.ResourceMemory]; ok {
 		// The proxy keeps its Go heap under 90 % of this and refuses new work
 		// near it, rather than being OOM-killed (see rampart-proxy).
@@ -113,6 +116,9 @@ func proxyMounts(cfg Config, s settings) []corev1.VolumeMount {
 	if cfg.Bundle.URL == "" {
 		m = append(m, corev1.VolumeMount{Name: bundleVolume, MountPath: bundleMountPath, ReadOnly: true})
 	}
+	if s.shadowBundle != "" {
+		m = append(m, corev1.VolumeMount{Name: shadowVolume, MountPath: shadowMountPath, ReadOnly: true})
+	}
 	return m
 }
 
@@ -137,7 +143,26 @@ func proxyVolumes(cfg Config, s settings) []corev1.Volume {
 				Optional:             &optional,
 			}}})
 	}
+	if s.shadowBundle != "" {
+		// Not optional: a pod asked to shadow a bundle waits for its ConfigMap (the
+		// kubelet says which is missing) rather than start without it.
+		optional := false
+		vols = append(vols, corev1.Volume{Name: shadowVolume, VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{
+				LocalObjectReference: corev1.LocalObjectReference{Name: s.shadowBundle},
+				Optional:             &optional,
+			}}})
+	}
 	return vols
+}
+
+// shadowKey is the bundle file inside the shadow ConfigMap: the active bundle's
+// key (bundle.tar.gz unless configured), also when the active bundle comes from a URL.
+func shadowKey(cfg Config) string {
+	if cfg.Bundle.Key != "" {
+		return cfg.Bundle.Key
+	}
+	return "bundle.tar.gz"
 }
 
 func spireSource(s SPIREConfig) corev1.VolumeSource {

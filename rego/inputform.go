@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"sort"
@@ -50,6 +51,11 @@ var errInputForm = errors.New("input matches no known form: want Rampart's {sour
 // field by field, with every value type-checked and what has no place in Rampart's
 // input listed in Dropped.
 func DecodeInput(raw []byte) (DecodedInput, error) {
+	// The Envoy-shaped forms (every logged decision) are decoded in one pass; the
+	// others, and any JSON that pass does not take, as below.
+	if doc, ok := envoyDoc(raw); ok {
+		return decodeEnvoy(doc)
+	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil {
 		return DecodedInput{}, fmt.Errorf("input: %w", err)
@@ -69,7 +75,13 @@ func DecodeInput(raw []byte) (DecodedInput, error) {
 		}
 		return d, nil
 	case top["attributes"] != nil:
-		return decodeEnvoy(raw, top)
+		var doc map[string]any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&doc); err != nil {
+			return DecodedInput{}, fmt.Errorf("input: %w", err)
+		}
+		return decodeEnvoy(doc)
 	case onlyKeys(top, "source", "destination", "request"):
 		var in Input
 		dec := json.NewDecoder(bytes.NewReader(raw))
@@ -104,14 +116,26 @@ func keysOf[V any](m map[string]V) []string {
 // envoyDecoder converts the Envoy-shaped forms, remembering dropped fields.
 type envoyDecoder struct{ dropped []string }
 
-func decodeEnvoy(raw []byte, top map[string]json.RawMessage) (DecodedInput, error) {
-	form := FormCheckRequest
+// envoyDoc decodes raw when it is a JSON object in an Envoy-shaped form (it has
+// attributes and is not a decision-log line), numbers kept as json.Number.
+func envoyDoc(raw []byte) (map[string]any, bool) {
 	var doc map[string]any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
-		return DecodedInput{}, fmt.Errorf("input: %w", err)
+	if dec.Decode(&doc) != nil {
+		return nil, false
 	}
+	if _, err := dec.Token(); err != io.EOF { // trailing data: json.Unmarshal's error
+		return nil, false
+	}
+	_, attrs := doc["attributes"]
+	_, id := doc["decision_id"]
+	_, in := doc["input"]
+	return doc, attrs && !(id && in)
+}
+
+func decodeEnvoy(doc map[string]any) (DecodedInput, error) {
+	form := FormCheckRequest
 	var d envoyDecoder
 	bodyRead := false
 	for k, v := range doc {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rampart-mesh/rampart/rego"
 )
@@ -102,44 +103,126 @@ func ParseRaw(b []byte) (Raw, error) {
 }
 
 // parseLine decodes a line but its input, which it only delimits: the input is
-// most of a line, and replay decodes each distinct input once. Lines the fast
-// path does not take (a key spelt with escapes or another case, which
-// encoding/json would match, or a structure error) go through encoding/json.
+// most of a line, and replay decodes each distinct input once. The fields read
+// here are decoded one by one and the others (OPA's metrics, labels, ...) only
+// skipped. Lines the fast path does not take (a key spelt with escapes or in
+// another case, which encoding/json would match, a key given twice, a value of
+// an unexpected type, or a structure error) go through encoding/json whole.
 func parseLine(b []byte) (line, error) {
 	var (
 		l     line
-		input []byte
-		rest  = make([]byte, 0, 512)
+		seen  uint16
 		plain = true
 	)
 	err := topLevel(b, func(key, val []byte) {
-		switch {
-		case string(key) == "input" && input == nil:
-			input = val
+		if !plain {
 			return
-		case bytes.IndexByte(key, '\\') >= 0 || bytes.EqualFold(key, []byte("input")): // also a second "input"
+		}
+		f := fieldOf(key)
+		switch {
+		case f < 0 && !foldsToField(key):
+			plain = json.Valid(val) // a field no reader here needs, checked as encoding/json would
+			return
+		case f < 0 || seen&(1<<f) != 0:
 			plain = false
+			return
 		}
-		if len(rest) == 0 {
-			rest = append(rest, '{')
-		} else {
-			rest = append(rest, ',')
-		}
-		rest = append(append(append(append(rest, '"'), key...), '"', ':'), val...)
+		seen |= 1 << f
+		plain = l.set(f, val)
 	})
 	if err != nil || !plain {
+		l = line{}
 		if err := json.Unmarshal(b, &l); err != nil {
 			return line{}, fmt.Errorf("decision log: %w", err)
 		}
-		return l, nil
 	}
-	if len(rest) > 0 {
-		if err := json.Unmarshal(append(rest, '}'), &l); err != nil {
-			return line{}, fmt.Errorf("decision log: %w", err)
+	return l, nil
+}
+
+// lineFields are the keys of line, in the order set numbers them.
+var lineFields = []string{"decision_id", "path", "input", "result", "error", "bundles",
+	"revision", "erased", "timestamp", "time", "rampart"}
+
+func fieldOf(key []byte) int {
+	for i, f := range lineFields {
+		if string(key) == f {
+			return i
 		}
 	}
-	l.Input = input
-	return l, nil
+	return -1
+}
+
+// foldsToField reports a key encoding/json would match to a field of line
+// (escapes, other case): the fast path leaves such a line to it.
+func foldsToField(key []byte) bool {
+	if bytes.IndexByte(key, '\\') >= 0 {
+		return true
+	}
+	for _, f := range lineFields {
+		if bytes.EqualFold(key, []byte(f)) {
+			return true
+		}
+	}
+	return false
+}
+
+// set decodes val into field f, reporting false when the fast path cannot.
+func (l *line) set(f int, val []byte) bool {
+	switch lineFields[f] {
+	case "decision_id":
+		return plainString(val, &l.DecisionID)
+	case "path":
+		return plainString(val, &l.Path)
+	case "revision":
+		return plainString(val, &l.Revision)
+	case "timestamp":
+		return plainString(val, &l.Timestamp)
+	case "time":
+		return plainString(val, &l.Time)
+	case "input":
+		l.Input = val
+	case "result":
+		l.Result = val
+		return json.Valid(val)
+	case "error":
+		l.Error = val
+		return json.Valid(val)
+	case "bundles":
+		return l.setBundles(val)
+	case "erased":
+		return json.Unmarshal(val, &l.Erased) == nil
+	case "rampart":
+		return json.Unmarshal(val, &l.Rampart) == nil
+	}
+	return true
+}
+
+// plainString reads a JSON string without escapes (or null, leaving dst).
+func plainString(val []byte, dst *string) bool {
+	if string(val) == "null" {
+		return true
+	}
+	// encoding/json would replace invalid UTF-8: that line takes the slow path.
+	if len(val) < 2 || val[0] != '"' || bytes.IndexByte(val, '\\') >= 0 || !utf8.Valid(val) {
+		return false
+	}
+	*dst = string(val[1 : len(val)-1])
+	return true
+}
+
+func (l *line) setBundles(val []byte) bool {
+	if string(val) == "null" {
+		return true
+	}
+	ok := true
+	l.Bundles = map[string]json.RawMessage{}
+	err := topLevel(val, func(key, v []byte) {
+		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) || !json.Valid(v) {
+			ok = false
+		}
+		l.Bundles[string(key)] = v
+	})
+	return ok && err == nil
 }
 
 // Decode decodes the input, as `rampart policy eval` decodes one.

@@ -53,6 +53,10 @@ type tally struct {
 	totals  Totals
 	changes map[decisionlog.Flow]*Change
 	seen    map[string]seen // decisions by logged input JSON
+	// lookups and hits of seen in the current window, misses overall, and whether
+	// the last window hit so rarely that only some inputs are remembered.
+	lookups, hits, misses int
+	sparse                bool
 }
 
 func newTally() *tally {
