@@ -6,6 +6,8 @@ BENCHTIME ?= 1s
 TOOLS_DIR := $(CURDIR)/.cache/bin
 STATICCHECK_VERSION := 2026.1
 export RAMPART_TOOLS_DIR := $(TOOLS_DIR)
+# envtest waits 20 s for kube-apiserver by default; a loaded 2-core CI machine can need more.
+export KUBEBUILDER_CONTROLPLANE_START_TIMEOUT ?= 120s
 # The version every binary reports and every image is tagged with (cmd/internal/version).
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
