@@ -52,6 +52,9 @@ type InstallOptions struct {
 	// with --discovery kube outside a node with rampart-node. Off by default:
 	// it lets every service account list every pod.
 	ProxyKubeDiscovery bool
+	// DiscoveryNamespaces are the namespaces rampart-node shows every pod besides
+	// its own (comma-separated, "*": all); empty: each pod sees its own only.
+	DiscoveryNamespaces string
 }
 
 func (o *InstallOptions) setDefaults() {

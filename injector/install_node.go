@@ -58,6 +58,16 @@ func nodeDaemonSet(o InstallOptions) *appsv1.DaemonSet {
 // nodeMetricsPort serves rampart-node's /metrics and the probes below.
 const nodeMetricsPort = 9965
 
+// nodeArgs are rampart-node's flags.
+func nodeArgs(o InstallOptions) []string {
+	args := []string{fmt.Sprintf("--metrics-addr=:%d", nodeMetricsPort),
+		"--discovery-socket=" + NodeSocket, "--trust-domain=" + o.Config.TrustDomain}
+	if o.DiscoveryNamespaces != "" {
+		args = append(args, "--discovery-namespaces="+o.DiscoveryNamespaces)
+	}
+	return args
+}
+
 func nodePodSpec(o InstallOptions) corev1.PodSpec {
 	tmpSize := resource.MustParse("1Mi")
 	return corev1.PodSpec{
@@ -69,8 +79,7 @@ func nodePodSpec(o InstallOptions) corev1.PodSpec {
 		Containers: []corev1.Container{{
 			Name:  NodeName,
 			Image: o.NodeImage,
-			Args: []string{fmt.Sprintf("--metrics-addr=:%d", nodeMetricsPort),
-				"--discovery-socket=" + NodeSocket, "--trust-domain=" + o.Config.TrustDomain},
+			Args:  nodeArgs(o),
 			Env: []corev1.EnvVar{{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{
 				FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"}}}},
 			Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: nodeMetricsPort, Protocol: corev1.ProtocolTCP}},

@@ -20,7 +20,8 @@ const stableFor = 5 * time.Second
 // installRampart applies `rampart install --registry <registry> --tag <tag>`
 // with kubectl, as a user would, and waits for the injector and rampart-node.
 func (c *Cluster) installRampart(ctx context.Context) error {
-	manifests, err := goRun(ctx, c.o.Repo, "cmd/rampart", "install", "--registry", c.Registry, "--tag", c.Tag)
+	manifests, err := goRun(ctx, c.o.Repo, "cmd/rampart", "install", "--registry", c.Registry, "--tag", c.Tag,
+		"--discovery-namespaces=*") // the scenario calls across namespaces
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}

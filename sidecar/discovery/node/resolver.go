@@ -26,7 +26,10 @@ const DefaultSocket = "/var/run/rampart/node/discovery.sock"
 type Options struct {
 	// Socket is the agent's unix socket. Default DefaultSocket.
 	Socket string
-	// MinBackoff and MaxBackoff bound the wait between reconnects. Default 100ms and 10s.
+	// MinBackoff and MaxBackoff bound the wait between reconnects. Default 100ms and 1s:
+	// the agent is a local socket (a failed dial costs nothing), and a proxy that
+	// waits longer than a new pod takes to start would deny that pod's first requests
+	// (it learns the pod's identity only from the agent).
 	MinBackoff, MaxBackoff time.Duration
 	// IdleTimeout ends a stream on which the agent said nothing (not even a
 	// heartbeat) for this long, and reconnects. Default 20s (4 heartbeats).
@@ -46,7 +49,7 @@ func (o *Options) setDefaults() {
 		o.MinBackoff = 100 * time.Millisecond
 	}
 	if o.MaxBackoff < o.MinBackoff {
-		o.MaxBackoff = max(10*time.Second, o.MinBackoff)
+		o.MaxBackoff = max(time.Second, o.MinBackoff)
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 20 * time.Second
