@@ -17,17 +17,19 @@ func TestCheckCaptureUncaptured(t *testing.T) {
 	retries := 0
 	start := time.Now()
 	err := outbound.CheckCapture(context.Background(), outbound.CheckOptions{
-		Wait: 300 * time.Millisecond, Interval: 50 * time.Millisecond,
+		Wait: time.Second, Interval: 50 * time.Millisecond,
 		OnRetry: func(int, error) { retries++ },
 	})
 	if !errors.Is(err, outbound.ErrNotCaptured) || !strings.Contains(err.Error(), "network is unreachable") {
 		t.Fatalf("CheckCapture = %v, want ErrNotCaptured saying the sentinel is unreachable", err)
 	}
-	if retries < 3 {
-		t.Errorf("%d attempts in 300ms at a 50ms interval", retries)
+	// It retried (a loaded machine may fit fewer than 20 attempts in the second),
+	// and stopped when the wait ended, not much later.
+	if retries < 2 {
+		t.Errorf("%d attempts in 1s at a 50ms interval", retries)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("took %s for a 300ms wait", d)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %s for a 1s wait", d)
 	}
 }
 
