@@ -9,12 +9,12 @@ import (
 )
 
 // decisionRing keeps the latest decisions for the admin port's /debug/decisions
-// (`rampart observe --admin`) when the admin listener is on, by teeing the
+// (`rampart observe --admin`) when the admin listener is on and a ring size is set, by teeing the
 // decision log into a bounded ring whose size is exported as a metric. It
 // returns nil (no ring) otherwise.
 func decisionRing(opts *Options) (*admin.DecisionRing, error) {
 	p := &opts.Policy
-	if opts.Admin.Addr == "" || p.DecisionRingBytes < 0 || p.Authorizer != nil {
+	if opts.Admin.Addr == "" || p.DecisionRingBytes <= 0 || p.Authorizer != nil {
 		return nil, nil
 	}
 	ring := admin.NewDecisionRing(p.DecisionRingBytes)

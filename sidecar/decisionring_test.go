@@ -31,7 +31,7 @@ func TestDecisionsOnAdmin(t *testing.T) {
 		done <- sidecar.Run(ctx, sidecar.Options{
 			Logger: quiet, Registerer: prometheus.NewRegistry(),
 			Admin:   sidecar.AdminOptions{Addr: adminAddr},
-			Policy:  sidecar.PolicyOptions{Bundle: dir, ReloadInterval: -1},
+			Policy:  sidecar.PolicyOptions{Bundle: dir, ReloadInterval: -1, DecisionRingBytes: 1 << 20},
 			Inbound: sidecar.InboundOptions{PlaintextAddr: addr, Upstream: app, Mode: inbound.Permissive},
 		})
 	}()

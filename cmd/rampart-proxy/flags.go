@@ -60,6 +60,7 @@ func (s *settings) policyFlags(b *binder) {
 	b.flag(stringValue{&s.Decision}, "decision", "decision rule (default data.rampart.authz.allow)", "RAMPART_DECISION")
 	b.flag(atLeast(&s.RequestBody, 0, "bytes"), "request-body", "bytes of each request body put in the policy input (OPA-Envoy's with_request_body) for policies that read it; 0: only bundles whose manifest opts in", "RAMPART_REQUEST_BODY")
 	b.flag(stringValue{&s.DecisionLog}, "decision-log", `decision log file, "-" for stdout`, "RAMPART_DECISION_LOG")
+	b.flag(atLeast(&s.DecisionRing, 0, "bytes"), "decision-ring-bytes", "keep the latest decisions, up to this many bytes of decision-log lines, for the admin port's /debug/decisions (rampart observe --admin); 0: off (1048576 keeps about 1 500)", "RAMPART_DECISION_RING_BYTES")
 	b.flag(stringValue{&s.ShadowBundle}, "shadow-bundle", "candidate bundle directory or .tar.gz decided beside --bundle, never enforced: disagreements counted, logged and in the decision log", "RAMPART_SHADOW_BUNDLE")
 }
 

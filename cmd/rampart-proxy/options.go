@@ -19,7 +19,7 @@ func (s *settings) options() (sidecar.Options, func(), error) {
 	var o sidecar.Options
 	noop := func() {}
 	o.Policy.Bundle, o.Policy.Decision, o.Policy.RequestBodyBytes = s.Bundle, s.Decision, s.RequestBody
-	o.Policy.ShadowBundle = s.ShadowBundle
+	o.Policy.ShadowBundle, o.Policy.DecisionRingBytes = s.ShadowBundle, s.DecisionRing
 	if s.BundleURL != "" {
 		if !strings.HasPrefix(s.BundleURL, "http://") && !strings.HasPrefix(s.BundleURL, "https://") {
 			return o, noop, fmt.Errorf("--bundle-url %q: want an http(s) URL", s.BundleURL)

@@ -18,6 +18,7 @@ type settings struct {
 	BundlePoll, BundleReload time.Duration
 	Decision, DecisionLog    string
 	ShadowBundle             string
+	DecisionRing             int
 	RequestBody              int
 
 	// Inbound (server side).

@@ -64,8 +64,9 @@ func newObserveCmd() *cobra.Command {
 		Short: "show decisions, like hubble observe: from a proxy's admin port or decision-log files",
 		Long: "observe prints decisions with their source and destination workloads, method, path,\n" +
 			"verdict, reason and bundle revision (and the shadow bundle's verdict when one runs).\n" +
-			"--admin reads the decision ring a proxy keeps in bounded memory (/debug/decisions on\n" +
-			"its admin port, 15020 in a pod: kubectl port-forward pod/NAME 15020); --log reads files.",
+			"--admin reads the decision ring a proxy keeps in bounded memory when started with\n" +
+			"--decision-ring-bytes (/debug/decisions on its admin port, 15020 in a pod:\n" +
+			"kubectl port-forward pod/NAME 15020); --log reads files.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (admin == "") == (len(logs) == 0) {

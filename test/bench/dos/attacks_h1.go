@@ -46,7 +46,9 @@ func keepAliveConn(ctx context.Context, addr string) (net.Conn, error) {
 
 // idleKeepAlive opens idleConns kept-alive connections (one request each) and
 // holds them for d. Cost per connection: RSS growth from one connection to all,
-// divided by the connections beyond the first.
+// less what Rampart's decision ring grew meanwhile (a fixed cost, at most
+// admin.DefaultRingBytes for the whole proxy, filled by the requests, not held
+// by the connections), divided by the connections beyond the first.
 func idleKeepAlive(ctx context.Context, a *attackEnv) outcome {
 	first, err := keepAliveConn(ctx, a.t.h1)
 	if err != nil {
@@ -59,7 +61,7 @@ func idleKeepAlive(ctx context.Context, a *attackEnv) outcome {
 		}
 	}()
 	time.Sleep(500 * time.Millisecond)
-	base := a.t.proc.usage().rssKB
+	base, ring := a.t.proc.usage().rssKB, ringKB(ctx, a.t)
 	var mu sync.Mutex
 	var failed atomic.Int64
 	var wg sync.WaitGroup
@@ -82,7 +84,7 @@ func idleKeepAlive(ctx context.Context, a *attackEnv) outcome {
 	}
 	wg.Wait()
 	time.Sleep(time.Second) // let the target settle
-	grown := a.t.proc.usage().rssKB - base
+	grown := a.t.proc.usage().rssKB - base - (ringKB(ctx, a.t) - ring)
 	o := outcome{note: fmt.Sprintf("%d open, %d failed", len(conns), failed.Load())}
 	if len(conns) > 1 {
 		o.bytesPerConn = float64(grown*1024) / float64(len(conns)-1)
@@ -274,4 +276,13 @@ func chunkAbuse(ctx context.Context, a *attackEnv) outcome {
 		n := names[i%len(names)]
 		return n + ":" + oneShot(ctx, a.t.h1, variants[n])
 	})
+}
+
+// ringKB is the size of Rampart's decision ring in KB (0 for the anchors or
+// when unavailable).
+func ringKB(ctx context.Context, t *target) int64 {
+	if v := t.metric(ctx, "rampart_decision_ring_bytes"); v > 0 {
+		return int64(v) / 1024
+	}
+	return 0
 }

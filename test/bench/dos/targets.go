@@ -280,6 +280,11 @@ func getOK(addr string) error {
 
 // goroutines reads go_goroutines from Rampart's /metrics; -1 when unavailable.
 func (t *target) goroutines(ctx context.Context) int {
+	return int(t.metric(ctx, "go_goroutines"))
+}
+
+// metric reads one unlabelled gauge from Rampart's /metrics; -1 when unavailable.
+func (t *target) metric(ctx context.Context, name string) float64 {
 	if t.admin == "" {
 		return -1
 	}
@@ -292,9 +297,12 @@ func (t *target) goroutines(ctx context.Context) int {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	for line := range bytes.Lines(b) {
-		if v, ok := bytes.CutPrefix(line, []byte("go_goroutines ")); ok {
-			n, _ := strconv.ParseFloat(string(bytes.TrimSpace(v)), 64)
-			return int(n)
+		if v, ok := bytes.CutPrefix(line, []byte(name+" ")); ok {
+			n, err := strconv.ParseFloat(string(bytes.TrimSpace(v)), 64)
+			if err != nil {
+				return -1
+			}
+			return n
 		}
 	}
 	return -1
