@@ -108,7 +108,7 @@ func (s *settings) podFlags(b *binder) {
 	b.flag(stringValue{&s.Admin}, "listen-admin", "admin listener: /metrics, /healthz/*, /debug/config, /app-health/* (:15020 in a pod)", "RAMPART_LISTEN_ADMIN")
 	b.flag(stringValue{&s.AppProbes}, "app-probes", "app probes rewritten by the injector (JSON)", "RAMPART_APP_PROBES")
 	b.flag(stringValue{&s.PodName}, "pod-name", "this pod's name", "POD_NAME")
-	b.flag(addrValue{&s.PodIP}, "pod-ip", "this pod's IP", "POD_IP")
+	b.flag(ipValue(&s.PodIP), "pod-ip", "this pod's IP", "POD_IP")
 	b.flag(levelValue{&s.LogLevel}, "log-level", "log level", "RAMPART_LOG_LEVEL")
 	b.flag(durationValue{&s.DrainTimeout, 1}, "drain-timeout", "how long open connections may finish after SIGTERM", "RAMPART_DRAIN_TIMEOUT")
 	b.flag(portList(&s.ExcludeInPorts), "exclude-inbound-ports", "pod ports the node agent never captures (validated and shown at /debug/config)", "RAMPART_EXCLUDE_INBOUND_PORTS")

@@ -151,22 +151,40 @@ func (v labelsValue) Set(s string) error {
 }
 
 // addrValue is one IP address; "" leaves it unset.
-type addrValue struct{ a *netip.Addr }
-
-func (v addrValue) Type() string { return "ip" }
-func (v addrValue) String() string {
-	if !v.a.IsValid() {
-		return ""
-	}
-	return v.a.String()
+// addrValue is an address parsed by parse (netip.ParseAddr for an IP,
+// netip.ParseAddrPort for ip:port); "" unsets it.
+type addrValue[T interface {
+	IsValid() bool
+	String() string
+}] struct {
+	a     *T
+	typ   string
+	parse func(string) (T, error)
 }
 
-func (v addrValue) Set(s string) error {
+func ipValue(a *netip.Addr) addrValue[netip.Addr] {
+	return addrValue[netip.Addr]{a, "ip", netip.ParseAddr}
+}
+
+func ipPortValue(a *netip.AddrPort) addrValue[netip.AddrPort] {
+	return addrValue[netip.AddrPort]{a, "ip:port", netip.ParseAddrPort}
+}
+
+func (v addrValue[T]) Type() string { return v.typ }
+func (v addrValue[T]) String() string {
+	if !(*v.a).IsValid() {
+		return ""
+	}
+	return (*v.a).String()
+}
+
+func (v addrValue[T]) Set(s string) error {
 	if s == "" {
-		*v.a = netip.Addr{}
+		var zero T
+		*v.a = zero
 		return nil
 	}
-	a, err := netip.ParseAddr(s)
+	a, err := v.parse(s)
 	if err != nil {
 		return err
 	}
