@@ -22,11 +22,30 @@ type EgressOptions struct {
 	// HelloTimeout bounds the wait for the app's first bytes; an app still
 	// silent is decided by address. Default 1s.
 	HelloTimeout time.Duration
+	// Gateway routes names through an egress gateway (pod side); see
+	// GatewayRoute. Default: none.
+	Gateway GatewayRoute
+	// ServeGateway makes this proxy the egress gateway: CONNECT streams on the
+	// HBONE listener are decided as the peer's egress and dialled from here
+	// (inbound.Options.Gateway). It then decides no outbound of its own.
+	ServeGateway bool
+}
+
+// GatewayRoute is where a pod's proxy sends the names routed through the egress
+// gateway.
+type GatewayRoute struct {
+	// Addr is the gateway's HBONE address, "host:port" (a Service name is
+	// resolved at each connection). Empty: no gateway.
+	Addr string
+	// Identity is the SPIFFE ID the gateway must present. Required with Addr.
+	Identity string
+	// Hosts are the routed names ("github.com", "*.github.com").
+	Hosts []string
 }
 
 // newEgress builds the egress guard of this pod, or nil when there is no policy
 // engine (an Authorizer replaced it) or egress is off.
-func newEgress(opts *Options, engine *rego.Engine, src identity.Source) (*egress.Guard, error) {
+func newEgress(opts *Options, engine *rego.Engine, src identity.Source, gw *egress.Gateway) (*egress.Guard, error) {
 	eo := opts.Outbound.Egress
 	if engine == nil || eo.Off {
 		return nil, nil
@@ -35,6 +54,7 @@ func newEgress(opts *Options, engine *rego.Engine, src identity.Source) (*egress
 		Decider: engine, Source: egressSource(opts, src), Resolver: eo.Resolver,
 		HelloTimeout: eo.HelloTimeout, ConnectTimeout: opts.Outbound.Tuning.ConnectTimeout,
 		HTTP: opts.Inbound.Tuning.HTTP, Registerer: opts.Registerer, Logger: opts.Logger,
+		Gateway: gw,
 	})
 }
 

@@ -60,12 +60,18 @@ func newOutbound(opts *Options, res discovery.Resolver, src identity.Source, eng
 	if src != nil {
 		t.TLS = clientTLS(src, opts.Identity.TrustDomain)
 	}
-	g, err := newEgress(opts, engine, src)
+	gw, late, err := gatewayRoute(o.Egress.Gateway, src)
 	if err != nil {
-		return nil, fmt.Errorf("sidecar: %w", err)
+		return nil, err
 	}
-	if g != nil {
-		t.Egress = g
+	if !o.Egress.ServeGateway { // the gateway has no app whose egress to decide
+		g, err := newEgress(opts, engine, src, gw)
+		if err != nil {
+			return nil, fmt.Errorf("sidecar: %w", err)
+		}
+		if g != nil {
+			t.Egress = g
+		}
 	}
 	for _, r := range o.Routes {
 		if src == nil && !r.Plain {
@@ -77,6 +83,7 @@ func newOutbound(opts *Options, res discovery.Resolver, src identity.Source, eng
 	if err != nil {
 		return nil, fmt.Errorf("sidecar: %w", err)
 	}
+	late.p = p // before any listener serves
 	drain := func(serve func(net.Listener) error) func(context.Context, net.Listener) error {
 		return func(ctx context.Context, ln net.Listener) error {
 			errc := make(chan error, 1)

@@ -46,6 +46,9 @@ func Run(ctx context.Context, opts Options) error {
 	if res != nil {
 		fillSelfLabels(ctx, &opts, resolverWorkloads{res})
 	}
+	if err := gatewayServer(&opts, engine, src); err != nil {
+		return err
+	}
 	in, err := newInbound(&opts, authz, src)
 	if err != nil {
 		return err

@@ -41,7 +41,9 @@ func (s *settings) options() (sidecar.Options, func(), error) {
 	}
 	s.inbound(&o)
 	s.outbound(&o)
-	s.egress(&o)
+	if err := s.egress(&o); err != nil {
+		return o, noop, err
+	}
 	if err := s.discovery(&o); err != nil {
 		return o, noop, err
 	}

@@ -50,6 +50,10 @@ type settings struct {
 	// Egress (connections leaving the mesh).
 	EgressResolver netip.AddrPort
 	EgressOff      bool
+	// Egress gateway: the pod side's route, and serving as the gateway.
+	EgressGateway, EgressGatewayID string
+	EgressGatewayHosts             []string
+	ServeEgressGateway             bool
 
 	inPod bool // listeners default to the contract ports (see inPod)
 }

@@ -30,6 +30,14 @@ type Resolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
+// Conn is the app's side of a connection: a captured TCP connection in a pod,
+// an HBONE stream at the egress gateway.
+type Conn interface {
+	net.Conn
+	// CloseWrite half-closes: the peer reads EOF, answers still come back.
+	CloseWrite() error
+}
+
 // Options configure a Guard. The zero value of a field means its default.
 type Options struct {
 	// Decider decides. Required.
@@ -58,6 +66,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Logger receives denials. Default: discarded.
 	Logger *slog.Logger
+	// Gateway, when set, routes its names through the egress gateway (see
+	// Gateway). With a gateway, every connection is sniffed for its name even
+	// when the policy does not decide egress for this pod. Default: none.
+	Gateway *Gateway
 }
 
 func (o *Options) setDefaults() {
@@ -88,6 +100,12 @@ func (o *Options) setDefaults() {
 type Guard struct {
 	opts    Options
 	metrics *metrics
+	gw      *Gateway
+	routes  hostSet
+	// pass is set on a connection's copy of the guard when the policy does not
+	// decide this pod's egress but a gateway is configured: names are still
+	// routed and checked against their addresses, nothing else is decided.
+	pass bool
 }
 
 // New checks opts and registers the metric.
@@ -100,18 +118,47 @@ func New(opts Options) (*Guard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("egress: metrics: %w", err)
 	}
-	return &Guard{opts: opts, metrics: m}, nil
+	g := &Guard{opts: opts, metrics: m, gw: opts.Gateway}
+	if g.gw != nil {
+		if g.gw.Dial == nil {
+			return nil, errors.New("egress: gateway without Dial")
+		}
+		if g.routes, err = newHostSet(g.gw.Hosts); err != nil {
+			return nil, fmt.Errorf("egress: %w", err)
+		}
+	}
+	return g, nil
 }
 
 // Enforced reports whether egress is decided for this pod (the loaded policy has
-// egress rules that apply to it). When not, callers pass connections through.
+// egress rules that apply to it) or routed through a gateway. When not, callers
+// pass connections through.
 func (g *Guard) Enforced(ctx context.Context) bool {
-	return g.opts.Decider.EgressEnforced(ctx, g.opts.Source)
+	return g.gw != nil || g.opts.Decider.EgressEnforced(ctx, g.opts.Source)
 }
 
 // Serve decides the app's connection to dst and, when allowed, carries it until
 // either side is done. It closes nothing: the caller closes app.
 func (g *Guard) Serve(ctx context.Context, app *net.TCPConn, dst netip.AddrPort) {
+	if g.gw != nil && !g.opts.Decider.EgressEnforced(ctx, g.opts.Source) {
+		c := *g
+		c.pass = true
+		g = &c
+	}
+	g.serve(ctx, app, dst)
+}
+
+// ServeGateway decides, at the egress gateway, a connection src tunnelled to
+// dst: with src's identity and labels, the same anti-spoof check, and always
+// (a gateway has no "not enforced": a source without rules is denied). It
+// closes nothing.
+func (g *Guard) ServeGateway(ctx context.Context, app Conn, src rego.EgressSource, dst netip.AddrPort) {
+	c := *g
+	c.opts.Source, c.gw, c.pass = src, nil, false
+	c.serve(ctx, app, dst)
+}
+
+func (g *Guard) serve(ctx context.Context, app Conn, dst netip.AddrPort) {
 	_ = app.SetReadDeadline(time.Now().Add(g.opts.HelloTimeout))
 	br := bufio.NewReaderSize(app, 4096)
 	switch sniff(br) {
@@ -139,6 +186,9 @@ func (g *Guard) decide(ctx context.Context, in *rego.EgressInput, dst netip.Addr
 	ctx, cancel := context.WithTimeout(ctx, g.opts.DecideTimeout)
 	defer cancel()
 	d := g.decideChecked(ctx, in, dst)
+	if g.pass && d.Allowed {
+		return d // passthrough is not counted as a decision
+	}
 	g.metrics.decided(in, d)
 	if !d.Allowed {
 		g.opts.Logger.Info("egress denied", "protocol", in.Destination.Protocol,
@@ -153,6 +203,9 @@ func (g *Guard) decideChecked(ctx context.Context, in *rego.EgressInput, dst net
 		if err := g.resolvesTo(ctx, host, dst.Addr()); err != nil {
 			return g.opts.Decider.RefuseEgress(in, err.Error())
 		}
+	}
+	if g.pass {
+		return rego.Decision{Allowed: true} // not decided here, as passthrough
 	}
 	return g.opts.Decider.DecideEgress(ctx, in)
 }

@@ -48,7 +48,7 @@ func isH2Preface(br *bufio.Reader) bool {
 // body, and sends allowed ones over its own h2c connection to the original
 // destination. A request carrying a Host header that differs from :authority is
 // refused: the destination might read either.
-func (g *Guard) serveH2C(ctx context.Context, app *net.TCPConn, br *bufio.Reader, dst netip.AddrPort) {
+func (g *Guard) serveH2C(ctx context.Context, app Conn, br *bufio.Reader, dst netip.AddrPort) {
 	_ = app.SetReadDeadline(time.Time{}) // the h2 server keeps its own timeouts
 	up := &http2.Transport{
 		AllowHTTP:                  true,
@@ -72,9 +72,12 @@ func (g *Guard) serveH2C(ctx context.Context, app *net.TCPConn, br *bufio.Reader
 func (g *Guard) h2Stream(w http.ResponseWriter, r *http.Request, dst netip.AddrPort, up http.RoundTripper) {
 	in, err := g.h2Input(r, dst)
 	var d rego.Decision
-	if err != nil {
+	switch {
+	case err != nil:
 		d = g.refuse(in, err.Error())
-	} else {
+	case g.routed(in):
+		d = g.throughGateway(in) // h2c prior knowledge is not carried to the gateway
+	default:
 		d = g.decide(r.Context(), in, dst)
 	}
 	if !d.Allowed {
@@ -141,7 +144,7 @@ func (g *Guard) h2Input(r *http.Request, dst netip.AddrPort) (*rego.EgressInput,
 // half-closes still gets its answers. It learns which streams are open from the
 // frame headers passing each way.
 type h2cConn struct {
-	*net.TCPConn
+	Conn
 	br *bufio.Reader
 
 	mu      sync.Mutex
@@ -151,8 +154,8 @@ type h2cConn struct {
 	in, out frameScanner
 }
 
-func newH2CConn(app *net.TCPConn, br *bufio.Reader) *h2cConn {
-	return &h2cConn{TCPConn: app, br: br, changed: make(chan struct{}), open: map[uint32]struct{}{},
+func newH2CConn(app Conn, br *bufio.Reader) *h2cConn {
+	return &h2cConn{Conn: app, br: br, changed: make(chan struct{}), open: map[uint32]struct{}{},
 		in: frameScanner{skip: len(h2Preface)}}
 }
 
@@ -173,7 +176,7 @@ func (c *h2cConn) Read(p []byte) (int, error) {
 }
 
 func (c *h2cConn) Write(p []byte) (int, error) {
-	n, err := c.TCPConn.Write(p)
+	n, err := c.Conn.Write(p)
 	c.mu.Lock()
 	before := len(c.open)
 	c.out.scan(p[:n], func(typ, flags byte, id uint32) {

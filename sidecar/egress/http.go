@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rampart-mesh/rampart/rego"
@@ -27,15 +27,18 @@ const drainWait = 5 * time.Second
 // destination; its answers are copied back as they come.
 type httpConn struct {
 	g    *Guard
-	app  *net.TCPConn
+	app  Conn
 	br   *bufio.Reader
 	dst  netip.AddrPort
-	up   *net.TCPConn
+	up   Conn
 	bw   *bufio.Writer
 	done chan struct{} // closed when the answers' copy ends
+	// denying keeps the copy from half-closing the app's side when it ends
+	// because deny ended the request side: the denial still has to be written.
+	denying atomic.Bool
 }
 
-func (g *Guard) serveHTTP(ctx context.Context, app *net.TCPConn, br *bufio.Reader, dst netip.AddrPort) {
+func (g *Guard) serveHTTP(ctx context.Context, app Conn, br *bufio.Reader, dst netip.AddrPort) {
 	c := &httpConn{g: g, app: app, br: br, dst: dst}
 	defer c.close()
 	for {
@@ -47,9 +50,15 @@ func (g *Guard) serveHTTP(ctx context.Context, app *net.TCPConn, br *bufio.Reade
 		_ = app.SetReadDeadline(time.Time{}) // kept-alive connections may idle
 		in, err := c.input(req)
 		var d rego.Decision
-		if err != nil {
+		switch {
+		case err != nil:
 			d = g.refuse(in, err.Error())
-		} else {
+		case g.routed(in) && c.up == nil:
+			c.toGateway(ctx, req, in)
+			return
+		case g.routed(in):
+			d = g.throughGateway(in) // this connection already goes elsewhere
+		default:
 			d = g.decide(ctx, in, dst)
 		}
 		if !d.Allowed {
@@ -96,6 +105,33 @@ func hostOnly(h string) string {
 	return h
 }
 
+// toGateway sends req, then the rest of the connection, to the egress gateway,
+// which decides every request on it again.
+func (c *httpConn) toGateway(ctx context.Context, req *httpx.Request, in *rego.EgressInput) {
+	up, err := c.g.dialGateway(ctx, c.dst, in)
+	if err != nil {
+		d := c.g.refuse(in, "egress gateway unreachable")
+		d.HTTPStatus, d.Body = http.StatusBadGateway, "egress gateway unreachable\n"
+		c.deny(d)
+		return
+	}
+	defer up.Close()
+	bw := bufio.NewWriter(up)
+	c.writeRequest(bw, req)
+	if err := httpx.CopyBody(bw, c.br, req, c.g.opts.HTTP.MaxBodyBytes); err != nil || bw.Flush() != nil {
+		return
+	}
+	carry(c.app, c.br, up)
+}
+
+func (c *httpConn) writeRequest(bw *bufio.Writer, req *httpx.Request) {
+	var extra []httpx.Field
+	if req.Expect100 {
+		extra = []httpx.Field{{Name: "Expect", Value: "100-continue"}}
+	}
+	httpx.WriteHead(bw, req, extra)
+}
+
 // send forwards req (head and body) to the destination, opening the connection
 // on the first allowed request. For an upgrade, the rest of the connection is
 // passed through as it is: it goes to the host just decided.
@@ -109,16 +145,13 @@ func (c *httpConn) send(ctx context.Context, req *httpx.Request) bool {
 		c.up, c.bw, c.done = up, bufio.NewWriter(up), make(chan struct{})
 		go func() {
 			defer close(c.done)
-			_, _ = c.app.ReadFrom(up)
-			_ = c.app.CloseWrite() // an answer framed by the close must end
-
+			_, _ = io.Copy(c.app, up)
+			if !c.denying.Load() {
+				_ = c.app.CloseWrite() // an answer framed by the close must end
+			}
 		}()
 	}
-	var extra []httpx.Field
-	if req.Expect100 {
-		extra = []httpx.Field{{Name: "Expect", Value: "100-continue"}}
-	}
-	httpx.WriteHead(c.bw, req, extra)
+	c.writeRequest(c.bw, req)
 	if err := httpx.CopyBody(c.bw, c.br, req, c.g.opts.HTTP.MaxBodyBytes); err != nil {
 		return false
 	}
@@ -128,7 +161,7 @@ func (c *httpConn) send(ctx context.Context, req *httpx.Request) bool {
 	if req.Upgrade != "" {
 		buffered, _ := c.br.Peek(c.br.Buffered())
 		if _, err := c.up.Write(buffered); err == nil {
-			_, _ = c.up.ReadFrom(c.app)
+			_, _ = io.Copy(c.up, c.app)
 		}
 	}
 	return true
@@ -149,6 +182,7 @@ func (c *httpConn) refused(err error) {
 // deny waits for the answers to earlier requests, then writes the denial.
 func (c *httpConn) deny(d rego.Decision) {
 	if c.up != nil {
+		c.denying.Store(true)
 		_ = c.up.CloseWrite()
 		select {
 		case <-c.done:

@@ -23,7 +23,7 @@ func newMetrics(reg prometheus.Registerer, max int) (*metrics, error) {
 	m := &metrics{max: max, hosts: map[string]struct{}{},
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_egress_decisions_total",
-			Help: "Egress decisions by protocol (http, tls, tcp), result (allow, deny) and host (HTTP Host or TLS SNI; the address when there is none; \"other\" past the bound of distinct hosts).",
+			Help: "Egress decisions by protocol (http, tls, tcp), result (allow, deny, gateway: sent to the egress gateway, which decides) and host (HTTP Host or TLS SNI; the address when there is none; \"other\" past the bound of distinct hosts).",
 		}, []string{"protocol", "result", "host"}),
 	}
 	if reg != nil {
@@ -40,6 +40,11 @@ func (m *metrics) decided(in *rego.EgressInput, d rego.Decision) {
 		result = "allow"
 	}
 	m.decisions.WithLabelValues(in.Destination.Protocol, result, m.host(in)).Inc()
+}
+
+// gateway counts a connection routed to the egress gateway.
+func (m *metrics) gateway(in *rego.EgressInput) {
+	m.decisions.WithLabelValues(in.Destination.Protocol, "gateway", m.host(in)).Inc()
 }
 
 // host is the label for in: the host, else the SNI, else the address.

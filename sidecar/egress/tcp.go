@@ -4,14 +4,13 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"net/netip"
 	"sync"
 	"time"
 )
 
 // serveTCP decides by address and port alone; raw is what was already read.
-func (g *Guard) serveTCP(ctx context.Context, app *net.TCPConn, br *bufio.Reader, dst netip.AddrPort, raw []byte) {
+func (g *Guard) serveTCP(ctx context.Context, app Conn, br *bufio.Reader, dst netip.AddrPort, raw []byte) {
 	if d := g.decide(ctx, g.input(dst, "tcp"), dst); !d.Allowed {
 		lingerClose(app)
 		return
@@ -20,7 +19,7 @@ func (g *Guard) serveTCP(ctx context.Context, app *net.TCPConn, br *bufio.Reader
 }
 
 // forward dials dst, writes raw and what br holds, then splices both ways.
-func (g *Guard) forward(ctx context.Context, app *net.TCPConn, br *bufio.Reader, dst netip.AddrPort, raw []byte) {
+func (g *Guard) forward(ctx context.Context, app Conn, br *bufio.Reader, dst netip.AddrPort, raw []byte) {
 	up, err := g.dial(ctx, dst)
 	if err != nil {
 		g.opts.Logger.Warn("egress: connect failed", "destination", dst, "err", err)
@@ -39,15 +38,15 @@ func (g *Guard) forward(ctx context.Context, app *net.TCPConn, br *bufio.Reader,
 
 // splice copies both ways (the kernel splices), half-closing each side as its
 // peer finishes.
-func splice(app, up *net.TCPConn) {
+func splice(app, up Conn) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, _ = up.ReadFrom(app)
+		_, _ = io.Copy(up, app)
 		_ = up.CloseWrite()
 	}()
-	_, _ = app.ReadFrom(up)
+	_, _ = io.Copy(app, up)
 	_ = app.CloseWrite()
 	wg.Wait()
 }
@@ -55,7 +54,7 @@ func splice(app, up *net.TCPConn) {
 // lingerClose sends FIN and reads what the app still sends for a moment: closing
 // with unread bytes would reset the connection and could destroy the answer in
 // flight.
-func lingerClose(app *net.TCPConn) {
+func lingerClose(app Conn) {
 	_ = app.CloseWrite()
 	_ = app.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 	_, _ = io.Copy(io.Discard, io.LimitReader(app, 1<<20))

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 var accessDenied = []byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 49}
 
 // serveTLS decides by the ClientHello's SNI and forwards the hello unchanged.
-func (g *Guard) serveTLS(ctx context.Context, app *net.TCPConn, br *bufio.Reader, dst netip.AddrPort) {
+func (g *Guard) serveTLS(ctx context.Context, app Conn, br *bufio.Reader, dst netip.AddrPort) {
 	raw, h, err := tlshello.Read(br, g.opts.MaxHello)
 	in := g.input(dst, "tls")
 	switch {
@@ -33,6 +32,10 @@ func (g *Guard) serveTLS(ctx context.Context, app *net.TCPConn, br *bufio.Reader
 	if h.ServerName != "" && !h.IPLiteral && !h.ECH {
 		in.Destination.Host = h.ServerName // else no trusted name: by address only
 	}
+	if g.routed(in) {
+		g.viaGateway(ctx, app, br, dst, in, raw)
+		return
+	}
 	if d := g.decide(ctx, in, dst); !d.Allowed {
 		denyTLS(app)
 		return
@@ -41,7 +44,7 @@ func (g *Guard) serveTLS(ctx context.Context, app *net.TCPConn, br *bufio.Reader
 }
 
 // denyTLS writes the access_denied alert, then closes without resetting.
-func denyTLS(app *net.TCPConn) {
+func denyTLS(app Conn) {
 	_ = app.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = app.Write(accessDenied)
 	lingerClose(app)

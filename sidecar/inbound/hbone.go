@@ -69,6 +69,10 @@ func (s *Server) tunnelConfig() hbone.Config {
 func (s *Server) tunnelHandler(ctx context.Context, principal string, remote net.Addr) func(*hbone.Stream) {
 	peerIP, _ := netip.ParseAddrPort(remote.String())
 	return func(st *hbone.Stream) {
+		if s.opts.Gateway != nil {
+			s.serveGateway(ctx, st, principal, peerIP.Addr())
+			return
+		}
 		// Labels are looked up per stream: a long-lived tunnel must not keep
 		// labels of a pod that has since gone (and whose address was reused).
 		source := rego.Peer{Principal: principal, Address: remote.String(),

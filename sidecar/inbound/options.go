@@ -80,6 +80,12 @@ type Options struct {
 	// answers between its parts): with buffering such a body is answered 408 when
 	// 16 KiB have not arrived within Timeouts.ReadHeader. gRPC always streams.
 	StreamBodies bool
+	// Gateway, when set, makes this proxy the egress gateway: every CONNECT
+	// stream on the HBONE listener is its peer's connection to an address
+	// outside the mesh, decided and dialled by Gateway with the peer's SPIFFE ID
+	// and labels (Workloads) as the source, instead of forwarded to a local app.
+	// Default: none.
+	Gateway Gateway
 	// ReservedPorts are never reachable through a tunnel or forwarded to: the
 	// proxy's own ports. Default 15000, 15001, 15006, 15008, 15020, 15090.
 	ReservedPorts []uint16

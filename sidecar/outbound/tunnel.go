@@ -46,6 +46,10 @@ func (p *Proxy) tunnel(app *net.TCPConn, t target, start time.Time) error {
 func (p *Proxy) open(t target) (*hbone.Stream, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.opts.ConnectTimeout)
 	defer cancel()
+	return p.openCtx(ctx, t)
+}
+
+func (p *Proxy) openCtx(ctx context.Context, t target) (*hbone.Stream, error) {
 	authority := t.dst.String()
 	for attempt := 0; ; attempt++ {
 		cc, err := p.pool.get(ctx, peerKey{addr: t.proxy, id: t.id})

@@ -47,7 +47,7 @@ type Egress struct {
 
 // StartEgress builds the scenario in env, the pods' traffic captured by eBPF.
 func StartEgress(env *Env) (*Egress, error) {
-	return startEgress(env, false)
+	return startEgress(env, false, false)
 }
 
 // StartEgressRedirect builds the scenario in env with the outside check's
@@ -55,10 +55,10 @@ func StartEgress(env *Env) (*Egress, error) {
 // --listen-outbound and identity flags, and iptables REDIRECTs its app's TCP to
 // that listener (see redirectPod).
 func StartEgressRedirect(env *Env) (*Egress, error) {
-	return startEgress(env, true)
+	return startEgress(env, true, false)
 }
 
-func startEgress(env *Env, iptables bool) (*Egress, error) {
+func startEgress(env *Env, iptables, gateway bool) (*Egress, error) {
 	eg := &Egress{Env: env}
 	if err := env.InitCA(); err != nil {
 		return nil, err
@@ -86,10 +86,10 @@ func startEgress(env *Env, iptables bool) (*Egress, error) {
 	if err != nil {
 		return nil, err
 	}
-	return eg, eg.startApps(bundle, iptables)
+	return eg, eg.startApps(bundle, iptables, gateway)
 }
 
-func (eg *Egress) startApps(bundle string, iptables bool) error {
+func (eg *Egress) startApps(bundle string, iptables, gateway bool) error {
 	var pods []*Pod
 	for i, app := range []string{"a", "b"} {
 		p, err := eg.Env.AddPod(PodSpec{Name: "app-" + app, IP: netip.AddrFrom4([4]byte{198, 18, 8, byte(41 + i)}),
@@ -99,16 +99,31 @@ func (eg *Egress) startApps(bundle string, iptables bool) error {
 		}
 		pods = append(pods, p)
 	}
+	apps := pods
+	if gateway {
+		gw, err := eg.Env.AddPod(gatewaySpec)
+		if err != nil {
+			return err
+		}
+		pods = append(pods, gw)
+	}
 	if err := eg.Env.WriteRegistry(pods, nil); err != nil {
 		return err
 	}
+	var extra []string
+	if gateway {
+		var err error
+		if extra, err = eg.startGateway(pods[len(pods)-1], bundle); err != nil {
+			return err
+		}
+	}
 	clients := []**Client{&eg.A, &eg.B}
-	for i, p := range pods {
+	for i, p := range apps {
 		mesh := p.Mesh
 		if iptables {
 			mesh = p.redirectPod
 		}
-		if err := mesh(ProxyOptions{Bundle: bundle}); err != nil {
+		if err := mesh(ProxyOptions{Bundle: bundle, Extra: extra}); err != nil {
 			return err
 		}
 		proc, err := p.startHelper("egress-client", eg.CAFile)

@@ -138,6 +138,9 @@ func (l connLogger) Accept() (net.Conn, error) {
 		ap, _ := netip.ParseAddrPort(c.LocalAddr().String())
 		l.mu.Lock()
 		fmt.Printf("CONN %s %d\n", l.byIP[ap.Addr().Unmap()], ap.Port())
+		if from, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+			fmt.Printf("FROM %s %s\n", l.byIP[ap.Addr().Unmap()], from.Addr().Unmap())
+		}
 		l.mu.Unlock()
 	}
 	return c, err
@@ -238,6 +241,11 @@ func collectSeen(p *Proc) *seenLines {
 			if host, ok := strings.CutPrefix(l, "SEEN "); ok {
 				s.mu.Lock()
 				s.n[host]++
+				s.mu.Unlock()
+			}
+			if from, ok := strings.CutPrefix(l, "FROM "); ok {
+				s.mu.Lock()
+				s.n["from "+from]++
 				s.mu.Unlock()
 			}
 			if conn, ok := strings.CutPrefix(l, "CONN "); ok {

@@ -28,6 +28,8 @@ type ProxyOptions struct {
 	// if the proxy can), or an http:// URL of a bundle service it polls (see
 	// LiveBundle).
 	Bundle string
+	// Extra are more rampart-proxy flags (the egress gateway's, for one).
+	Extra []string
 }
 
 // BundlePoll is how often proxies look for a new bundle (when the proxy lets the
@@ -140,7 +142,7 @@ func (p *Pod) proxyArgs(px *Proxy) []string {
 	if e.egressResolver != "" && feat.has("egress-resolver") {
 		args = append(args, "--egress-resolver", e.egressResolver)
 	}
-	return args
+	return append(args, px.Opts.Extra...)
 }
 
 // awaitProxy waits until the proxy listens on its inbound ports, then points
