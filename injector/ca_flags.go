@@ -20,6 +20,10 @@ type CAFlags struct {
 	Hosts string
 	// SVIDTTL is the lifetime of issued SVIDs.
 	SVIDTTL time.Duration
+	// RootsConfigMap, when set, names a ConfigMap in Namespace the CA keeps its
+	// PEM roots in (PublishRoots), for proxies the webhook does not inject (the
+	// egress gateway). Default: none.
+	RootsConfigMap string
 }
 
 // BindFlags registers f's fields on fs with their defaults.
@@ -30,6 +34,7 @@ func (f *CAFlags) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.Secret, "ca-secret", CASecretName, "CA Secret (ca.crt, ca.key), created with a new root when absent")
 	fs.StringVar(&f.Hosts, "ca-hosts", strings.Join(caHosts(InstallOptions{Namespace: InstallNamespace}), ","), "names in the CA's serving certificate, comma-separated")
 	fs.DurationVar(&f.SVIDTTL, "svid-ttl", DefaultSVIDTTL, "lifetime of issued SVIDs (at most 24h)")
+	fs.StringVar(&f.RootsConfigMap, "ca-roots-configmap", "", "ConfigMap in --ca-namespace to publish the CA's PEM roots in (key "+CARootsKey+"), for proxies that are not injected; empty: none")
 }
 
 // HostList splits Hosts.

@@ -37,6 +37,20 @@ type Config struct {
 	// port so kubelet probes pass under STRICT mTLS. Default true; a pod turns it off
 	// with rampart.io/rewrite-app-probes: "false".
 	RewriteProbes *bool
+	// EgressGateway routes names through the egress gateway (rampart install
+	// --egress-gateway renders one and fills Addr and Identity).
+	EgressGateway EgressGatewayConfig
+}
+
+// EgressGatewayConfig is passed to proxies as RAMPART_EGRESS_GATEWAY,
+// RAMPART_EGRESS_GATEWAY_ID and RAMPART_EGRESS_GATEWAY_HOSTS.
+type EgressGatewayConfig struct {
+	// Addr is the gateway's HBONE address (host:port). Empty: no gateway.
+	Addr string
+	// Identity is the SPIFFE ID the gateway must present.
+	Identity string
+	// Hosts are the routed names, comma-separated ("github.com,*.github.com").
+	Hosts string
 }
 
 // SPIREConfig selects the volume holding the SPIRE agent socket.
@@ -132,6 +146,9 @@ func (c Config) Validate() error {
 	}
 	if c.CA.TokenExpirationSeconds < 600 {
 		return fmt.Errorf("CA token expiration %ds: the API server's minimum is 600", c.CA.TokenExpirationSeconds)
+	}
+	if g := c.EgressGateway; (g.Addr == "") != (g.Identity == "") || (g.Addr == "" && g.Hosts != "") {
+		return errors.New("egress gateway: address, identity and hosts go together")
 	}
 	if c.TrustDomain == "" || c.Image == "" {
 		return errors.New("trust domain and image must not be empty")

@@ -92,6 +92,10 @@ const (
 	EnvCAAddr          = "RAMPART_CA_ADDR"
 	EnvCATokenFile     = "RAMPART_CA_TOKEN_FILE"
 	EnvCABundle        = "RAMPART_CA_BUNDLE"
+	// The egress gateway route (Config.EgressGateway).
+	EnvEgressGateway      = "RAMPART_EGRESS_GATEWAY"
+	EnvEgressGatewayID    = "RAMPART_EGRESS_GATEWAY_ID"
+	EnvEgressGatewayHosts = "RAMPART_EGRESS_GATEWAY_HOSTS"
 )
 
 // DiscoveryNode is the EnvDiscovery value of injected proxies: service

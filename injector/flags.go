@@ -24,6 +24,9 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Bundle.URL, "bundle-url", c.Bundle.URL, "policy bundle service URL (instead of a ConfigMap)")
 	fs.StringVar(&c.Bundle.ConfigMap, "bundle-configmap", c.Bundle.ConfigMap, "ConfigMap holding the policy bundle (default rampart-policy)")
 	fs.StringVar(&c.Bundle.Key, "bundle-key", c.Bundle.Key, "bundle file in that ConfigMap (default bundle.tar.gz)")
+	fs.StringVar(&c.EgressGateway.Addr, "egress-gateway-addr", c.EgressGateway.Addr, "egress gateway HBONE address (host:port) proxies tunnel --egress-gateway-hosts to (rampart install --egress-gateway sets it)")
+	fs.StringVar(&c.EgressGateway.Identity, "egress-gateway-id", c.EgressGateway.Identity, "SPIFFE ID the egress gateway must present")
+	fs.StringVar(&c.EgressGateway.Hosts, "egress-gateway-hosts", c.EgressGateway.Hosts, "names routed through the egress gateway, comma-separated (github.com, *.github.com)")
 	if c.RewriteProbes == nil {
 		t := true
 		c.RewriteProbes = &t

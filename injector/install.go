@@ -55,6 +55,11 @@ type InstallOptions struct {
 	// DiscoveryNamespaces are the namespaces rampart-node shows every pod besides
 	// its own (comma-separated, "*": all); empty: each pod sees its own only.
 	DiscoveryNamespaces string
+	// EgressGateway also renders the egress gateway (a Deployment of
+	// rampart-proxy --serve-egress-gateway and its Service, GatewayName) and
+	// points injected proxies at it for Config.EgressGateway.Hosts. Off by
+	// default.
+	EgressGateway bool
 }
 
 func (o *InstallOptions) setDefaults() {
@@ -72,6 +77,7 @@ func (o *InstallOptions) setDefaults() {
 		o.CertValidity = 2 * 365 * 24 * time.Hour
 	}
 	caDefaults(o)
+	gatewayDefaults(o)
 	o.Config = o.Config.WithDefaults()
 }
 
@@ -108,6 +114,7 @@ func InstallManifests(opts InstallOptions) ([]runtime.Object, error) {
 	}
 	objs = append(objs, tlsObjs...)
 	objs = append(objs, injectorDeployment(opts), injectorService(opts), injectorPDB(opts), nodeDaemonSet(opts))
+	objs = append(objs, gatewayObjects(opts)...)
 	objs = append(objs, webhookConfiguration(opts, caBundle))
 	return objs, nil
 }
@@ -153,6 +160,9 @@ func injectorArgs(c Config) []string {
 		"--bundle-configmap=" + c.Bundle.ConfigMap,
 		"--bundle-key=" + c.Bundle.Key,
 		"--rewrite-probes=" + strconv.FormatBool(*c.RewriteProbes),
+		"--egress-gateway-addr=" + c.EgressGateway.Addr,
+		"--egress-gateway-id=" + c.EgressGateway.Identity,
+		"--egress-gateway-hosts=" + c.EgressGateway.Hosts,
 	}
 	out := args[:0]
 	for _, a := range args {

@@ -31,7 +31,7 @@ func caArgs(o InstallOptions) []string {
 	if !caEnabled(o) {
 		return []string{"--ca=false"}
 	}
-	return []string{
+	args := []string{
 		fmt.Sprintf("--ca-listen=:%d", DefaultCAPort),
 		"--ca-namespace=" + o.Namespace,
 		"--ca-secret=" + CASecretName,
@@ -39,6 +39,10 @@ func caArgs(o InstallOptions) []string {
 		"--svid-ttl=" + o.SVIDTTL.String(),
 		fmt.Sprintf("--metrics-addr=:%d", caMetricsPort),
 	}
+	if o.EgressGateway { // the gateway is not injected: it reads the roots from here
+		args = append(args, "--ca-roots-configmap="+CARootsConfigMap)
+	}
+	return args
 }
 
 func caHosts(o InstallOptions) []string {
@@ -81,6 +85,11 @@ func caRBAC(o InstallOptions) []runtime.Object {
 	role := &rbacv1.Role{ObjectMeta: meta(caRoleName, o.Namespace, InjectorName), Rules: []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{CASecretName}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}}}}
+	if o.EgressGateway {
+		role.Rules = append(role.Rules,
+			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{CARootsConfigMap}, Verbs: []string{"get", "update"}},
+			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}})
+	}
 	rb := &rbacv1.RoleBinding{ObjectMeta: meta(caRoleName, o.Namespace, InjectorName), Subjects: subject,
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: caRoleName}}
 	cr.SetGroupVersionKind(rbacv1.SchemeGroupVersion.WithKind("ClusterRole"))

@@ -101,6 +101,10 @@ func checkInjectorArgs(t *testing.T, objs []runtime.Object, opts injector.Instal
 	if want.CA.Addr == "" { // install points proxies at the CA of its namespace
 		want.CA.Addr = "https://" + injector.InjectorName + "." + ns + ".svc:15012"
 	}
+	if opts.EgressGateway && want.EgressGateway.Addr == "" { // and at its egress gateway
+		want.EgressGateway.Addr = injector.GatewayName + "." + ns + ".svc:15008"
+		want.EgressGateway.Identity = "spiffe://cluster.local/ns/" + ns + "/sa/" + injector.GatewayName
+	}
 	for _, o := range objs {
 		d, ok := o.(*appsv1.Deployment)
 		if !ok {

@@ -92,6 +92,8 @@ func proxyEnv(cfg Config, s settings, probeJSON string) []corev1.EnvVar {
 	for _, kv := range [][2]string{
 		{EnvExcludeInPorts, s.excludeIn}, {EnvExcludeOutPorts, s.excludeOutPorts},
 		{EnvExcludeOutCIDRs, s.excludeOut}, {EnvAppProbes, probeJSON},
+		{EnvEgressGateway, cfg.EgressGateway.Addr}, {EnvEgressGatewayID, cfg.EgressGateway.Identity},
+		{EnvEgressGatewayHosts, cfg.EgressGateway.Hosts},
 	} {
 		if kv[1] != "" {
 			env = append(env, corev1.EnvVar{Name: kv[0], Value: kv[1]})

@@ -44,6 +44,11 @@ func startCA(ctx context.Context, o caOptions, opts *injector.ServerOptions) (fu
 		return nil, fmt.Errorf("CA secret is for trust domain %q, the injector for %q", auth.TrustDomainName(), td.Name())
 	}
 	opts.Config.CA.Bundle = string(injector.RootsPEM(auth))
+	if o.RootsConfigMap != "" {
+		if err := injector.PublishRoots(ctx, kube, o.Namespace, o.RootsConfigMap, injector.RootsPEM(auth)); err != nil {
+			return nil, err
+		}
+	}
 	reg := prometheus.NewRegistry()
 	ca := injector.CAOptions{Addr: o.Listen, Authority: auth, Kube: kube, Hosts: o.HostList(),
 		SVIDTTL: o.SVIDTTL, Registerer: reg, Logger: opts.Logger}

@@ -43,6 +43,7 @@ func newInstallCmd() *cobra.Command {
 	f.Int32Var(&opts.TimeoutSeconds, "webhook-timeout", 10, "webhook call timeout in seconds (1-30)")
 	f.BoolVar(&opts.ProxyKubeDiscovery, "proxy-kube-discovery", false, "also bind ClusterRole rampart-proxy (list/watch pods, services, endpointslices) to every service account, for proxies run with --discovery kube without rampart-node")
 	f.StringVar(&opts.DiscoveryNamespaces, "discovery-namespaces", "", `namespaces whose services and workload identities (namespace, service account, labels) every proxy sees besides its own, comma-separated ("*": all), for calls across namespaces; default: its own only`)
+	f.BoolVar(&opts.EgressGateway, "egress-gateway", false, "also run the egress gateway (Deployment and Service "+injector.GatewayName+", rampart-proxy --serve-egress-gateway) and send injected pods' connections to --egress-gateway-hosts through it over HBONE")
 	f.BoolVar(&opts.CertManager, "cert-manager", false, "let cert-manager issue and rotate the webhook certificate")
 	f.DurationVar(&opts.SVIDTTL, "svid-ttl", injector.DefaultSVIDTTL, "lifetime of the SVIDs the cluster CA issues (at most 24h)")
 	addConfigFlags(cmd, &opts.Config)
