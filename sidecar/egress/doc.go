@@ -29,4 +29,14 @@
 // is one decision-log line (rego) and a count in rampart_egress_decisions_total
 // by protocol, result and host (at most MaxHostLabels distinct hosts; more are
 // counted as "other", so an app cannot grow the metric without bound).
+//
+// Egress gateway: with Options.Gateway, a connection whose SNI or first Host is
+// a routed name is not decided here but carried (the bytes already read first)
+// over a tunnel to the gateway, whose guard serves it with ServeGateway: the
+// caller's identity as source, the same anti-spoof check, always decided. The
+// pod's guard never dials a routed name itself: a routed Host later on a
+// connection it opened elsewhere, or on an h2c stream, is refused. With a
+// gateway every connection is sniffed; when the policy does not decide this
+// pod's egress, unrouted names are still checked against their addresses (a
+// name cannot carry a connection to a routed host's address) and otherwise pass.
 package egress
