@@ -32,6 +32,10 @@ func TestPrecedence(t *testing.T) {
 	stream := func(o sidecar.Options) string { return fmt.Sprint(o.Inbound.Tuning.StreamBodies) }
 	upstream := func(o sidecar.Options) string { return o.Inbound.Upstream }
 	ports := func(o sidecar.Options) string { return fmt.Sprint(o.Capture.ExcludeInboundPorts) }
+	gateway := func(o sidecar.Options) string {
+		g := o.Outbound.Egress
+		return fmt.Sprint(g.Gateway.Addr, " ", g.Gateway.Identity, " ", g.Gateway.Hosts, " ", g.ServeGateway)
+	}
 	const r1, r2, r3 = "127.0.0.1:1=198.18.0.1:80", "127.0.0.1:2=198.18.0.2:80", "127.0.0.1:3=198.18.0.3:80"
 	for _, tc := range []struct {
 		name string
@@ -53,6 +57,10 @@ func TestPrecedence(t *testing.T) {
 		{"ports variable", envMap{"RAMPART_EXCLUDE_INBOUND_PORTS": "8081,9090"}, nil, ports, "[8081 9090]"},
 		{"bool flag replaces variable", envMap{"RAMPART_STREAM_REQUEST_BODIES": "true"}, []string{"--stream-request-bodies", "false"}, stream, "false"},
 		{"string flag", envMap{"RAMPART_UPSTREAM": "127.0.0.1:1"}, []string{"--upstream=127.0.0.1:2"}, upstream, "127.0.0.1:2"},
+		{"gateway route variables", envMap{"RAMPART_EGRESS_GATEWAY": "gw.rampart-system.svc:15008",
+			"RAMPART_EGRESS_GATEWAY_ID": "spiffe://cluster.local/ns/rampart-system/sa/gw", "RAMPART_EGRESS_GATEWAY_HOSTS": "GitHub.com.,*.Google.com"},
+			nil, gateway, "gw.rampart-system.svc:15008 spiffe://cluster.local/ns/rampart-system/sa/gw [github.com *.google.com] false"},
+		{"serve gateway flag alone", nil, []string{"--serve-egress-gateway"}, gateway, "  [] true"},
 		{"fallback variable", envMap{"POD_NAMESPACE": "empire"}, nil, ns, "empire"},
 		{"RAMPART_ variable wins", envMap{"POD_NAMESPACE": "empire", "RAMPART_NAMESPACE": "rebels"}, nil, ns, "rebels"},
 		{"flag wins over both", envMap{"POD_NAMESPACE": "empire", "RAMPART_NAMESPACE": "rebels"}, []string{"--namespace", "hoth"}, ns, "hoth"},
@@ -100,6 +108,12 @@ func TestMalformed(t *testing.T) {
 		{nil, []string{"--connect-timeout", "soon"}, "--connect-timeout"},
 		{nil, []string{"--route", "=198.18.0.1:80"}, "--route"},
 		{nil, []string{"--max-connections-per-address", "0"}, "--max-connections-per-address"},
+		{envMap{"RAMPART_EGRESS_GATEWAY_HOSTS": "github.com,bad name"}, nil, "$RAMPART_EGRESS_GATEWAY_HOSTS"},
+		{nil, []string{"--egress-gateway-hosts", "198.18.0.1"}, "--egress-gateway-hosts"},
+		{nil, []string{"--egress-gateway-hosts", "github.com"}, "--egress-gateway-hosts needs --egress-gateway"},
+		{nil, []string{"--egress-gateway", "gw:15008"}, "--egress-gateway-id"},
+		{nil, []string{"--egress-gateway", "gw", "--egress-gateway-id", "spiffe://cluster.local/ns/rampart-system/sa/gw"}, "--egress-gateway"},
+		{envMap{"RAMPART_SERVE_EGRESS_GATEWAY": "perhaps"}, nil, "$RAMPART_SERVE_EGRESS_GATEWAY"},
 		{nil, []string{"--no-such-flag"}, "no-such-flag"},
 		{nil, []string{"stray"}, "unexpected arguments"},
 	} {
