@@ -22,7 +22,8 @@ func TestProxyOffersDemoFlags(t *testing.T) {
 	}
 	f, _ := detectFeatures(bin)
 	used := []string{"listen-plaintext", "listen-hbone", "mode", "labels", "workloads", "svid-dir",
-		"trust-domain", "namespace", "service-account", "decision-log", "bundle", f.pollFlag}
+		"trust-domain", "namespace", "service-account", "decision-log", "bundle", f.pollFlag,
+		"serve-egress-gateway", "egress-gateway", "egress-gateway-id", "egress-gateway-hosts"} // egressgateway.go
 	for name := range f.flags {
 		used = append(used, name)
 	}
