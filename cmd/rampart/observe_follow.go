@@ -120,6 +120,7 @@ func (fw *follower) stop(key string) {
 // skipped by time.
 func (fw *follower) stream(ctx context.Context, p *corev1.Pod) {
 	var last time.Time
+	said := "" // the last error shown: a proxy not up yet is said once, not every second
 	for {
 		_, err := readPod(ctx, fw.cs, p, fw.f, true, func(o observed) {
 			if !o.Time.After(last) && !last.IsZero() {
@@ -141,7 +142,8 @@ func (fw *follower) stream(ctx context.Context, p *corev1.Pod) {
 		case errors.As(err, new(*forbiddenError)):
 			fw.fail(err)
 			return
-		case err != nil:
+		case err != nil && err.Error() != said:
+			said = err.Error()
 			fmt.Fprintf(fw.stderr, "%s: %v (retrying)\n", podKey(p), err)
 		}
 		select {

@@ -67,7 +67,7 @@ func kubeClient(o *clusterOptions) (*kubernetes.Clientset, string, error) {
 		&clientcmd.ConfigOverrides{CurrentContext: o.context})
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, "", fmt.Errorf("kubeconfig: %w", err)
+		return nil, "", fmt.Errorf("kubeconfig (observe reads a cluster unless given --admin or --log): %w", err)
 	}
 	ns, _, err := cc.Namespace()
 	if err != nil {
