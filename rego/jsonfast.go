@@ -24,6 +24,20 @@ func parseJSONFast(raw []byte) (any, bool) {
 	return v, p.i == len(p.b)
 }
 
+// common holds the keys and values of every logged Envoy-form input, so that
+// decoding one allocates no string for them.
+var common = func() map[string]any {
+	m := map[string]any{}
+	for _, s := range []string{"attributes", "source", "destination", "address", "socketAddress", "portValue",
+		"principal", "labels", "request", "http", "headers", "host", "method", "path", "protocol", "scheme",
+		"body", "parsed_path", "parsed_query", "parsed_body", "truncated_body", "version", "source_principal",
+		"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "HTTP/1.1", "HTTP/2", "http", "https",
+		"user-agent", "accept", "content-type", "content-length", "x-request-id", "app", "org", ""} {
+		m[s] = s
+	}
+	return m
+}()
+
 // maxFastDepth bounds nesting; deeper documents take encoding/json's path.
 const maxFastDepth = 64
 
@@ -166,6 +180,9 @@ func (p *fastParser) str() (any, bool) {
 			s := p.b[start+1 : p.i]
 			p.i++
 			if !escaped {
+				if v, ok := common[string(s)]; ok { // no allocation for the lookup
+					return v, true
+				}
 				if !utf8.Valid(s) {
 					return nil, false
 				}

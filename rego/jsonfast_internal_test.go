@@ -63,3 +63,24 @@ func TestFastJSONTakesLoggedInputs(t *testing.T) {
 		t.Errorf("fast path took %d of %d inputs", taken, len(files))
 	}
 }
+
+// BenchmarkDecodeLoggedInput decodes the input of a logged decision, as replay
+// does for each distinct input.
+func BenchmarkDecodeLoggedInput(b *testing.B) {
+	raw, err := os.ReadFile("replay/testdata/starwars.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var line struct {
+		Input json.RawMessage `json:"input"`
+	}
+	if err := json.Unmarshal(bytes.SplitN(raw, []byte("\n"), 2)[0], &line); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeInput(line.Input); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

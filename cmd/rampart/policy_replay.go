@@ -16,8 +16,9 @@ import (
 )
 
 // replayGCPercent is the GC target of a replay (unless $GOGC sets one): it
-// allocates mostly short-lived inputs, and at 400 instead of 100 it decided 1.36×
-// more decisions per CPU-second (BenchmarkReplayMillion, GOGC=100 vs 400).
+// allocates mostly short-lived inputs, and at 400 instead of 100 it decided 1.17×
+// more decisions per CPU-second (BenchmarkReplayMillion, GOGC=100 vs 400, median
+// of 3 interleaved pairs on a loaded machine).
 const replayGCPercent = 400
 
 // errDenials is the failure of a replay whose candidate denies traffic that was

@@ -25,8 +25,8 @@ import (
 type trafficGen struct {
 	n, i      int
 	keepAlive bool
-	line []byte
-	buf  []byte
+	line      []byte
+	buf       []byte
 }
 
 type genPeer struct{ ns, sa, org, app, ip string }
