@@ -41,7 +41,8 @@ func TestObserveCluster(t *testing.T) {
 		}
 		t.Skip("needs root (network namespaces)")
 	}
-	env := &envtest.Environment{BinaryAssetsDirectory: kubeAssets(t)}
+	// A loaded CI machine can take longer than envtest's default to start the apiserver.
+	env := &envtest.Environment{BinaryAssetsDirectory: kubeAssets(t), ControlPlaneStartTimeout: time.Minute}
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatalf("start kube-apiserver and etcd: %v", err)
