@@ -119,6 +119,10 @@ type envoyDecoder struct{ dropped []string }
 // envoyDoc decodes raw when it is a JSON object in an Envoy-shaped form (it has
 // attributes and is not a decision-log line), numbers kept as json.Number.
 func envoyDoc(raw []byte) (map[string]any, bool) {
+	if v, ok := parseJSONFast(raw); ok { // else encoding/json decides
+		doc, _ := v.(map[string]any)
+		return doc, isEnvoyDoc(doc)
+	}
 	var doc map[string]any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -128,10 +132,14 @@ func envoyDoc(raw []byte) (map[string]any, bool) {
 	if _, err := dec.Token(); err != io.EOF { // trailing data: json.Unmarshal's error
 		return nil, false
 	}
+	return doc, isEnvoyDoc(doc)
+}
+
+func isEnvoyDoc(doc map[string]any) bool {
 	_, attrs := doc["attributes"]
 	_, id := doc["decision_id"]
 	_, in := doc["input"]
-	return doc, attrs && !(id && in)
+	return attrs && !(id && in)
 }
 
 func decodeEnvoy(doc map[string]any) (DecodedInput, error) {

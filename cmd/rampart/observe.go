@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -58,35 +59,52 @@ func newObserveCmd() *cobra.Command {
 		logs  []string
 		admin string
 		out   outputFormat
+		kube  clusterOptions
 	)
 	cmd := &cobra.Command{
-		Use:   "observe (--admin HOST:PORT | --log FILE...)",
-		Short: "show decisions, like hubble observe: from a proxy's admin port or decision-log files",
+		Use:   "observe [-n NS | -A] [--follow] | --admin HOST:PORT | --log FILE...",
+		Short: "show decisions, like hubble observe: from a cluster's proxies, one proxy's admin port or decision-log files",
 		Long: "observe prints decisions with their source and destination workloads, method, path,\n" +
 			"verdict, reason and bundle revision (and the shadow bundle's verdict when one runs).\n" +
-			"--admin reads the decision ring a proxy keeps in bounded memory when started with\n" +
-			"--decision-ring-bytes (/debug/decisions on its admin port, 15020 in a pod:\n" +
-			"kubectl port-forward pod/NAME 15020); --log reads files.",
+			"By default it reads every injected proxy of a namespace (-n, else the kubeconfig\n" +
+			"context's; -A: all) through the apiserver's pod proxy (needs get on pods/proxy),\n" +
+			"merged in time order; --follow then streams new decisions, picking up new pods.\n" +
+			"A proxy keeps decisions only when started with --decision-ring-bytes\n" +
+			"(/debug/decisions on its admin port, 15020 in a pod). --admin reads one proxy's\n" +
+			"admin port; --log reads files.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if (admin == "") == (len(logs) == 0) {
+			if admin != "" && len(logs) > 0 {
 				return errors.New("want one of --admin or --log")
 			}
 			if f.verdict != "" && f.verdict != "allowed" && f.verdict != "denied" && f.verdict != "dry-run" {
 				return fmt.Errorf("--verdict %q: want allowed, denied or dry-run", f.verdict)
 			}
-			f.now = time.Now()
-			srcs := decisionlog.Files(logs...)
-			if admin != "" {
-				srcs = []decisionlog.Source{adminSource(admin)}
+			if kube.follow && len(logs) > 0 {
+				return errors.New("--follow reads proxies, not --log files")
 			}
-			return observe(cmd.OutOrStdout(), srcs, &f, out)
+			f.now = time.Now()
+			switch {
+			case len(logs) > 0:
+				return observe(cmd.OutOrStdout(), decisionlog.Files(logs...), &f, out)
+			case admin != "" && kube.follow:
+				return followAdmin(cmd.Context(), cmd.OutOrStdout(), admin, &f, out)
+			case admin != "":
+				return observe(cmd.OutOrStdout(), []decisionlog.Source{adminSource(cmd.Context(), admin, false)}, &f, out)
+			}
+			kube.namespace, f.namespace = f.namespace, "" // here -n picks the proxies
+			kube.stderr = cmd.ErrOrStderr()
+			return observeCluster(cmd.Context(), cmd.OutOrStdout(), &kube, &f, out)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&admin, "admin", "", "a proxy's admin address (host:port)")
 	fl.StringSliceVar(&logs, "log", nil, "decision-log file (repeat or comma-separate; gzip read by content)")
-	fl.StringVarP(&f.namespace, "namespace", "n", "", "only decisions whose source or destination is in this namespace")
+	fl.StringVarP(&f.namespace, "namespace", "n", "", "in a cluster, the proxies of this namespace; with --admin or --log, only decisions whose source or destination is in it")
+	fl.BoolVarP(&kube.all, "all-namespaces", "A", false, "in a cluster, the proxies of every namespace")
+	fl.BoolVarP(&kube.follow, "follow", "f", false, "keep streaming new decisions (a cluster or --admin)")
+	fl.StringVar(&kube.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
+	fl.StringVar(&kube.context, "context", "", "kubeconfig context (default: the current one)")
 	fl.StringVar(&f.from, "from", "", "only sources whose workload (ns/sa, labels or ip) contains this")
 	fl.StringVar(&f.to, "to", "", "only destinations whose workload contains this")
 	fl.StringVar(&f.verdict, "verdict", "", "allowed, denied or dry-run")
@@ -100,17 +118,26 @@ func newObserveCmd() *cobra.Command {
 // maxAdminBytes bounds what observe reads from a proxy: its ring is smaller.
 const maxAdminBytes = 64 << 20
 
-func adminSource(addr string) decisionlog.Source {
+func adminSource(ctx context.Context, addr string, follow bool) decisionlog.Source {
 	url := "http://" + addr + "/debug/decisions"
+	c := http.Client{Timeout: 30 * time.Second}
+	if follow {
+		url += "?follow=1"
+		c.Timeout = 0
+	}
 	return decisionlog.Source{Name: url, Open: func() (io.ReadCloser, error) {
-		c := http.Client{Timeout: 30 * time.Second}
-		resp, err := c.Get(url)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.Do(req)
 		if err != nil {
 			return nil, err
 		}
 		if resp.StatusCode != http.StatusOK {
+			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 			resp.Body.Close()
-			return nil, fmt.Errorf("%s", resp.Status)
+			return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
 		}
 		return struct {
 			io.Reader
@@ -119,10 +146,32 @@ func adminSource(addr string) decisionlog.Source {
 	}}
 }
 
+// followAdmin streams one proxy's decisions as they are made, until ctx ends.
+func followAdmin(ctx context.Context, w io.Writer, addr string, f *observeFilter, out outputFormat) error {
+	header := true
+	_, err := decisionlog.Each([]decisionlog.Source{adminSource(ctx, addr, true)}, func(r decisionlog.Record, _ decisionlog.Event) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !f.match(&r) {
+			return nil
+		}
+		row := rowOf(&r)
+		err := printStream(w, []observed{row}, out, false, header)
+		header = false
+		return err
+	})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
 // observed is one decision as `observe -o json|yaml` prints it.
 type observed struct {
 	Time        time.Time                  `json:"time"`
 	ID          string                     `json:"decision_id"`
+	Pod         string                     `json:"pod,omitempty"` // the proxy's pod (ns/name), in a cluster
 	Source      string                     `json:"source"`
 	Destination string                     `json:"destination"`
 	Method      string                     `json:"method"`
@@ -133,36 +182,51 @@ type observed struct {
 	Shadow      *decisionlog.ShadowVerdict `json:"shadow,omitempty"`
 }
 
+func rowOf(r *decisionlog.Record) observed {
+	fl := decisionlog.FlowOf(r.Input)
+	o := observed{Time: r.Time, ID: r.ID, Source: fl.Source, Destination: fl.Destination, Method: fl.Method,
+		Path: "-", Verdict: verdict(r), Reason: r.Reason, Revision: r.Revision, Shadow: r.Shadow}
+	if r.Input.Request != nil {
+		o.Path = r.Input.Request.Path
+	}
+	return o
+}
+
 func observe(w io.Writer, srcs []decisionlog.Source, f *observeFilter, out outputFormat) error {
 	var rows []observed
 	_, err := decisionlog.Each(srcs, func(r decisionlog.Record, _ decisionlog.Event) error {
-		if !f.match(&r) {
-			return nil
+		if f.match(&r) {
+			rows = append(rows, rowOf(&r))
 		}
-		fl := decisionlog.FlowOf(r.Input)
-		o := observed{Time: r.Time, ID: r.ID, Source: fl.Source, Destination: fl.Destination, Method: fl.Method,
-			Path: "-", Verdict: verdict(&r), Reason: r.Reason, Revision: r.Revision, Shadow: r.Shadow}
-		if r.Input.Request != nil {
-			o.Path = r.Input.Request.Path
-		}
-		rows = append(rows, o)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
+	return printRows(w, rows, out, false, true)
+}
+
+// printRows writes rows as a table (with a POD column when withPod, and the
+// header when header) or as JSON or YAML.
+func printRows(w io.Writer, rows []observed, out outputFormat, withPod, header bool) error {
 	if ok, err := out.encode(w, rows); ok {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tSOURCE\tDESTINATION\tMETHOD\tPATH\tVERDICT\tREASON\tREVISION\tSHADOW")
+	pod := map[bool]string{true: "POD\t"}[withPod]
+	if header {
+		fmt.Fprintln(tw, "TIME\t"+pod+"SOURCE\tDESTINATION\tMETHOD\tPATH\tVERDICT\tREASON\tREVISION\tSHADOW")
+	}
 	for _, o := range rows {
 		shadow := "-"
 		if o.Shadow != nil {
 			shadow = map[bool]string{true: "allowed", false: "denied"}[o.Shadow.Allowed]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.Time.Format(time.TimeOnly), o.Source, o.Destination,
-			o.Method, o.Path, o.Verdict, dash(o.Reason), dash(o.Revision), shadow)
+		if withPod {
+			pod = o.Pod + "\t"
+		}
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.Time.Format(time.TimeOnly), pod, o.Source,
+			o.Destination, o.Method, o.Path, o.Verdict, dash(o.Reason), dash(o.Revision), shadow)
 	}
 	return tw.Flush()
 }

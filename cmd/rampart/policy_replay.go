@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -12,6 +14,12 @@ import (
 	"github.com/rampart-mesh/rampart/rego/decisionlog"
 	"github.com/rampart-mesh/rampart/rego/replay"
 )
+
+// replayGCPercent is the GC target of a replay (unless $GOGC sets one): it
+// allocates mostly short-lived inputs, and at 400 instead of 100 it decided 1.17×
+// more decisions per CPU-second (BenchmarkReplayMillion, GOGC=100 vs 400, median
+// of 3 interleaved pairs on a loaded machine).
+const replayGCPercent = 400
 
 // errDenials is the failure of a replay whose candidate denies traffic that was
 // allowed: the exit code a CI pipeline gates a policy change on.
@@ -40,6 +48,9 @@ func newPolicyReplayCmd() *cobra.Command {
 			e, err := f.engine(cmd.Context(), rego.WithDecisionCache(1<<16))
 			if err != nil {
 				return err
+			}
+			if os.Getenv("GOGC") == "" {
+				defer debug.SetGCPercent(debug.SetGCPercent(replayGCPercent))
 			}
 			r, err := replay.Run(cmd.Context(), e, decisionlog.Files(logs...), replay.Options{})
 			if err != nil {

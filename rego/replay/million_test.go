@@ -18,10 +18,15 @@ import (
 // workloads over three destinations, four methods, paths carrying numeric ids
 // and UUIDs, a fresh source port and x-request-id on every request, so no two
 // inputs are the same bytes.
+//
+// With keepAlive it logs traffic as clients on kept-alive connections without
+// request ids send it: each source reuses one connection (source port) for 100
+// requests and no x-request-id is set, so inputs repeat byte for byte.
 type trafficGen struct {
-	n, i int
-	line []byte
-	buf  []byte
+	n, i      int
+	keepAlive bool
+	line      []byte
+	buf       []byte
 }
 
 type genPeer struct{ ns, sa, org, app, ip string }
@@ -43,7 +48,7 @@ var (
 	genMethods = []string{"GET", "POST", "GET", "PUT", "DELETE", "GET"}
 )
 
-func newTrafficGen(n int) *trafficGen { return &trafficGen{n: n} }
+func newTrafficGen(n int, keepAlive bool) *trafficGen { return &trafficGen{n: n, keepAlive: keepAlive} }
 
 func (g *trafficGen) Read(p []byte) (int, error) {
 	for len(g.buf) < len(p) && g.i < g.n {
@@ -81,9 +86,13 @@ func (g *trafficGen) next() []byte {
 	b = strconv.AppendInt(b, int64(i), 10)
 	b = append(b, `","path":"rampart/authz/allow","input":{"attributes":{"destination":`...)
 	b = appendPeer(b, dst, 8080)
-	b = append(b, `,"request":{"http":{"headers":{"user-agent":"curl/8.0","x-request-id":"req-`...)
-	b = strconv.AppendInt(b, int64(i)*2654435761%1000000007, 16)
-	b = append(b, `"},"host":"`...)
+	b = append(b, `,"request":{"http":{"headers":{"user-agent":"curl/8.0"`...)
+	if !g.keepAlive {
+		b = append(b, `,"x-request-id":"req-`...)
+		b = strconv.AppendInt(b, int64(i)*2654435761%1000000007, 16)
+		b = append(b, '"')
+	}
+	b = append(b, `},"host":"`...)
 	b = append(b, dst.app...)
 	b = append(b, `.`...)
 	b = append(b, dst.ns...)
@@ -92,7 +101,11 @@ func (g *trafficGen) next() []byte {
 	b = append(b, `","path":"`...)
 	b = append(b, path...)
 	b = append(b, `","protocol":"HTTP/1.1","scheme":"http"}},"source":`...)
-	b = appendPeer(b, src, 32768+i%28000)
+	port := 32768 + i%28000
+	if g.keepAlive {
+		port = 32768 + i/(100*len(genSources))%28000
+	}
+	b = appendPeer(b, src, port)
 	b = append(b, `}},"result":true,"bundles":{"main":{"revision":"observe-only"}},"timestamp":"2026-12-07T09:00:00.25Z","metrics":{"timer_rego_query_eval_ns":1011},"rampart":{"allowed":true}}`+"\n"...)
 	g.line = b
 	return b
@@ -115,23 +128,25 @@ func appendPeer(b []byte, p genPeer, port int) []byte {
 	return b
 }
 
-func genSource(n int) decisionlog.Source {
-	return decisionlog.Source{Name: "gen", Open: func() (io.ReadCloser, error) { return io.NopCloser(newTrafficGen(n)), nil }}
+func genSource(n int, keepAlive bool) decisionlog.Source {
+	return decisionlog.Source{Name: "gen", Open: func() (io.ReadCloser, error) { return io.NopCloser(newTrafficGen(n, keepAlive)), nil }}
 }
 
 // BenchmarkReplayMillion replays a million generated decisions of varied traffic
 // (no two inputs alike) with the Star Wars policy, as `rampart policy replay`
-// does, per iteration.
+// does, per iteration; keepalive=true is the same traffic logged from kept-alive
+// connections without request ids (inputs repeat byte for byte).
 func BenchmarkReplayMillion(b *testing.B) {
 	for _, reuse := range []bool{true, false} {
-		b.Run(fmt.Sprintf("reuse=%v", reuse), func(b *testing.B) { benchMillion(b, !reuse) })
+		b.Run(fmt.Sprintf("reuse=%v", reuse), func(b *testing.B) { benchMillion(b, !reuse, false) })
 	}
+	b.Run("keepalive=true", func(b *testing.B) { benchMillion(b, false, true) })
 }
 
 // replayDecisions scales BenchmarkReplayMillion down for a quick profile.
 var replayDecisions = flag.Int("replay-decisions", 1_000_000, "decisions BenchmarkReplayMillion replays per iteration")
 
-func benchMillion(b *testing.B, noReuse bool) {
+func benchMillion(b *testing.B, noReuse, keepAlive bool) {
 	n := *replayDecisions
 	e, err := rego.New(rego.WithDecisionCache(1 << 16))
 	if err != nil {
@@ -140,7 +155,7 @@ func benchMillion(b *testing.B, noReuse bool) {
 	loadStarwars(b, e)
 	cpu0 := cpuTime()
 	for b.Loop() {
-		r, err := replay.Run(context.Background(), e, []decisionlog.Source{genSource(n)}, replay.Options{NoReuse: noReuse})
+		r, err := replay.Run(context.Background(), e, []decisionlog.Source{genSource(n, keepAlive)}, replay.Options{NoReuse: noReuse})
 		if err != nil {
 			b.Fatal(err)
 		}

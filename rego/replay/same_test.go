@@ -22,7 +22,7 @@ func TestFastPathSameReport(t *testing.T) {
 		"starwars":        decisionlog.Files("testdata/starwars.log"),
 		"starwars+shadow": decisionlog.Files("testdata/starwars.log", "testdata/starwars-shadow.log", "testdata/starwars.log"),
 		"opa":             decisionlog.Files("../decisionlog/testdata/opa-envoy-console.log", "../decisionlog/testdata/opa-upload.json.gz", "../decisionlog/testdata/rampart.log"),
-		"generated":       {genSource(5_000)},
+		"generated":       {genSource(5_000, false), genSource(5_000, true)},
 	}
 	e := starwarsEngine(t)
 	for name, srcs := range logs {

@@ -40,9 +40,14 @@ type Options struct {
 	AppProbes string
 	// Logger receives failed app probes. Default: discarded.
 	Logger *slog.Logger
-	// Decisions, when set, serves the latest decisions at /debug/decisions.
+	// Decisions, when set, serves the latest decisions at /debug/decisions;
+	// without it that path answers 404 with NoRingMessage.
 	Decisions *DecisionRing
 }
+
+// NoRingMessage is /debug/decisions' 404 body on a proxy that keeps no decision
+// ring; `rampart observe` shows it as is.
+const NoRingMessage = "no decision ring: start the proxy with --decision-ring-bytes (RAMPART_DECISION_RING_BYTES)"
 
 // Server is the admin HTTP server.
 type Server struct {
@@ -76,6 +81,10 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("GET "+AppHealthPrefix, s.appHealth)
 	if opts.Decisions != nil {
 		s.mux.Handle("GET /debug/decisions", opts.Decisions)
+	} else {
+		s.mux.HandleFunc("GET /debug/decisions", func(w http.ResponseWriter, _ *http.Request) {
+			write(w, http.StatusNotFound, NoRingMessage+"\n")
+		})
 	}
 	return s, nil
 }
@@ -95,7 +104,10 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve serves on l until ctx ends.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
+	// Requests end with ctx, so that followers of /debug/decisions do not hold
+	// the shutdown.
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
