@@ -72,7 +72,9 @@ func toolsAssets(root string) (string, error) {
 // tests do) with a service range wide enough for the services.
 func startCluster(assets, dir string) (*cluster, error) {
 	ctrllog.SetLogger(logr.Discard()) // envtest logs through it
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	// envtest waits 20 s for kube-apiserver by default; a loaded 2-core machine can
+	// need more (the Makefile sets KUBEBUILDER_CONTROLPLANE_START_TIMEOUT for tests).
+	env := &envtest.Environment{BinaryAssetsDirectory: assets, ControlPlaneStartTimeout: 2 * time.Minute}
 	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
 	cfg, err := env.Start()
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 func ciScale() config {
 	c := fullScale()
 	c.pods, c.services, c.namespaces, c.proxies = 200, 40, 4, 20
-	c.changes, c.reps, c.settle = 3, 1, 2*time.Second
+	c.changes, c.reps, c.settle, c.wave = 3, 1, 2*time.Second, 10
 	return c
 }
 

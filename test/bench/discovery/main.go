@@ -17,6 +17,7 @@ import (
 type config struct {
 	pods, services, namespaces, proxies int
 	changes, reps                       int
+	wave                                int
 	arms                                []string
 	settle                              time.Duration
 	agentNamespaces                     string
@@ -29,7 +30,7 @@ type config struct {
 
 // fullScale is issue 16's comparison.
 func fullScale() config {
-	return config{pods: 2000, services: 500, namespaces: 20, proxies: 200, changes: 10, reps: 2,
+	return config{pods: 2000, services: 500, namespaces: 20, proxies: 200, changes: 10, reps: 2, wave: 5,
 		arms: []string{"kube", "node"}, settle: 15 * time.Second, agentNamespaces: "*", logLevel: "warn",
 		bigNodes: 5000, bigPods: 150_000, bigNamespacePods: 1000, churn: 10}
 }
@@ -54,11 +55,12 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	c := fullScale()
 	fs := flag.NewFlagSet("discovery", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.IntVar(&c.pods, "pods", c.pods, "pods created (spread over the namespaces; a tenth... see -proxies)")
+	fs.IntVar(&c.pods, "pods", c.pods, "pods created, spread over the namespaces and over pods/proxies nodes")
 	fs.IntVar(&c.services, "services", c.services, "Services created, each with one EndpointSlice")
 	fs.IntVar(&c.namespaces, "namespaces", c.namespaces, "namespaces the pods and services are spread over")
 	fs.IntVar(&c.proxies, "proxies", c.proxies, "proxies run, one per pod of the measured node (pods/proxies nodes in all)")
 	fs.IntVar(&c.changes, "changes", c.changes, "label changes per arm run")
+	fs.IntVar(&c.wave, "wave", c.wave, "proxies started at once; the next wave starts when these are ready")
 	fs.IntVar(&c.reps, "reps", c.reps, "runs of each arm, interleaved (kube, node, kube, node, …)")
 	armsFlag := fs.String("arms", strings.Join(c.arms, ","), "arms to run: kube (per-proxy informers), node (one rampart-node)")
 	fs.DurationVar(&c.settle, "settle", c.settle, "time between all proxies ready and the first label change")
@@ -84,8 +86,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		return c, fmt.Errorf("-pods %d, -proxies %d: want pods a multiple of proxies, at least twice as many", c.pods, c.proxies)
 	case c.namespaces < 1 || c.pods%c.namespaces != 0 || c.services%c.namespaces != 0 || c.services < c.namespaces:
 		return c, fmt.Errorf("-pods %d, -services %d: want both multiples of -namespaces %d", c.pods, c.services, c.namespaces)
-	case c.changes < 1 || c.reps < 1:
-		return c, fmt.Errorf("-changes and -reps: want ≥ 1")
+	case c.changes < 1 || c.reps < 1 || c.wave < 1:
+		return c, fmt.Errorf("-changes, -reps and -wave: want ≥ 1")
 	}
 	return c, nil
 }

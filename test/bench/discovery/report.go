@@ -90,14 +90,7 @@ func (r *report) write(w io.Writer) {
 	fmt.Fprintln(w, "| run | watches | API CPU s start / settle / per change | API RSS MB (heap) | proxy RSS MB median / max | agent RSS MB | label change → median proxy / all, median (worst) of changes | start s |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, x := range r.runs {
-		agent := "–"
-		if x.Arm == "node" {
-			agent = fmt.Sprintf("%.1f", x.AgentRSSMB)
-		}
-		fmt.Fprintf(w, "| %s #%d | %d | %.2f / %.2f / %.3f | %.0f (%.0f) | %.1f / %.1f | %s | %s / %s (%s) | %.1f |\n",
-			x.Arm, x.Rep, x.Watches, x.StartCPU, x.SettleCPU, x.ChangeCPU, x.APIRSSMB, x.APIHeapMB,
-			median(x.ProxyRSSMB), slices.Max(x.ProxyRSSMB), agent,
-			seconds(median(x.ChangeP50)), seconds(median(x.ChangeAll)), seconds(slices.Max(x.ChangeAll)), x.StartSeconds)
+		fmt.Fprintln(w, x.row())
 	}
 	k, okK := r.summarize("kube")
 	n, okN := r.summarize("node")
@@ -180,4 +173,16 @@ func (r *report) project(w io.Writer, k, n summary) {
 	fmt.Fprintf(w, "| memory of all discovery copies (above fixed costs) | %.0f GB (%d proxies) | %.0f GB (%d agents) + %.0f GB (proxies, own namespace) |\n",
 		bigProxies*bigObjects*kubePerObj/1000, c.bigPods, bigNodes*bigObjects*agentPerObj/1000, c.bigNodes, bigProxies*nsObjects*nodePerObj/1000)
 	fmt.Fprintln(w, "The label-change time is not extrapolated: it was set by when the API server's writes reached the clients; the CPU per change above is the work that grows with the number of watchers.")
+}
+
+// row is the run's line of the runs table.
+func (x armResult) row() string {
+	agent := "–"
+	if x.Arm == "node" {
+		agent = fmt.Sprintf("%.1f", x.AgentRSSMB)
+	}
+	return fmt.Sprintf("| %s #%d | %d | %.2f / %.2f / %.3f | %.0f (%.0f) | %.1f / %.1f | %s | %s / %s (%s) | %.1f |",
+		x.Arm, x.Rep, x.Watches, x.StartCPU, x.SettleCPU, x.ChangeCPU, x.APIRSSMB, x.APIHeapMB,
+		median(x.ProxyRSSMB), slices.Max(x.ProxyRSSMB), agent,
+		seconds(median(x.ChangeP50)), seconds(median(x.ChangeAll)), seconds(slices.Max(x.ChangeAll)), x.StartSeconds)
 }

@@ -102,8 +102,7 @@ func measure(ctx context.Context, c config, progress io.Writer) (*report, error)
 			if err != nil {
 				return nil, fmt.Errorf("%s #%d: %w", arm, r+1, err)
 			}
-			logf("%s #%d: %d watches, label change to all %d proxies: median %s", arm, r+1, res.Watches,
-				len(res.ProxyRSSMB), seconds(median(res.ChangeAll)))
+			logf("%s #%d done: %s", arm, r+1, res.row())
 			rep.runs = append(rep.runs, res)
 		}
 	}
