@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -35,9 +36,9 @@ const measuredNode = "node-00"
 
 // cluster is the running API server and what was created in it.
 type cluster struct {
-	env    *envtest.Environment
-	client *kubernetes.Clientset
-	apiPID int
+	env             *envtest.Environment
+	client          *kubernetes.Clientset
+	apiPID, etcdPID int
 	// adminKC reaches the server as the admin (rampart-node's kubeconfig; its
 	// own RBAC is tested in test/e2e); proxyKC as a service account bound to
 	// the ClusterRole rampart install --proxy-kube-discovery grants.
@@ -95,6 +96,9 @@ func startCluster(assets, dir string) (*cluster, error) {
 		_ = env.Stop()
 		return nil, err
 	}
+	if etcd := env.ControlPlane.Etcd; etcd != nil && etcd.URL != nil {
+		cl.etcdPID, _ = findProcess("etcd", "--advertise-client-urls="+etcd.URL.String())
+	}
 	cl.adminKC = filepath.Join(dir, "admin.kubeconfig")
 	if err := os.WriteFile(cl.adminKC, []byte(kubeconfig(cfg)), 0o600); err != nil {
 		_ = env.Stop()
@@ -103,7 +107,18 @@ func startCluster(assets, dir string) (*cluster, error) {
 	return cl, nil
 }
 
-func (cl *cluster) stop() { _ = cl.env.Stop() }
+// stop ends kube-apiserver and etcd. envtest's Stop gives up on a server that
+// has not ended its graceful shutdown in time (a loaded machine), leaving it
+// running: whatever is left is killed.
+func (cl *cluster) stop() {
+	_ = cl.env.Stop()
+	for pid, name := range map[int]string{cl.apiPID: "kube-apiserver", cl.etcdPID: "etcd"} {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if pid > 0 && err == nil && strings.Contains(string(b), name) { // still ours, not a reused pid
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
 
 func kubeconfig(cfg *rest.Config) string {
 	b64 := base64.StdEncoding.EncodeToString
