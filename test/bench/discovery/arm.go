@@ -47,6 +47,7 @@ type armResult struct {
 	ChangeP50     []float64 `json:"changeP50"`     // s per change: median proxy
 	ChangeAll     []float64 `json:"changeAll"`     // s per change: last proxy
 	ProxyStartCPU float64   `json:"proxyStartCPU"` // all proxies' CPU s until ready
+	Restarts      int       `json:"restarts"`      // proxies started again after their 30 s sync timeout
 }
 
 func freeAddr() (string, error) {
@@ -112,11 +113,12 @@ func (b *bench) runArm(ctx context.Context, arm string, rep int) (res armResult,
 		if err != nil {
 			return res, err
 		}
-		if err := b.waitReady(ctx, []*proc{agent}, []string{maddr}, time.Minute); err != nil {
+		if err := b.waitReady(ctx, []*proc{agent}, []string{maddr}, time.Minute, nil); err != nil {
 			return res, err
 		}
 	}
 	admins := make([]string, len(b.cl.proxies))
+	var starts []func(int) (*proc, error)
 	for i := range b.cl.proxies {
 		if admins[i], err = freeAddr(); err != nil {
 			return res, err
@@ -127,16 +129,28 @@ func (b *bench) runArm(ctx context.Context, arm string, rep int) (res armResult,
 		} else {
 			args = append(args, "--discovery", "node", "--discovery-socket", sock)
 		}
-		p, err := startProc(dir, fmt.Sprintf("proxy-%03d", i), b.cgroups[i], b.proxyBin, args...)
+		start := func(n int) (*proc, error) {
+			return startProc(dir, fmt.Sprintf("proxy-%03d-%d", i, n), b.cgroups[i], b.proxyBin, args...)
+		}
+		p, err := start(0)
 		if err != nil {
 			return res, err
 		}
-		proxies = append(proxies, p)
+		proxies, starts = append(proxies, p), append(starts, start)
 		// Proxies start in waves (-wave), as pods do on a node: on 2 cores, 20
 		// kube proxies listing 3 000 objects at once outlast their 30 s sync timeout.
 		if len(proxies)%b.c.wave == 0 || len(proxies) == len(b.cl.proxies) {
 			from := (len(proxies) - 1) / b.c.wave * b.c.wave
-			if err := b.waitReady(ctx, proxies[from:], admins[from:len(proxies)], 5*time.Minute); err != nil {
+			// A proxy that gives up waiting for its first lists (30 s) is started
+			// again, as the kubelet would restart it; restarts are counted.
+			restart := func(k int) (*proc, error) {
+				res.Restarts++
+				if res.Restarts > 10*len(b.cl.proxies) {
+					return nil, fmt.Errorf("%d proxy restarts", res.Restarts)
+				}
+				return starts[from+k](res.Restarts)
+			}
+			if err := b.waitReady(ctx, proxies[from:], admins[from:len(proxies)], 10*time.Minute, restart); err != nil {
 				return res, err
 			}
 			if len(proxies)%50 == 0 {
@@ -224,8 +238,10 @@ func (b *bench) settle(ctx context.Context) (apiMetrics, error) {
 	}
 }
 
-// waitReady waits until every process answers /healthz/ready with 200.
-func (b *bench) waitReady(ctx context.Context, procs []*proc, admins []string, limit time.Duration) error {
+// waitReady waits until every process answers /healthz/ready with 200. A
+// process that exits is an error, unless restart starts it again (procs[i] is
+// replaced).
+func (b *bench) waitReady(ctx context.Context, procs []*proc, admins []string, limit time.Duration, restart func(i int) (*proc, error)) error {
 	ready := make([]bool, len(procs))
 	left := len(procs)
 	deadline := time.Now().Add(limit)
@@ -235,7 +251,15 @@ func (b *bench) waitReady(ctx context.Context, procs []*proc, admins []string, l
 				return nil
 			}
 			if procs[i].exited() {
-				return fmt.Errorf("%s exited:\n%s", procs[i].name, procs[i].tail())
+				if restart == nil {
+					return fmt.Errorf("%s exited:\n%s", procs[i].name, procs[i].tail())
+				}
+				p, err := restart(i)
+				if err != nil {
+					return fmt.Errorf("%s exited:\n%s\n%w", procs[i].name, procs[i].tail(), err)
+				}
+				procs[i] = p
+				return nil
 			}
 			resp, err := b.http.Get("http://" + admins[i] + "/healthz/ready")
 			if err != nil {

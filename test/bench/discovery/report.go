@@ -87,7 +87,7 @@ func (r *report) write(w io.Writer) {
 		r.idleCPU, r.idleWatches, r.idleRSS, r.idleHeap, r.baseProxyRSS, r.emptyKubeProxyRSS, r.baseAgentRSS)
 
 	fmt.Fprintln(w, "Runs, in the order run (interleaved):")
-	fmt.Fprintln(w, "| run | watches | API CPU s start / settle / per change | API RSS MB (heap) | proxy RSS MB median / max | agent RSS MB | label change → median proxy / all, median (worst) of changes | start s |")
+	fmt.Fprintln(w, "| run | watches | API CPU s start / settle / per change | API RSS MB (heap) | proxy RSS MB median / max | agent RSS MB | label change → median proxy / all, median (worst) of changes | start s (proxy restarts) |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, x := range r.runs {
 		fmt.Fprintln(w, x.row())
@@ -181,8 +181,8 @@ func (x armResult) row() string {
 	if x.Arm == "node" {
 		agent = fmt.Sprintf("%.1f", x.AgentRSSMB)
 	}
-	return fmt.Sprintf("| %s #%d | %d | %.2f / %.2f / %.3f | %.0f (%.0f) | %.1f / %.1f | %s | %s / %s (%s) | %.1f |",
+	return fmt.Sprintf("| %s #%d | %d | %.2f / %.2f / %.3f | %.0f (%.0f) | %.1f / %.1f | %s | %s / %s (%s) | %.1f (%d) |",
 		x.Arm, x.Rep, x.Watches, x.StartCPU, x.SettleCPU, x.ChangeCPU, x.APIRSSMB, x.APIHeapMB,
 		median(x.ProxyRSSMB), slices.Max(x.ProxyRSSMB), agent,
-		seconds(median(x.ChangeP50)), seconds(median(x.ChangeAll)), seconds(slices.Max(x.ChangeAll)), x.StartSeconds)
+		seconds(median(x.ChangeP50)), seconds(median(x.ChangeAll)), seconds(slices.Max(x.ChangeAll)), x.StartSeconds, x.Restarts)
 }

@@ -160,7 +160,7 @@ func (b *bench) baseline(ctx context.Context, rep *report) error {
 		return err
 	}
 	admins, procs = append(admins, maddr), append(procs, p)
-	if err := b.waitReady(ctx, procs, admins, 2*time.Minute); err != nil {
+	if err := b.waitReady(ctx, procs, admins, 2*time.Minute, nil); err != nil {
 		return err
 	}
 	time.Sleep(3 * time.Second)
