@@ -395,6 +395,9 @@ func (b *bench) waitWatches(ctx context.Context, want int) error {
 		if err == nil && m.watches <= want {
 			return nil
 		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("API server still holds %d watches a minute after the arm (%d before)", m.watches, want)
 		}
