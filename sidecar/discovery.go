@@ -75,6 +75,9 @@ func kubeResolver(ctx context.Context, opts *Options) (discovery.Resolver, error
 		return nil, fmt.Errorf("sidecar: %w", err)
 	}
 	opts.Logger.Info("kube discovery synced", "apiServer", d.Kube.Host, "namespace", d.Namespace)
+	if err := registerLastUpdate(opts.Registerer, k.LastUpdate); err != nil {
+		return nil, err
+	}
 	return k, nil
 }
 
@@ -100,7 +103,32 @@ func nodeResolver(ctx context.Context, opts *Options) (discovery.Resolver, error
 			return nil, fmt.Errorf("sidecar: %w", err)
 		}
 	}
+	if err := registerLastUpdate(opts.Registerer, r.LastUpdate); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// registerLastUpdate exports when the discovery view last changed, as Envoy's
+// update_time does for its xDS: how an operator (and test/bench/discovery)
+// sees how long a change took to reach each proxy.
+func registerLastUpdate(reg prometheus.Registerer, last func() time.Time) error {
+	if reg == nil {
+		return nil
+	}
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_discovery_last_update_timestamp_seconds",
+		Help: "Unix time at which the discovery view last took in an update: an object from the API server " +
+			"(--discovery kube), a snapshot or change from rampart-node (--discovery node); heartbeats do not count."},
+		func() float64 {
+			if t := last(); !t.IsZero() {
+				return float64(t.UnixNano()) / 1e9
+			}
+			return 0
+		})
+	if err := reg.Register(g); err != nil {
+		return fmt.Errorf("sidecar: %w", err)
+	}
+	return nil
 }
 
 // discoveryView is the "discovery" entry of /debug/config, read when served so

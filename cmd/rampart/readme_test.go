@@ -35,6 +35,8 @@ var readmeCommands = []readmeCommand{
 	{prefix: "make build", check: checkMakeBuild},
 	{prefix: "make images", check: checkMakeImages},
 	{prefix: "make test", skip: "it is CI itself, which runs this test: running it here would recurse"},
+	{prefix: "nice -n 15 go run ./test/bench/discovery", skip: "the full comparison runs 2 000 pods and 2 × 200 proxies for many minutes; " +
+		"test/bench/discovery's TestDiscoveryScale runs the same code at 200 pods and 20 proxies in CI"},
 	{prefix: "make demo", root: true, want: []string{"200 Ship landed", "403 Access denied", "Torn down",
 		"200 hello from github.com", "403 Access denied: egress to evil.example", "TLS alert access_denied"}},
 	{prefix: "./bin/rampart policy test policies/egress", want: []string{"policies/egress:", "PASS: 7/7"}},

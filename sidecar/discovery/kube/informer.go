@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -56,7 +57,13 @@ func (k *Resolver) newKind(dyn dynamic.Interface, gvr schema.GroupVersionResourc
 	}
 	kd.informer = cache.NewSharedIndexInformerWithOptions(lw, &unstructured.Unstructured{},
 		cache.SharedIndexInformerOptions{Indexers: cache.Indexers{index: indexFunc}, ObjectDescription: gvr.Resource})
-	if err := kd.informer.SetTransform(trim); err != nil {
+	// The transform sees every object the informer takes in, listed or watched,
+	// before it is cached: the moment LastUpdate reports.
+	stamped := func(obj any) (any, error) {
+		k.updated.Store(time.Now().UnixNano())
+		return trim(obj)
+	}
+	if err := kd.informer.SetTransform(stamped); err != nil {
 		return nil, fmt.Errorf("%s informer: %w", kd.name, err)
 	}
 	if err := kd.informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -51,6 +52,7 @@ type Resolver struct {
 	fatalOnce          sync.Once
 	fatal              chan struct{} // closed on an error retrying cannot fix
 	fatalErr           error
+	updated            atomic.Int64 // unix nanos of the last object taken in; 0 before the first
 }
 
 // New validates opts and builds the informers; Start runs them.
@@ -97,6 +99,15 @@ func setDefaults(opts *Options) error {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return nil
+}
+
+// LastUpdate is when the view last took in an object from the API server
+// (listed or watched, any kind); zero before the first.
+func (k *Resolver) LastUpdate() time.Time {
+	if u := k.updated.Load(); u != 0 {
+		return time.Unix(0, u)
+	}
+	return time.Time{}
 }
 
 func (k *Resolver) kinds() []*kind { return []*kind{k.pods, k.svcs, k.slices} }

@@ -78,12 +78,19 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 
 	// Label change follows, after a few re-watches.
 	time.Sleep(2500 * time.Millisecond)
+	listed := k.LastUpdate()
+	if listed.IsZero() {
+		t.Error("LastUpdate zero after the lists")
+	}
 	pod, _ := client.CoreV1().Pods(ns).Get(ctx, "tiefighter", metav1.GetOptions{})
 	pod.Labels["org"] = "alliance"
 	if _, err := client.CoreV1().Pods(ns).Update(ctx, pod, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return discovery.TrustedLabels(k, tie, peer)["org"] == "alliance" })
+	if !k.LastUpdate().After(listed) {
+		t.Errorf("LastUpdate %s did not move with the label change", k.LastUpdate())
+	}
 	if n := strings.Count(logs.String(), "kind=pods resourceVersion="); n < 2 {
 		t.Errorf("pod watch resumed %d times in 2.5 s with a 1 s watch timeout, want ≥ 2:\n%s", n, logs.String())
 	}

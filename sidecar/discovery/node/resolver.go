@@ -70,6 +70,7 @@ type Resolver struct {
 	opts      Options
 	view      atomic.Pointer[view]
 	heard     atomic.Int64 // unix nanos of the last line from the agent; 0 before the first snapshot
+	updated   atomic.Int64 // unix nanos of the last snapshot or change applied; 0 before the first
 	synced    chan struct{}
 	syncOnce  sync.Once
 	connected atomic.Bool
@@ -115,6 +116,15 @@ func (r *Resolver) Age() time.Duration {
 		return -1
 	}
 	return time.Since(time.Unix(0, h))
+}
+
+// LastUpdate is when the view last took in a snapshot or a change (heartbeats
+// do not count); zero before the first snapshot.
+func (r *Resolver) LastUpdate() time.Time {
+	if u := r.updated.Load(); u != 0 {
+		return time.Unix(0, u)
+	}
+	return time.Time{}
 }
 
 // Status says whether the stream is up and, if not, why it last failed.
@@ -202,6 +212,7 @@ func (r *Resolver) follow(ctx context.Context) (got bool, err error) {
 func (r *Resolver) apply(m *message) {
 	if m.Full || len(m.Workloads)+len(m.Services)+len(m.RemovedWorkloads)+len(m.RemovedServices) > 0 {
 		r.view.Store(r.view.Load().apply(m))
+		r.updated.Store(time.Now().UnixNano())
 	}
 	r.heard.Store(time.Now().UnixNano())
 	r.connected.Store(true)

@@ -61,6 +61,10 @@ func TestResolverKeepsLastView(t *testing.T) {
 	}
 	tie := netip.MustParseAddr("198.18.0.10")
 	waitFor(t, "delta applied", 2*time.Second, func() bool { w, _ := r.Workload(tie); return w.Labels["org"] == "alliance" })
+	updated := r.LastUpdate()
+	if updated.IsZero() || time.Since(updated) > 5*time.Second {
+		t.Errorf("LastUpdate %s after a snapshot and a change", updated)
+	}
 	stop()
 	_ = os.Remove(sock)
 	waitFor(t, "disconnect seen", 2*time.Second, func() bool { c, _, err := r.Status(); return !c && err != nil })
@@ -74,9 +78,15 @@ func TestResolverKeepsLastView(t *testing.T) {
 	if age := r.Age(); age < 200*time.Millisecond {
 		t.Errorf("age %s after 200ms without the agent", age)
 	}
+	if !r.LastUpdate().Equal(updated) {
+		t.Errorf("LastUpdate moved without the agent: %s, was %s", r.LastUpdate(), updated)
+	}
 	stop = scriptedAgent(t, sock, "testdata/stream.ndjson")
 	defer stop()
 	waitFor(t, "reconnected", 3*time.Second, func() bool { c, _, _ := r.Status(); return c && r.Age() < 100*time.Millisecond })
+	if !r.LastUpdate().After(updated) {
+		t.Errorf("LastUpdate %s not moved by the new snapshot", r.LastUpdate())
+	}
 }
 
 // TestResolverNoAgent: Synced fails with the reason when no agent answers.
