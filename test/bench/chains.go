@@ -58,7 +58,8 @@ func freeAddr() string {
 }
 
 // setupCA creates the built-in CA (for rampart-proxy --ca-dir) and PEM files for
-// the peers: cert chain + key in one file, and the root.
+// the peers: cert chain + key in one file, the root, and deathstar's certificate
+// with a DNS name for the peers that check one.
 func (e *env) setupCA() error {
 	td := spiffeid.RequireTrustDomainFromString("cluster.local")
 	ca, err := identity.InitCA(filepath.Join(e.dir, "ca"), td, 0)
@@ -84,7 +85,10 @@ func (e *env) setupCA() error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(e.dir, "root.pem"), bundle, 0o644)
+	if err := os.WriteFile(filepath.Join(e.dir, "root.pem"), bundle, 0o644); err != nil {
+		return err
+	}
+	return e.issueWithDNS("deathstar-dns", deathstarID, "deathstar")
 }
 
 // body1k is the backend's answer: exactly 1024 bytes.
@@ -92,16 +96,9 @@ var body1k = strings.Repeat("Ship landed. ", 78) + "0123456789"
 
 func (e *env) startBackend() error {
 	e.backend = freeAddr()
-	conf := fmt.Sprintf(`daemon off; master_process off; worker_processes 1;
-error_log %[1]s/nginx.err warn; pid %[1]s/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off; keepalive_requests 10000000; keepalive_timeout 300s;
-  client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastcgi_temp_path %[1]s;
-  uwsgi_temp_path %[1]s; scgi_temp_path %[1]s;
-  server { listen %[2]s; location / { default_type text/plain; return 200 "%[3]s"; } }
+	conf := nginxHead(e.dir, "nginx") + fmt.Sprintf(`  server { listen %s; location / { default_type text/plain; return 200 "%s"; } }
 }
-`, e.dir, e.backend, body1k)
+`, e.backend, body1k)
 	path := filepath.Join(e.dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return err
@@ -179,9 +176,6 @@ backend mesh
 func (e *env) ghostunnel() (*chain, error) {
 	front, back := freeAddr(), freeAddr()
 	goEnv := []string{"GOMAXPROCS=1"}
-	if err := e.issueWithDNS("deathstar-dns", deathstarID, "deathstar"); err != nil {
-		return nil, err
-	}
 	server, err := e.start("ghostunnel-deathstar", goEnv, e.cfg.ghostunnel, "server",
 		"--listen", back, "--target", e.backend, "--keystore", e.dir+"/deathstar-dns.pem",
 		"--cacert", e.dir+"/root.pem", "--allow-uri", tiefighterID, "--quiet=conns")
