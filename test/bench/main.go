@@ -53,11 +53,11 @@ func main() {
 
 // sample is one chain's figures from one repetition.
 type sample struct {
-	p50, p90, p99      float64   // ms, fixed rate over keep-alive connections
-	churn50, churn90   float64   // ms, a new connection per request
-	cpuPerConn         []float64 // CPU seconds per 1000 new connections per proxy
-	rps                float64   // max rate
-	cpuPerReq          []float64 // µs per request per proxy at max rate
+	p50, p90, p99    float64   // ms, fixed rate over keep-alive connections
+	churn50, churn90 float64   // ms, a new connection per request
+	cpuPerConn       []float64 // CPU seconds per 1000 new connections per proxy
+	rps              float64   // max rate
+	cpuPerReq        []float64 // µs per request per proxy at max rate
 }
 
 // run starts every chain, measures them in interleaved repetitions and returns
