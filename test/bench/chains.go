@@ -111,7 +111,7 @@ func (e *env) direct() (*chain, error) { return &chain{name: "direct", entry: e.
 
 // rampart: tiefighter's proxy (explicit route) → HBONE mTLS → deathstar's proxy
 // (Star Wars policy) → backend. source.labels come from the registry.
-func (e *env) rampart() (*chain, error) {
+func (e *env) rampart(name, bin string) (*chain, error) {
 	reg := filepath.Join(e.dir, "registry.json")
 	if err := os.WriteFile(reg, []byte(`{"workloads": [{"pod": "tiefighter", "namespace": "default",
 	  "serviceAccount": "tiefighter", "ip": "127.0.0.1", "labels": {"org": "empire"}, "meshed": true}]}`), 0o644); err != nil {
@@ -120,18 +120,18 @@ func (e *env) rampart() (*chain, error) {
 	hbone, entry := freeAddr(), freeAddr()
 	goEnv := []string{"GOMAXPROCS=1"} // one thread per proxy, like the peers
 	common := []string{"--bundle", e.cfg.policy, "--ca-dir", filepath.Join(e.dir, "ca")}
-	server, err := e.start("rampart-deathstar", goEnv, e.cfg.rampart, append(common,
+	server, err := e.start(name+"-deathstar", goEnv, bin, append(common,
 		"--service-account", "deathstar", "--listen-hbone", hbone, "--upstream", e.backend,
 		"--labels", "app=deathstar", "--registry", reg)...)
 	if err != nil {
 		return nil, err
 	}
-	client, err := e.start("rampart-tiefighter", goEnv, e.cfg.rampart, append(common,
+	client, err := e.start(name+"-tiefighter", goEnv, bin, append(common,
 		"--service-account", "tiefighter", "--route", entry+"=127.0.0.1:80,id="+deathstarID+",proxy="+hbone)...)
 	if err != nil {
 		return nil, err
 	}
-	return &chain{name: "rampart", entry: entry, proxies: []*proc{client, server}}, nil
+	return &chain{name: name, entry: entry, proxies: []*proc{client, server}}, nil
 }
 
 // haproxy: client-side HAProxy (mTLS origination) → server-side HAProxy (mTLS

@@ -12,6 +12,7 @@ import (
 // config holds the tools and the run's shape.
 type config struct {
 	rampart, ghostunnel, haproxy, nginx, wrk, policy string
+	rampartBase, chains                              string
 	reps, rate, conns, churnRate                     int
 	fixed, churn, max, settle                        time.Duration
 	out                                              string
@@ -21,6 +22,8 @@ type config struct {
 func main() {
 	var c config
 	flag.StringVar(&c.rampart, "rampart-proxy", "bin/rampart-proxy", "rampart-proxy binary")
+	flag.StringVar(&c.rampartBase, "rampart-base", "", "another rampart-proxy build, measured as chain rampart-base (before/after in one run)")
+	flag.StringVar(&c.chains, "chains", "", "comma-separated chains to run besides direct (default: all)")
 	flag.StringVar(&c.ghostunnel, "ghostunnel", ".cache/bin/ghostunnel-v1.8.4/ghostunnel", "ghostunnel binary")
 	flag.StringVar(&c.haproxy, "haproxy", "/usr/sbin/haproxy", "haproxy binary (2.6)")
 	flag.StringVar(&c.nginx, "nginx", "/usr/sbin/nginx", "nginx binary (backend and nginx chain)")
@@ -124,9 +127,23 @@ func (e *env) setup() ([]*chain, error) {
 	if err := e.startBackend(); err != nil {
 		return nil, fmt.Errorf("nginx: %w", err)
 	}
+	makers := []struct {
+		name string
+		mk   func() (*chain, error)
+	}{{"direct", e.direct}, {"nginx", e.nginx}, {"haproxy", e.haproxy}, {"ghostunnel", e.ghostunnel},
+		{"rampart", func() (*chain, error) { return e.rampart("rampart", e.cfg.rampart) }}}
+	if e.cfg.rampartBase != "" {
+		makers = append(makers, struct {
+			name string
+			mk   func() (*chain, error)
+		}{"rampart-base", func() (*chain, error) { return e.rampart("rampart-base", e.cfg.rampartBase) }})
+	}
 	var chains []*chain
-	for _, mk := range []func() (*chain, error){e.direct, e.nginx, e.haproxy, e.ghostunnel, e.rampart} {
-		ch, err := mk()
+	for _, m := range makers {
+		if m.name != "direct" && e.cfg.chains != "" && !slices.Contains(strings.Split(e.cfg.chains, ","), m.name) {
+			continue
+		}
+		ch, err := m.mk()
 		if err != nil {
 			return nil, err
 		}
@@ -135,10 +152,12 @@ func (e *env) setup() ([]*chain, error) {
 		}
 		chains = append(chains, ch)
 	}
-	for _, name := range []string{"nginx", "haproxy", "rampart"} {
-		ch := chains[slices.IndexFunc(chains, func(c *chain) bool { return c.name == name })]
+	for _, ch := range chains {
+		if ch.name == "direct" || ch.name == "ghostunnel" { // no L7 rule
+			continue
+		}
 		if code, err := status(ch.entry, "PUT", "/v1/exhaust-port"); err != nil || code != 403 {
-			return nil, fmt.Errorf("%s: PUT /v1/exhaust-port got %d (%v), want 403", name, code, err)
+			return nil, fmt.Errorf("%s: PUT /v1/exhaust-port got %d (%v), want 403", ch.name, code, err)
 		}
 	}
 	return chains, nil

@@ -55,15 +55,23 @@ func report(c config, chains []*chain, results map[string][]sample, rss map[stri
 	for _, ch := range chains {
 		a := aggs[ch.name]
 		if ch.name == "direct" {
-			fmt.Fprintf(&b, "| direct (absolute) | %.3f / %.3f / %.3f | %.3f / %.3f | – | %.0f (%.2f) | – | – |\n",
-				a.p50, a.p90, a.p99, a.churn50, a.churn90, a.rps, a.rps/h.rps)
+			fmt.Fprintf(&b, "| direct (absolute) | %.3f / %.3f / %.3f | %.3f / %.3f | – | %.0f (%s) | – | – |\n",
+				a.p50, a.p90, a.p99, a.churn50, a.churn90, a.rps, ratio(a.rps, h.rps))
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %+.3f / %+.3f / %+.3f | %+.3f / %+.3f | %s | %.0f (%.2f) | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %+.3f / %+.3f / %+.3f | %+.3f / %+.3f | %s | %.0f (%s) | %s | %s |\n",
 			ch.name, a.p50-d.p50, a.p90-d.p90, a.p99-d.p99, a.churn50-d.churn50, a.churn90-d.churn90,
-			list(a.cpuConn, "%.3f"), a.rps, a.rps/h.rps, list(a.cpuReq, "%.1f"), rssList(a.rss))
+			list(a.cpuConn, "%.3f"), a.rps, ratio(a.rps, h.rps), list(a.cpuReq, "%.1f"), rssList(a.rss))
 	}
 	return b.String()
+}
+
+// ratio is a/b, or – when b was not measured (HAProxy left out with -chains).
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", a/b)
 }
 
 func rssList(rss [][2]float64) string {
