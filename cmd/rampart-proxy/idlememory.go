@@ -13,13 +13,15 @@ import (
 // Idle release: once a busy proxy goes quiet, its heap, pools and code pages
 // go back to the kernel at once rather than over the minutes the runtime's
 // background scavenger takes (measured: 18–23 MB idle after load against 6.6 MB
-// cold, test/bench). Busy means it allocated idleBusyBytes since the last release;
+// cold, test/bench). Busy means it allocated idleBusyBytes since the last release
+// (a client proxy allocates little per request: 1 MiB is a few seconds of load);
 // quiet means less than idleQuietBytes in one idleTick. The cost is one forced GC
-// and a few page faults on the next request, paid only after a quiet tick.
+// (~1-5 ms of CPU) and the page faults of the first requests after the lull
+// (code pages fault back in, 64 KiB around each fault).
 const (
 	idleTick       = 2 * time.Second
 	idleQuietBytes = 256 << 10
-	idleBusyBytes  = 4 << 20
+	idleBusyBytes  = 1 << 20
 )
 
 // releaseIdleMemory runs until ctx ends; RAMPART_RELEASE_STARTUP_MEMORY=false

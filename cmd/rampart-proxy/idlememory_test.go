@@ -15,9 +15,9 @@ func TestIdleWatch(t *testing.T) {
 		{20 * mb, false},   // busy tick
 		{40 * mb, false},   // still busy
 		{40*mb + 1000, true},
-		{40*mb + 2000, false}, // quiet again, nothing new to release
-		{41 * mb, false},      // a little work: below the busy threshold
-		{41*mb + 10, false},
+		{40*mb + 2000, false},    // quiet again, nothing new to release
+		{40*mb + 500<<10, false}, // a little work: below the busy threshold
+		{40*mb + 600<<10, false},
 		{50 * mb, false},
 		{50*mb + 1, true},
 	}
