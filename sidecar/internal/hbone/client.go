@@ -83,6 +83,7 @@ func (c *Conn) ConnectEarly(ctx context.Context, authority string, early []byte)
 		c.nextID += 2
 		s.sendWindow = c.peerInitialWindow
 		c.streams[s.id] = s
+		c.open.Add(1)
 		c.streamsOpened.Add(1)
 		if n := len(early); n > 0 && n <= int(min(s.sendWindow, c.sendWindow)) && n <= int(c.peerMaxFrame) {
 			s.sendWindow -= int32(n)
