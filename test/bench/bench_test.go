@@ -18,7 +18,8 @@ func TestSmoke(t *testing.T) {
 		t.Skip("starts nine proxies and runs wrk for about 20 s")
 	}
 	c := config{policy: "../../policies/starwars", reps: 1, rate: 200, conns: 10, churnRate: 50,
-		fixed: time.Second, churn: time.Second, max: time.Second}
+		fixed: time.Second, churn: time.Second, max: time.Second,
+		minDone: 0} // a busy CI machine may fall behind the schedule: only answers count here
 	c.haproxy, c.nginx, c.wrk = tool(t, "haproxy"), tool(t, "nginx"), tool(t, "wrk")
 	c.ghostunnel = filepath.Join(toolsDir(t), "ghostunnel-v1.8.4", "ghostunnel")
 	if _, err := os.Stat(c.ghostunnel); err != nil {

@@ -15,6 +15,7 @@ type config struct {
 	rampartBase, chains                              string
 	reps, rate, conns, churnRate                     int
 	fixed, churn, max, settle                        time.Duration
+	minDone                                          float64 // share of a fixed run's scheduled requests that must be answered
 	out                                              string
 	keep                                             bool
 }
@@ -37,6 +38,7 @@ func main() {
 	flag.DurationVar(&c.churn, "churn", 5*time.Second, "duration of each new-connection run")
 	flag.DurationVar(&c.max, "max", 5*time.Second, "duration of each max-rate run")
 	flag.DurationVar(&c.settle, "settle", 5*time.Second, "idle time after the last run before reading RSS")
+	flag.Float64Var(&c.minDone, "min-done", 0.9, "share of the fixed rate's requests that must be answered (less: the machine was too busy)")
 	flag.StringVar(&c.out, "out", "", "also write the table to this file")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work dir (logs, configs)")
 	flag.Parse()
