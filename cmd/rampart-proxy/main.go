@@ -27,7 +27,8 @@
 // holds the app containers back while the node agent has not attached capture.
 //
 // Memory: 1 s, 10 s and 60 s after start the proxy returns what only start-up used
-// (see releaseStartupMemory); RAMPART_RELEASE_STARTUP_MEMORY=false turns that off.
+// (see releaseStartupMemory), and again whenever a busy proxy goes quiet
+// (releaseIdleMemory); RAMPART_RELEASE_STARTUP_MEMORY=false turns both off.
 // GOGC and GOMEMLIMIT work as for any Go program; the defaults are Go's (a low
 // GOMEMLIMIT makes the GC run constantly once many streams are open). When
 // GOMEMLIMIT is not set, $RAMPART_MEMORY_LIMIT (bytes; the injector sets it from
@@ -90,6 +91,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts.Registerer = reg
 	go releaseStartupMemory(ctx, opts.Logger)
+	go releaseIdleMemory(ctx, opts.Logger)
 	return sidecar.Run(ctx, opts)
 }
 

@@ -190,8 +190,11 @@ func exchangeConn(t testing.TB, c net.Conn, raw []byte) ([]int, string) {
 	t.Helper()
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
+	// A proxy that refuses a request may close before all of raw is written
+	// (a deny with an unread body): the write then fails, and what matters is
+	// what came back, which the caller checks.
 	if _, err := c.Write(raw); err != nil {
-		t.Fatal(err)
+		t.Logf("write: %v (judged by the answer)", err)
 	}
 	c.(interface{ CloseWrite() error }).CloseWrite()
 	all, _ := io.ReadAll(c)

@@ -45,6 +45,15 @@ func BenchmarkChain(b *testing.B) {
 			}
 			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N)/1e3, "cpu-us/op")
 		})
+		// A new connection per request (Connection: close), as a client without a
+		// pool: what a connection costs on top of its request.
+		b.Run(bc.name+"-conn", func(b *testing.B) {
+			cpu := processCPU()
+			for b.Loop() {
+				postNewConn(b, bc.addr)
+			}
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N)/1e3, "cpu-us/op")
+		})
 		// Many keep-alive connections at once, as at max rate: streams share the
 		// HBONE connection, so its frames share TLS records and syscalls.
 		b.Run(bc.name+"-parallel", func(b *testing.B) {
@@ -82,6 +91,25 @@ func keepAlive(b *testing.B, addr string) func() {
 		if resp.StatusCode != 200 || n != 1024 {
 			b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
 		}
+	}
+}
+
+// postNewConn POSTs one request on a new connection and reads the answer to its end.
+func postNewConn(b *testing.B, addr string) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || n != 1024 {
+		b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -42,12 +43,41 @@ func copyPooled(dst io.Writer, src io.Reader) error {
 const response503 = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n" +
 	"Content-Length: 20\r\nConnection: close\r\n\r\nupstream unavailable"
 
+// sniffLen is how many first bytes reply503 looks at.
+const sniffLen = 8
+
+// maxEarly is the most early data a tunnel reads before its CONNECT is answered:
+// one DATA frame of the smallest size a peer may set (RFC 9113 §4.2).
+const maxEarly = 16 << 10
+
+// readReady reads what the app has already sent, without waiting: one
+// non-blocking read into buf. Nothing ready, end of stream or an error all give 0
+// (the copy that follows reads them again).
+func readReady(app *net.TCPConn, buf []byte) int {
+	rc, err := app.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	_ = rc.Read(func(fd uintptr) bool {
+		if k, err := syscall.Read(int(fd), buf); err == nil && k > 0 {
+			n = k
+		}
+		return true // done either way: never wait
+	})
+	return n
+}
+
 // reply503 answers 503 when the app has sent (or sends within a moment) what
 // looks like an HTTP/1 request line; otherwise the connection is just closed.
-func reply503(app *net.TCPConn) {
-	_ = app.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-	var buf [8]byte
-	n, _ := io.ReadAtLeast(app, buf[:], 1)
+// read is what was already taken from the app (early data), if anything.
+func reply503(app *net.TCPConn, read []byte) {
+	var buf [sniffLen]byte
+	n := copy(buf[:], read)
+	if n == 0 {
+		_ = app.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, _ = io.ReadAtLeast(app, buf[:], 1)
+	}
 	if looksHTTP1(buf[:n]) {
 		_ = app.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = io.WriteString(app, response503)

@@ -51,13 +51,14 @@ func (p *Proxy) handle(app *net.TCPConn, r *route) {
 		kind = "passthrough"
 	}
 	start := time.Now()
+	var read []byte
 	if t.plain {
 		err = p.passthrough(app, t, start)
 	} else {
-		err = p.tunnel(app, t, start)
+		read, err = p.tunnel(app, t, start)
 	}
 	if err != nil {
-		p.fail(app, t, kind, err)
+		p.fail(app, t, kind, err, read)
 		return
 	}
 	p.metrics.connections.WithLabelValues(kind, "ok").Inc()
@@ -118,8 +119,9 @@ func (p *Proxy) endpointTarget(ep discovery.Endpoint) (target, error) {
 }
 
 // fail ejects the endpoint, logs, and tells an HTTP/1 client 503 so it does not
-// mistake the failure for an empty response.
-func (p *Proxy) fail(app *net.TCPConn, t target, kind string, err error) {
+// mistake the failure for an empty response (read: the app's first bytes, if
+// they were already taken).
+func (p *Proxy) fail(app *net.TCPConn, t target, kind string, err error, read []byte) {
 	result := "error"
 	var hs *HandshakeError
 	if errors.As(err, &hs) {
@@ -134,7 +136,7 @@ func (p *Proxy) fail(app *net.TCPConn, t target, kind string, err error) {
 	if t.eject && !errors.As(err, &status) { // a proxy that answered is alive
 		p.bal.Fail(t.dst)
 	}
-	reply503(app) // nothing was read from the app yet
+	reply503(app, read)
 }
 
 func (p *Proxy) passthrough(app *net.TCPConn, t target, start time.Time) error {

@@ -12,12 +12,21 @@ import (
 
 // tunnel carries app over one HBONE stream: CONNECT dst on a pooled connection to
 // the destination proxy, then bytes both ways, each direction half-closed when its
-// sender finishes. Nothing is read from the app before the destination proxy has
-// accepted the stream, so a failure to open it can still be answered with a 503.
-func (p *Proxy) tunnel(app *net.TCPConn, t target, start time.Time) error {
-	st, err := p.open(t)
+// sender finishes. What the app has already sent when the connection is taken
+// goes with the CONNECT (early data), so a new connection waits for no round trip
+// to the destination proxy; nothing more is read from the app before that proxy
+// has accepted the stream. On failure it returns what it read, so the app can
+// still be answered with a 503.
+func (p *Proxy) tunnel(app *net.TCPConn, t target, start time.Time) (read []byte, err error) {
+	bp := bufPool.Get().(*[]byte)
+	early := (*bp)[:readReady(app, (*bp)[:maxEarly])]
+	st, err := p.open(t, early)
 	if err != nil {
-		return err
+		read = append([]byte(nil), early[:min(len(early), sniffLen)]...)
+	}
+	bufPool.Put(bp)
+	if err != nil {
+		return read, err
 	}
 	defer st.Close()
 	p.metrics.connectTime.Observe(time.Since(start).Seconds())
@@ -38,12 +47,12 @@ func (p *Proxy) tunnel(app *net.TCPConn, t target, start time.Time) error {
 		_ = app.CloseRead()
 		<-up
 	}
-	return nil
+	return nil, nil
 }
 
 // open opens the CONNECT stream, once more on another connection when the
 // destination proxy refused it unprocessed (a GOAWAY raced with it).
-func (p *Proxy) open(t target) (*hbone.Stream, error) {
+func (p *Proxy) open(t target, early []byte) (*hbone.Stream, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.opts.ConnectTimeout)
 	defer cancel()
 	return p.openCtx(ctx, t)
@@ -56,7 +65,7 @@ func (p *Proxy) openCtx(ctx context.Context, t target) (*hbone.Stream, error) {
 		if err != nil {
 			return nil, err
 		}
-		st, err := cc.Connect(ctx, authority)
+		st, err := cc.ConnectEarly(ctx, authority, early) // refused: early was not processed
 		if errors.Is(err, hbone.ErrRefused) && attempt == 0 {
 			continue
 		}

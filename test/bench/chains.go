@@ -58,7 +58,8 @@ func freeAddr() string {
 }
 
 // setupCA creates the built-in CA (for rampart-proxy --ca-dir) and PEM files for
-// the peers: cert chain + key in one file, and the root.
+// the peers: cert chain + key in one file, the root, and deathstar's certificate
+// with a DNS name for the peers that check one.
 func (e *env) setupCA() error {
 	td := spiffeid.RequireTrustDomainFromString("cluster.local")
 	ca, err := identity.InitCA(filepath.Join(e.dir, "ca"), td, 0)
@@ -84,7 +85,10 @@ func (e *env) setupCA() error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(e.dir, "root.pem"), bundle, 0o644)
+	if err := os.WriteFile(filepath.Join(e.dir, "root.pem"), bundle, 0o644); err != nil {
+		return err
+	}
+	return e.issueWithDNS("deathstar-dns", deathstarID, "deathstar")
 }
 
 // body1k is the backend's answer: exactly 1024 bytes.
@@ -92,16 +96,9 @@ var body1k = strings.Repeat("Ship landed. ", 78) + "0123456789"
 
 func (e *env) startBackend() error {
 	e.backend = freeAddr()
-	conf := fmt.Sprintf(`daemon off; master_process off; worker_processes 1;
-error_log %[1]s/nginx.err warn; pid %[1]s/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off; keepalive_requests 10000000; keepalive_timeout 300s;
-  client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastcgi_temp_path %[1]s;
-  uwsgi_temp_path %[1]s; scgi_temp_path %[1]s;
-  server { listen %[2]s; location / { default_type text/plain; return 200 "%[3]s"; } }
+	conf := nginxHead(e.dir, "nginx") + fmt.Sprintf(`  server { listen %s; location / { default_type text/plain; return 200 "%s"; } }
 }
-`, e.dir, e.backend, body1k)
+`, e.backend, body1k)
 	path := filepath.Join(e.dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return err
@@ -114,7 +111,7 @@ func (e *env) direct() (*chain, error) { return &chain{name: "direct", entry: e.
 
 // rampart: tiefighter's proxy (explicit route) → HBONE mTLS → deathstar's proxy
 // (Star Wars policy) → backend. source.labels come from the registry.
-func (e *env) rampart() (*chain, error) {
+func (e *env) rampart(name, bin string) (*chain, error) {
 	reg := filepath.Join(e.dir, "registry.json")
 	if err := os.WriteFile(reg, []byte(`{"workloads": [{"pod": "tiefighter", "namespace": "default",
 	  "serviceAccount": "tiefighter", "ip": "127.0.0.1", "labels": {"org": "empire"}, "meshed": true}]}`), 0o644); err != nil {
@@ -123,18 +120,18 @@ func (e *env) rampart() (*chain, error) {
 	hbone, entry := freeAddr(), freeAddr()
 	goEnv := []string{"GOMAXPROCS=1"} // one thread per proxy, like the peers
 	common := []string{"--bundle", e.cfg.policy, "--ca-dir", filepath.Join(e.dir, "ca")}
-	server, err := e.start("rampart-deathstar", goEnv, e.cfg.rampart, append(common,
+	server, err := e.start(name+"-deathstar", goEnv, bin, append(common,
 		"--service-account", "deathstar", "--listen-hbone", hbone, "--upstream", e.backend,
 		"--labels", "app=deathstar", "--registry", reg)...)
 	if err != nil {
 		return nil, err
 	}
-	client, err := e.start("rampart-tiefighter", goEnv, e.cfg.rampart, append(common,
+	client, err := e.start(name+"-tiefighter", goEnv, bin, append(common,
 		"--service-account", "tiefighter", "--route", entry+"=127.0.0.1:80,id="+deathstarID+",proxy="+hbone)...)
 	if err != nil {
 		return nil, err
 	}
-	return &chain{name: "rampart", entry: entry, proxies: []*proc{client, server}}, nil
+	return &chain{name: name, entry: entry, proxies: []*proc{client, server}}, nil
 }
 
 // haproxy: client-side HAProxy (mTLS origination) → server-side HAProxy (mTLS
@@ -179,9 +176,6 @@ backend mesh
 func (e *env) ghostunnel() (*chain, error) {
 	front, back := freeAddr(), freeAddr()
 	goEnv := []string{"GOMAXPROCS=1"}
-	if err := e.issueWithDNS("deathstar-dns", deathstarID, "deathstar"); err != nil {
-		return nil, err
-	}
 	server, err := e.start("ghostunnel-deathstar", goEnv, e.cfg.ghostunnel, "server",
 		"--listen", back, "--target", e.backend, "--keystore", e.dir+"/deathstar-dns.pem",
 		"--cacert", e.dir+"/root.pem", "--allow-uri", tiefighterID, "--quiet=conns")

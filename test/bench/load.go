@@ -12,89 +12,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
 const reqBody = `{"ship":"tiefighter","bay":3}`
-
-// request is the one request every chain serves: POST, keep-alive, small body.
-var request = []byte("POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\n" +
-	"Content-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(reqBody)) + "\r\n\r\n" + reqBody)
-
-// fixedRate sends rate evenly spaced requests per second for d over conns
-// keep-alive connections and returns each latency, measured from the request's
-// scheduled time (so a request that waits for a free connection counts its wait).
-func fixedRate(addr string, rate int, d time.Duration, conns int) ([]time.Duration, error) {
-	n := int(d.Seconds() * float64(rate))
-	interval := time.Second / time.Duration(rate)
-	jobs := make(chan time.Time, n)
-	results := make(chan []time.Duration, conns)
-	errs := make(chan error, conns)
-	var wg sync.WaitGroup
-	for range conns {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			return nil, err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lat, err := worker(c, jobs)
-			results <- lat
-			errs <- err
-		}()
-	}
-	start := time.Now().Add(20 * time.Millisecond)
-	for i := range n {
-		at := start.Add(time.Duration(i) * interval)
-		waitUntil(at)
-		jobs <- at
-	}
-	close(jobs)
-	wg.Wait()
-	close(results)
-	close(errs)
-	var all []time.Duration
-	for l := range results {
-		all = append(all, l...)
-	}
-	for err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	if len(all) != n {
-		return nil, fmt.Errorf("%d of %d requests answered", len(all), n)
-	}
-	return all, nil
-}
-
-// waitUntil sleeps to just before t, then spins: timer wake-ups are late by tens
-// of µs, which would blur the schedule.
-func waitUntil(t time.Time) {
-	if d := time.Until(t) - 100*time.Microsecond; d > 0 {
-		time.Sleep(d)
-	}
-	for time.Now().Before(t) {
-	}
-}
-
-func worker(c net.Conn, jobs <-chan time.Time) ([]time.Duration, error) {
-	defer c.Close()
-	r := bufio.NewReaderSize(c, 8<<10)
-	var lat []time.Duration
-	for at := range jobs {
-		if _, err := c.Write(request); err != nil {
-			return lat, err
-		}
-		if err := readResponse(r); err != nil {
-			return lat, err
-		}
-		lat = append(lat, time.Since(at))
-	}
-	return lat, nil
-}
 
 // readResponse reads one HTTP/1.1 response with Content-Length and requires 200.
 func readResponse(r *bufio.Reader) error {
@@ -152,8 +73,7 @@ var wrkTotal = regexp.MustCompile(`(\d+) requests in`)
 // any non-2xx answer is an error (a chain must serve, not refuse, at speed).
 func maxRate(cfg config, dir, addr string, d time.Duration) (rps float64, total int, err error) {
 	script := filepath.Join(dir, "post.lua")
-	lua := fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Host\"] = \"deathstar\"\n", reqBody)
-	if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
+	if err := os.WriteFile(script, []byte(wrkPost), 0o644); err != nil {
 		return 0, 0, err
 	}
 	out, err := exec.Command(cfg.wrk, "-t1", "-c32", "-d"+d.String(), "-s", script,

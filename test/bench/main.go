@@ -5,15 +5,17 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sync"
+	"strings"
 	"time"
 )
 
 // config holds the tools and the run's shape.
 type config struct {
 	rampart, ghostunnel, haproxy, nginx, wrk, policy string
-	reps, rate, conns                                int
-	fixed, max                                       time.Duration
+	rampartBase, chains                              string
+	reps, rate, conns, churnRate                     int
+	fixed, churn, max, settle                        time.Duration
+	minDone                                          float64 // share of a fixed run's scheduled requests that must be answered
 	out                                              string
 	keep                                             bool
 }
@@ -21,37 +23,54 @@ type config struct {
 func main() {
 	var c config
 	flag.StringVar(&c.rampart, "rampart-proxy", "bin/rampart-proxy", "rampart-proxy binary")
+	flag.StringVar(&c.rampartBase, "rampart-base", "", "another rampart-proxy build, measured as chain rampart-base (before/after in one run)")
+	flag.StringVar(&c.chains, "chains", "", "comma-separated chains to run besides direct (default: all)")
 	flag.StringVar(&c.ghostunnel, "ghostunnel", ".cache/bin/ghostunnel-v1.8.4/ghostunnel", "ghostunnel binary")
 	flag.StringVar(&c.haproxy, "haproxy", "/usr/sbin/haproxy", "haproxy binary (2.6)")
-	flag.StringVar(&c.nginx, "nginx", "/usr/sbin/nginx", "nginx binary (backend)")
-	flag.StringVar(&c.wrk, "wrk", "/usr/bin/wrk", "wrk binary (max rate)")
+	flag.StringVar(&c.nginx, "nginx", "/usr/sbin/nginx", "nginx binary (backend and nginx chain)")
+	flag.StringVar(&c.wrk, "wrk", "/usr/bin/wrk", "wrk binary (fixed and max rate)")
 	flag.StringVar(&c.policy, "policy", "policies/starwars", "Rego bundle for the Rampart chain")
 	flag.IntVar(&c.reps, "reps", 3, "interleaved repetitions")
-	flag.IntVar(&c.rate, "rate", 1000, "fixed request rate (requests per second)")
-	flag.IntVar(&c.conns, "conns", 4, "keep-alive connections of the fixed-rate generator")
+	flag.IntVar(&c.rate, "rate", 1000, "fixed request rate (requests per second, one schedule)")
+	flag.IntVar(&c.conns, "conns", 10, "keep-alive connections of the fixed-rate run")
+	flag.IntVar(&c.churnRate, "churn-rate", 200, "new connections (one request each) per second")
 	flag.DurationVar(&c.fixed, "fixed", 10*time.Second, "duration of each fixed-rate run")
+	flag.DurationVar(&c.churn, "churn", 5*time.Second, "duration of each new-connection run")
 	flag.DurationVar(&c.max, "max", 5*time.Second, "duration of each max-rate run")
+	flag.DurationVar(&c.settle, "settle", 5*time.Second, "idle time after the last run before reading RSS")
+	flag.Float64Var(&c.minDone, "min-done", 0.9, "share of the fixed rate's requests that must be answered (less: the machine was too busy)")
 	flag.StringVar(&c.out, "out", "", "also write the table to this file")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work dir (logs, configs)")
 	flag.Parse()
-	if err := run(c); err != nil {
+	table, err := run(c)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
+	}
+	fmt.Print(table)
+	if c.out != "" {
+		if err := os.WriteFile(c.out, []byte(table), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
 	}
 }
 
 // sample is one chain's figures from one repetition.
 type sample struct {
-	p50, p90, p99 float64   // ms
-	rps           float64   // max rate
-	rssLoaded     []float64 // MB per proxy, peak during the fixed-rate run
-	cpuPerReq     []float64 // µs per request per proxy at max rate
+	p50, p90, p99    float64   // ms, fixed rate over keep-alive connections
+	churn50, churn90 float64   // ms, a new connection per request
+	cpuPerConn       []float64 // CPU seconds per 1000 new connections per proxy
+	rps              float64   // max rate
+	cpuPerReq        []float64 // µs per request per proxy at max rate
 }
 
-func run(c config) error {
+// run starts every chain, measures them in interleaved repetitions and returns
+// the table.
+func run(c config) (string, error) {
 	dir, err := os.MkdirTemp("", "rampart-bench-")
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !c.keep {
 		defer os.RemoveAll(dir)
@@ -60,18 +79,18 @@ func run(c config) error {
 	defer e.stopAll()
 	chains, err := e.setup()
 	if err != nil {
-		return fmt.Errorf("%w (logs in %s)", err, dir)
-	}
-	idle := map[string][]float64{}
-	for _, ch := range chains {
-		if _, err := fixedRate(ch.entry, c.rate, time.Second, c.conns); err != nil { // warm up
-			return fmt.Errorf("%s warm-up: %w", ch.name, err)
-		}
+		return "", fmt.Errorf("%w (logs in %s)", err, dir)
 	}
 	time.Sleep(time.Second)
+	rss := map[string][][2]float64{} // per proxy: cold, warm idle
 	for _, ch := range chains {
 		for _, p := range ch.proxies {
-			idle[ch.name] = append(idle[ch.name], p.rssMB())
+			rss[ch.name] = append(rss[ch.name], [2]float64{p.rssMB(), 0})
+		}
+	}
+	for _, ch := range chains { // warm up: connections, pools, sessions
+		if _, _, _, err := fixedRate(withDuration(c, time.Second), dir, ch.entry); err != nil {
+			return "", fmt.Errorf("%s warm-up: %w", ch.name, err)
 		}
 	}
 	results := map[string][]sample{}
@@ -80,19 +99,25 @@ func run(c config) error {
 			ch := chains[(i+rep)%len(chains)]
 			s, err := measure(c, dir, ch)
 			if err != nil {
-				return fmt.Errorf("rep %d %s: %w", rep+1, ch.name, err)
+				return "", fmt.Errorf("rep %d %s: %w", rep+1, ch.name, err)
 			}
-			fmt.Fprintf(os.Stderr, "rep %d %-10s p50 %.3f p90 %.3f p99 %.3f ms, max %.0f rps, cpu %v µs/req, rss %v MB\n",
-				rep+1, ch.name, s.p50, s.p90, s.p99, s.rps, s.cpuPerReq, s.rssLoaded)
+			fmt.Fprintf(os.Stderr, "rep %d %-10s fixed %.3f/%.3f/%.3f ms, churn %.3f/%.3f ms %v s/1000 conns, max %.0f rps %v µs/req  (load %s)\n",
+				rep+1, ch.name, s.p50, s.p90, s.p99, s.churn50, s.churn90, s.cpuPerConn, s.rps, s.cpuPerReq, loadavg())
 			results[ch.name] = append(results[ch.name], s)
 		}
 	}
-	table := report(c, chains, results, idle)
-	fmt.Print(table)
-	if c.out != "" {
-		return os.WriteFile(c.out, []byte(table), 0o644)
+	time.Sleep(c.settle)
+	for _, ch := range chains {
+		for i, p := range ch.proxies {
+			rss[ch.name][i][1] = p.rssMB()
+		}
 	}
-	return nil
+	return report(c, chains, results, rss), nil
+}
+
+func withDuration(c config, d time.Duration) config {
+	c.fixed = d
+	return c
 }
 
 // setup starts the backend and every chain and checks each serves the landing
@@ -104,9 +129,23 @@ func (e *env) setup() ([]*chain, error) {
 	if err := e.startBackend(); err != nil {
 		return nil, fmt.Errorf("nginx: %w", err)
 	}
+	makers := []struct {
+		name string
+		mk   func() (*chain, error)
+	}{{"direct", e.direct}, {"nginx", e.nginx}, {"haproxy", e.haproxy}, {"ghostunnel", e.ghostunnel},
+		{"rampart", func() (*chain, error) { return e.rampart("rampart", e.cfg.rampart) }}}
+	if e.cfg.rampartBase != "" {
+		makers = append(makers, struct {
+			name string
+			mk   func() (*chain, error)
+		}{"rampart-base", func() (*chain, error) { return e.rampart("rampart-base", e.cfg.rampartBase) }})
+	}
 	var chains []*chain
-	for _, mk := range []func() (*chain, error){e.direct, e.rampart, e.haproxy, e.ghostunnel} {
-		ch, err := mk()
+	for _, m := range makers {
+		if m.name != "direct" && e.cfg.chains != "" && !slices.Contains(strings.Split(e.cfg.chains, ","), m.name) {
+			continue
+		}
+		ch, err := m.mk()
 		if err != nil {
 			return nil, err
 		}
@@ -115,10 +154,12 @@ func (e *env) setup() ([]*chain, error) {
 		}
 		chains = append(chains, ch)
 	}
-	for _, name := range []string{"rampart", "haproxy"} {
-		ch := chains[slices.IndexFunc(chains, func(c *chain) bool { return c.name == name })]
+	for _, ch := range chains {
+		if ch.name == "direct" || ch.name == "ghostunnel" { // no L7 rule
+			continue
+		}
 		if code, err := status(ch.entry, "PUT", "/v1/exhaust-port"); err != nil || code != 403 {
-			return nil, fmt.Errorf("%s: PUT /v1/exhaust-port got %d (%v), want 403", name, code, err)
+			return nil, fmt.Errorf("%s: PUT /v1/exhaust-port got %d (%v), want 403", ch.name, code, err)
 		}
 	}
 	return chains, nil
@@ -136,49 +177,50 @@ func ready(ch *chain) error {
 	return fmt.Errorf("%s never served the landing: %d %v", ch.name, code, err)
 }
 
+func cpus(ch *chain) []time.Duration {
+	var t []time.Duration
+	for _, p := range ch.proxies {
+		t = append(t, p.cpu())
+	}
+	return t
+}
+
+// measure runs the three workloads against one chain: fixed rate, new
+// connection per request, max rate; CPU of each proxy from /proc around the
+// last two.
 func measure(c config, dir string, ch *chain) (sample, error) {
 	var s sample
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	s.rssLoaded = make([]float64, len(ch.proxies))
-	wg.Add(1)
-	go func() { // peak RSS while the fixed rate runs
-		defer wg.Done()
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			for i, p := range ch.proxies {
-				s.rssLoaded[i] = max(s.rssLoaded[i], p.rssMB())
-			}
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	time.Sleep(500 * time.Millisecond) // let the previous run's sockets settle
-	lat, err := fixedRate(ch.entry, c.rate, c.fixed, c.conns)
-	close(stop)
-	wg.Wait()
-	if err != nil {
+	var err error
+	time.Sleep(300 * time.Millisecond) // let the previous run's sockets settle
+	if s.p50, s.p90, s.p99, err = fixedRate(c, dir, ch.entry); err != nil {
 		return s, err
 	}
-	slices.Sort(lat)
-	ms := func(p float64) float64 { return float64(percentile(lat, p)) / 1e6 }
-	s.p50, s.p90, s.p99 = ms(0.50), ms(0.90), ms(0.99)
-
-	before := make([]time.Duration, len(ch.proxies))
-	for i, p := range ch.proxies {
-		before[i] = p.cpu()
+	before := cpus(ch)
+	var n int
+	if s.churn50, s.churn90, n, err = churn(ch.entry, c.churnRate, c.churn); err != nil {
+		return s, fmt.Errorf("churn: %w", err)
 	}
+	for i, t := range cpus(ch) {
+		s.cpuPerConn = append(s.cpuPerConn, (t-before[i]).Seconds()*1000/float64(n))
+	}
+	time.Sleep(300 * time.Millisecond)
+	before = cpus(ch)
 	rps, total, err := maxRate(c, dir, ch.entry, c.max)
 	if err != nil {
 		return s, err
 	}
 	s.rps = rps
-	for i, p := range ch.proxies {
-		s.cpuPerReq = append(s.cpuPerReq, float64(p.cpu()-before[i])/1e3/float64(total))
+	for i, t := range cpus(ch) {
+		s.cpuPerReq = append(s.cpuPerReq, float64(t-before[i])/1e3/float64(total))
 	}
 	return s, nil
+}
+
+// loadavg is the 1-minute load average, reported with every figure.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }

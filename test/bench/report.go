@@ -11,12 +11,12 @@ import (
 
 // agg is one chain's medians over the repetitions.
 type agg struct {
-	p50, p90, p99, rps float64
-	rssIdle, rssLoaded []float64
-	cpu                []float64
+	p50, p90, p99, churn50, churn90, rps float64
+	cpuConn, cpuReq                      []float64
+	rss                                  [][2]float64 // per proxy: cold, warm idle
 }
 
-func aggregate(ss []sample, idle []float64) agg {
+func aggregate(ss []sample, rss [][2]float64) agg {
 	col := func(f func(sample) float64) float64 {
 		var xs []float64
 		for _, s := range ss {
@@ -26,62 +26,72 @@ func aggregate(ss []sample, idle []float64) agg {
 	}
 	a := agg{p50: col(func(s sample) float64 { return s.p50 }), p90: col(func(s sample) float64 { return s.p90 }),
 		p99: col(func(s sample) float64 { return s.p99 }), rps: col(func(s sample) float64 { return s.rps }),
-		rssIdle: idle}
-	for i := range idle {
-		a.rssLoaded = append(a.rssLoaded, col(func(s sample) float64 { return s.rssLoaded[i] }))
-		a.cpu = append(a.cpu, col(func(s sample) float64 { return s.cpuPerReq[i] }))
+		churn50: col(func(s sample) float64 { return s.churn50 }), churn90: col(func(s sample) float64 { return s.churn90 }),
+		rss: rss}
+	for i := range rss {
+		a.cpuConn = append(a.cpuConn, col(func(s sample) float64 { return s.cpuPerConn[i] }))
+		a.cpuReq = append(a.cpuReq, col(func(s sample) float64 { return s.cpuPerReq[i] }))
 	}
 	return a
 }
 
-func report(c config, chains []*chain, results map[string][]sample, idle map[string][]float64) string {
+// report prints the issue-20 table: direct in absolute figures, every chain as
+// what it adds over direct, CPU and RSS per proxy (client, server).
+func report(c config, chains []*chain, results map[string][]sample, rss map[string][][2]float64) string {
 	aggs := map[string]agg{}
 	for _, ch := range chains {
-		aggs[ch.name] = aggregate(results[ch.name], idle[ch.name])
+		aggs[ch.name] = aggregate(results[ch.name], rss[ch.name])
 	}
 	d, h := aggs["direct"], aggs["haproxy"]
 	var b strings.Builder
-	fmt.Fprintf(&b, "Chain benchmark, %s, %s; %s.\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), machine(), runtime.Version())
-	fmt.Fprintf(&b, "POST, 1 kB responses (nginx, 1 worker), HTTP/1.1 keep-alive; fixed %d rps for %v over %d connections (latency from the scheduled send), max rate wrk -t1 -c32 for %v; medians of %d interleaved reps; one thread per proxy; the load generator shares the cores.\n\n",
-		c.rate, c.fixed, c.conns, c.max, c.reps)
-	b.WriteString("| chain | p50 / p90 / p99 ms | added p50 / p90 / p99 ms | added p90, p99 × HAProxy | max rps | × direct | × HAProxy | RSS per proxy idle → 1k rps, MB | CPU µs/request per proxy (client, server) |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "Chain benchmark, %s, %s; %s; load average %s at the end.\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), machine(), runtime.Version(), loadavg())
+	fmt.Fprintf(&b, "POST, 1 kB responses (nginx, 1 worker); mTLS between the two proxies; one thread per proxy; medians of %d interleaved reps. "+
+		"Fixed: wrk, %d rps on one schedule over %d keep-alive connections, %v. New connection: one request per TCP connection (Connection: close), %d per second, %v. "+
+		"Max: wrk -t1 -c32, %v. RSS after warm-up (cold) and %v idle after the last run (warm idle).\n\n",
+		c.reps, c.rate, c.conns, c.fixed, c.churnRate, c.churn, c.max, c.settle)
+	fmt.Fprintf(&b, "| chain | added p50 / p90 / p99 ms at %d rps, %d conns | new connection per request, %d/s: added p50 / p90 ms | CPU s per 1000 new connections, client / server | max rps (× HAProxy) | CPU µs per request at max, client / server | RSS cold → warm idle, client / server MB |\n",
+		c.rate, c.conns, c.churnRate)
+	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, ch := range chains {
 		a := aggs[ch.name]
-		added, ratio := "–", "–"
-		if ch.name != "direct" {
-			added = fmt.Sprintf("+%.3f / +%.3f / +%.3f", a.p50-d.p50, a.p90-d.p90, a.p99-d.p99)
-			ratio = fmt.Sprintf("%.2f, %.2f", (a.p90-d.p90)/(h.p90-d.p90), (a.p99-d.p99)/(h.p99-d.p99))
+		if ch.name == "direct" {
+			fmt.Fprintf(&b, "| direct (absolute) | %.3f / %.3f / %.3f | %.3f / %.3f | – | %.0f (%s) | – | – |\n",
+				a.p50, a.p90, a.p99, a.churn50, a.churn90, a.rps, ratio(a.rps, h.rps))
+			continue
 		}
-		fmt.Fprintf(&b, "| %s | %.3f / %.3f / %.3f | %s | %s | %.0f | %.2f | %.2f | %s | %s |\n",
-			ch.name, a.p50, a.p90, a.p99, added, ratio, a.rps, a.rps/d.rps, a.rps/h.rps,
-			pairs(a.rssIdle, a.rssLoaded), list(a.cpu))
+		fmt.Fprintf(&b, "| %s | %+.3f / %+.3f / %+.3f | %+.3f / %+.3f | %s | %.0f (%s) | %s | %s |\n",
+			ch.name, a.p50-d.p50, a.p90-d.p90, a.p99-d.p99, a.churn50-d.churn50, a.churn90-d.churn90,
+			list(a.cpuConn, "%.3f"), a.rps, ratio(a.rps, h.rps), list(a.cpuReq, "%.1f"), rssList(a.rss))
 	}
 	return b.String()
 }
 
-func pairs(idle, loaded []float64) string {
-	if len(idle) == 0 {
+// ratio is a/b, or – when b was not measured (HAProxy left out with -chains).
+func ratio(a, b float64) string {
+	if b == 0 {
 		return "–"
 	}
-	var s []string
-	for i := range idle {
-		s = append(s, fmt.Sprintf("%.1f → %.1f", idle[i], loaded[i]))
-	}
-	return strings.Join(s, ", ")
+	return fmt.Sprintf("%.2f", a/b)
 }
 
-func list(xs []float64) string {
+func rssList(rss [][2]float64) string {
+	var s []string
+	for _, r := range rss {
+		s = append(s, fmt.Sprintf("%.1f → %.1f", r[0], r[1]))
+	}
+	return strings.Join(s, " / ")
+}
+
+func list(xs []float64, format string) string {
 	if len(xs) == 0 {
 		return "–"
 	}
 	var s []string
 	for _, x := range xs {
-		s = append(s, fmt.Sprintf("%.1f", x))
+		s = append(s, fmt.Sprintf(format, x))
 	}
-	return strings.Join(s, ", ")
+	return strings.Join(s, " / ")
 }
-
 func machine() string {
 	model := "unknown CPU"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {

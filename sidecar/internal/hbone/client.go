@@ -52,13 +52,23 @@ func (c *Conn) Closing() bool {
 // with Reserve, and returns it once the peer answered 200. Another answer is a
 // *StatusError; ErrRefused means the peer never processed the stream.
 func (c *Conn) Connect(ctx context.Context, authority string) (*Stream, error) {
+	return c.ConnectEarly(ctx, authority, nil)
+}
+
+// ConnectEarly is Connect that also sends early, the first bytes for the
+// stream, without waiting for the answer: in the HEADERS' write (one flush, one
+// TLS record) when the windows and the peer's frame size allow, else once the
+// peer answered 200. A new connection then costs no round trip to the peer
+// before its first bytes go. On any error early was not delivered to a stream
+// that the peer processed: after ErrRefused it may be sent again elsewhere.
+func (c *Conn) ConnectEarly(ctx context.Context, authority string, early []byte) (*Stream, error) {
 	if authority == "" {
 		return nil, errors.New("hbone: empty authority")
 	}
 	s := c.newStream()
 	s.local = c.nc.LocalAddr()
 	s.remote = authorityAddr(authority)
-	refused := false
+	refused, sentEarly := false, false
 	err := c.write(func(fr *http2.Framer) error {
 		c.mu.Lock()
 		if c.reserved > 0 {
@@ -73,12 +83,22 @@ func (c *Conn) Connect(ctx context.Context, authority string) (*Stream, error) {
 		c.nextID += 2
 		s.sendWindow = c.peerInitialWindow
 		c.streams[s.id] = s
+		c.open.Add(1)
 		c.streamsOpened.Add(1)
+		if n := len(early); n > 0 && n <= int(min(s.sendWindow, c.sendWindow)) && n <= int(c.peerMaxFrame) {
+			s.sendWindow -= int32(n)
+			c.sendWindow -= int32(n)
+			sentEarly = true
+		}
 		c.mu.Unlock()
 		block := c.encodeHeaders(
 			hpack.HeaderField{Name: ":method", Value: "CONNECT"},
 			hpack.HeaderField{Name: ":authority", Value: authority})
-		return c.writeHeadersLocked(fr, s.id, block)
+		if err := c.writeHeadersLocked(fr, s.id, block); err != nil || !sentEarly {
+			return err
+		}
+		c.dataSent.Add(1)
+		return fr.WriteData(s.id, false, early)
 	})
 	switch {
 	case refused:
@@ -103,6 +123,12 @@ func (c *Conn) Connect(ctx context.Context, authority string) (*Stream, error) {
 	case status != 200:
 		s.Close()
 		return nil, &StatusError{Status: status}
+	}
+	if len(early) > 0 && !sentEarly {
+		if _, err := s.Write(early); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("hbone: CONNECT %s: early data: %w", authority, err)
+		}
 	}
 	return s, nil
 }

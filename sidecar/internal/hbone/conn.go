@@ -37,6 +37,7 @@ type Conn struct {
 	werr      error
 	flushes   uint64 // flushLocked calls, so a yielding writer sees its frames went out
 
+	open          atomic.Int32  // len(streams), read without mu by writers
 	framesRead    atomic.Uint64 // for the ping check
 	streamsOpened atomic.Uint64 // either direction, for the budgets
 	dataSent      atomic.Uint64 // DATA frames written, for the WINDOW_UPDATE budget
@@ -173,11 +174,13 @@ func (c *Conn) writeFrames(fn func(*http2.Framer) error, now bool) error {
 	if err == nil {
 		err = fn(c.fr)
 	}
-	if err == nil && !now && c.waiting.Load() == 0 && c.bw.Buffered() < ioBufSize/2 {
+	if err == nil && !now && c.waiting.Load() == 0 && c.open.Load() > 1 && c.bw.Buffered() < ioBufSize/2 {
 		// Let goroutines that are ready to run (streams woken by the same read,
 		// answers that arrived together) add their frames first: one flush, one
 		// TLS record and one syscall then carries them all. With nothing else
-		// runnable, Gosched returns at once.
+		// runnable, Gosched returns at once. With one stream open no other
+		// stream's writer can join: yielding would only let unrelated goroutines
+		// run first (one P) and delay this flush.
 		gen := c.flushes
 		c.wmu.Unlock()
 		runtime.Gosched()

@@ -130,6 +130,7 @@ func (c *Conn) openStream(f *http2.MetaHeadersFrame) error {
 		st.local = c.nc.LocalAddr()
 	}
 	c.streams[id] = st
+	c.open.Add(1)
 	c.running++
 	c.handlers.Add(1)
 	c.mu.Unlock()

@@ -338,6 +338,7 @@ func (s *Stream) removeLocked(discard bool) {
 		s.removed = true
 		close(s.done)
 		delete(c.streams, s.id)
+		c.open.Add(-1)
 		c.lastActive = time.Now()
 	}
 	if discard && s.rb.len() > 0 {
