@@ -23,7 +23,7 @@ func (p *Proxy) DialTunnel(ctx context.Context, via netip.AddrPort, id spiffeid.
 	if p.opts.TLS == nil {
 		return nil, errors.New("outbound: a tunnel needs client TLS")
 	}
-	st, err := p.openCtx(ctx, target{dst: dst, proxy: via, id: id})
+	st, err := p.openCtx(ctx, target{dst: dst, proxy: via, id: id}, nil)
 	if err != nil {
 		return nil, err // not a typed nil in the interface
 	}

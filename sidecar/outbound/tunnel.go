@@ -55,10 +55,11 @@ func (p *Proxy) tunnel(app *net.TCPConn, t target, start time.Time) (read []byte
 func (p *Proxy) open(t target, early []byte) (*hbone.Stream, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.opts.ConnectTimeout)
 	defer cancel()
-	return p.openCtx(ctx, t)
+	return p.openCtx(ctx, t, early)
 }
 
-func (p *Proxy) openCtx(ctx context.Context, t target) (*hbone.Stream, error) {
+// openCtx is open under the caller's context; early goes with the CONNECT.
+func (p *Proxy) openCtx(ctx context.Context, t target, early []byte) (*hbone.Stream, error) {
 	authority := t.dst.String()
 	for attempt := 0; ; attempt++ {
 		cc, err := p.pool.get(ctx, peerKey{addr: t.proxy, id: t.id})
