@@ -22,7 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/rampart-mesh/rampart/redirect/agent"
-	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
 )
 
 // TestWatchFollowsTheAPIServer runs the agent's informer against a real
@@ -30,7 +30,7 @@ import (
 // node and carrying the proxy is captured once its status names its IPs and proxy
 // container, a pod of another node is not, and deleting the pod detaches it.
 func TestWatchFollowsTheAPIServer(t *testing.T) {
-	netpod.RequireRoot(t)
+	podtest.RequireRoot(t)
 	cfg, client := startAPIServer(t)
 	ctx := t.Context()
 	pods := client.CoreV1().Pods("default")
@@ -97,7 +97,7 @@ func ptr[T any](v T) *T { return &v }
 
 // killPod kills every process in the pod's cgroups and waits until none is left.
 // (Not cgroup.kill: a process cloned into the cgroup afterwards was killed too.)
-func killPod(t *testing.T, p *netpod.Pod) {
+func killPod(t *testing.T, p *podtest.Pod) {
 	t.Helper()
 	for _, dir := range []string{p.Cgroup, p.AppCgroup, p.ProxyCgroup} {
 		b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))

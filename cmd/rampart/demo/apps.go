@@ -6,13 +6,15 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rampart-mesh/rampart/redirect/netpod"
 )
 
 // startHelper runs a helper command as the pod's app and waits for its READY.
 func (p *Pod) startHelper(helper ...string) (*Proc, error) {
 	argv, env := p.env.opts.Helper(helper...)
-	proc, err := p.env.start(procSpec{name: p.Name + "-" + helper[0], netns: p.NetNS,
-		cgroup: p.AppCgroup, argv: argv, env: env})
+	proc, err := p.env.Start(netpod.ProcSpec{Name: p.Name + "-" + helper[0], NetNS: netpod.NSPath(p.NetNS),
+		Cgroup: p.AppCgroup, Argv: argv, Env: env})
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +80,7 @@ func (p *Pod) StartDeathstar() (*App, error) {
 }
 
 func (a *App) collect() {
-	for l := range a.proc.lines {
+	for l := range a.proc.Lines() {
 		if req, ok := strings.CutPrefix(l, "SEEN "); ok {
 			a.mu.Lock()
 			a.seen[req]++

@@ -85,7 +85,7 @@ func (e *Env) BundleFile(dir string) (*LiveBundle, error) {
 
 // ServeBundles starts a bundle service in the hub, serving dir's bundle first.
 func (e *Env) ServeBundles(dir string) (*LiveBundle, error) {
-	ln, err := e.listenHub(8181)
+	ln, err := e.ListenHub(8181)
 	if err != nil {
 		return nil, fmt.Errorf("demo: bundle server: %w", err)
 	}
@@ -96,7 +96,7 @@ func (e *Env) ServeBundles(dir string) (*LiveBundle, error) {
 	}
 	srv := &http.Server{Handler: b}
 	go func() { _ = srv.Serve(ln) }()
-	e.onClose(func() error { return srv.Close() })
+	e.OnClose(func() error { return srv.Close() })
 	return b, nil
 }
 

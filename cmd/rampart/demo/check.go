@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/rampart-mesh/rampart/redirect"
+	"github.com/rampart-mesh/rampart/redirect/netpod"
 )
 
 // MissingError lists what this machine lacks to run the demo, one item per thing,
@@ -36,7 +36,7 @@ func Check() error {
 		}
 	}
 	for _, tool := range []string{"ip", "nsenter"} {
-		if p := lookTool(tool); !fileExists(p) {
+		if !netpod.HaveTool(tool) {
 			miss = append(miss, tool+" (Debian: apt-get install iproute2 util-linux)")
 		}
 	}
@@ -45,5 +45,3 @@ func Check() error {
 	}
 	return nil
 }
-
-func sleep(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) }

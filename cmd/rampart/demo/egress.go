@@ -73,7 +73,7 @@ func startEgress(env *Env, iptables bool) (*Egress, error) {
 		return nil, err
 	}
 	for _, ip := range sortedHostIPs() {
-		if err := env.ip(internet.NetNS, fmt.Sprintf("addr add %s/32 dev eth0", ip)); err != nil {
+		if err := env.IP(internet.NetNS, fmt.Sprintf("addr add %s/32 dev eth0", ip)); err != nil {
 			return nil, err
 		}
 	}

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
+
+	"github.com/rampart-mesh/rampart/redirect/netpod"
 )
 
 // HelperEnv carries a helper command into a re-executed test binary (see
@@ -33,33 +34,20 @@ func Helper(args []string) error {
 // MaybeHelper runs the helper command this process was started for, if
 // HelperEnv is set, and exits. Test binaries call it first in TestMain.
 func MaybeHelper() {
-	spec, ok := os.LookupEnv(HelperEnv)
+	args, ok := netpod.HelperArgs(HelperEnv)
 	if !ok {
 		return
 	}
-	if err := Helper(strings.Split(spec, "\x1f")); err != nil {
+	if err := Helper(args); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	os.Exit(0)
 }
 
-// HelperCommand returns the argv and extra environment that run helper (a
-// command and its arguments) in a fresh copy of this program.
-type HelperCommand func(helper ...string) (argv, env []string)
-
 // CLIHelper re-executes a rampart binary as `rampart demo helper ...`.
-func CLIHelper(exe string) HelperCommand {
-	return func(helper ...string) ([]string, []string) {
-		return append([]string{exe, "demo", "helper"}, helper...), nil
-	}
-}
+func CLIHelper(exe string) netpod.HelperCommand { return netpod.CLIHelper(exe, "demo", "helper") }
 
 // TestHelper re-executes the running test binary, which must call MaybeHelper
-// first in TestMain; -test.run=^$ keeps it from running tests if it does not.
-func TestHelper() HelperCommand {
-	exe := os.Args[0]
-	return func(helper ...string) ([]string, []string) {
-		return []string{exe, "-test.run=^$"}, []string{HelperEnv + "=" + strings.Join(helper, "\x1f")}
-	}
-}
+// first in TestMain.
+func TestHelper() netpod.HelperCommand { return netpod.TestHelper(HelperEnv) }

@@ -234,7 +234,7 @@ type seenLines struct {
 func collectSeen(p *Proc) *seenLines {
 	s := &seenLines{n: map[string]int{}}
 	go func() {
-		for l := range p.lines {
+		for l := range p.Lines() {
 			if host, ok := strings.CutPrefix(l, "SEEN "); ok {
 				s.mu.Lock()
 				s.n[host]++

@@ -102,7 +102,7 @@ func (px *Proxy) Decisions() ([]Decision, error) {
 // Metrics fetches the pod proxy's /metrics from the admin port, through the hub.
 func (p *Pod) Metrics(ctx context.Context) (Metrics, error) {
 	c := &http.Client{Timeout: 5 * time.Second,
-		Transport: &http.Transport{DialContext: p.env.hubDialer(), DisableKeepAlives: true}}
+		Transport: &http.Transport{DialContext: p.env.HubDialer(), DisableKeepAlives: true}}
 	url := fmt.Sprintf("http://%s:%d/metrics", p.IP, redirect.AdminPort)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

@@ -1,11 +1,10 @@
 package demo
 
 import (
-	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"sync"
+
+	"github.com/rampart-mesh/rampart/redirect/netpod"
 )
 
 // PodSpec describes one pod.
@@ -40,43 +39,13 @@ func (e *Env) AddPod(spec PodSpec) (*Pod, error) {
 	if spec.ServiceAccount == "" {
 		spec.ServiceAccount = spec.Name
 	}
-	e.mu.Lock()
-	e.next++
-	n := e.next
-	e.mu.Unlock()
-	p := &Pod{PodSpec: spec, NetNS: fmt.Sprintf("%s-%s", e.Prefix, spec.Name), env: e}
-	if err := e.addNetNS(p.NetNS); err != nil {
-		return nil, err
-	}
-	if err := e.wire(p, n); err != nil {
-		return nil, err
-	}
-	p.Cgroup = filepath.Join(e.Cgroup, spec.Name)
-	p.AppCgroup = filepath.Join(p.Cgroup, "app")
-	p.ProxyCgroup = filepath.Join(p.Cgroup, "proxy")
-	for _, dir := range []string{p.Cgroup, p.AppCgroup, p.ProxyCgroup} {
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("demo: pod %s cgroup: %w", spec.Name, err)
-		}
-	}
-	return p, nil
-}
-
-// wire creates the pod's veth pair inside the pod namespace and moves the outer
-// end into the hub: no link ever exists in the host's namespace.
-func (e *Env) wire(p *Pod, n int) error {
-	outer := fmt.Sprintf("veth%d", n)
-	err := e.ip(p.NetNS,
-		"link add eth0 type veth peer name "+outer,
-		"link set "+outer+" netns "+e.Hub,
-		fmt.Sprintf("addr add %s/%d dev eth0", p.IP, e.opts.Subnet.Bits()),
-		"link set eth0 up",
-		"route add "+netRange+" dev eth0",
-	)
+	np, err := e.Env.AddPod(netpod.PodSpec{Name: spec.Name,
+		Addrs: []netip.Prefix{netip.PrefixFrom(spec.IP, e.opts.Subnet.Bits())}})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return e.ip(e.Hub, "link set "+outer+" master br0 up")
+	return &Pod{PodSpec: spec, NetNS: np.NetNS, Cgroup: np.Cgroup, AppCgroup: np.AppCgroup,
+		ProxyCgroup: np.ProxyCgroup, env: e}, nil
 }
 
 // Proxy returns the pod's running proxy, or nil when it has none.

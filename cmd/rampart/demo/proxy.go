@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rampart-mesh/rampart/redirect"
+	"github.com/rampart-mesh/rampart/redirect/netpod"
 )
 
 // Mode is a meshed pod's inbound mode for plaintext (non-mTLS) connections.
@@ -61,7 +63,7 @@ func (p *Pod) Mesh(opts ProxyOptions) error {
 		return err
 	}
 	px := &Proxy{Opts: opts, DecisionLog: p.env.Path(p.Name + "-decisions.log"), capture: h}
-	p.env.onClose(func() error { return h.Close() })
+	p.env.OnClose(func() error { return h.Close() })
 	if px.svidDir, err = p.issueSVIDs(); err != nil {
 		return err
 	}
@@ -84,7 +86,7 @@ func (p *Pod) attach(mode Mode) (*redirect.Handle, error) {
 		m = redirect.ModePermissive
 	}
 	h, err := redirect.Attach(redirect.Options{
-		Name: p.Name, PinRoot: p.env.PinRoot, CgroupPath: p.Cgroup, NetNSPath: nsPath(p.NetNS),
+		Name: p.Name, PinRoot: p.env.PinRoot, CgroupPath: p.Cgroup, NetNSPath: netpod.NSPath(p.NetNS),
 		PodIPs: []netip.Addr{p.IP}, ProxyCgroupID: proxyCg, Mode: m,
 	})
 	if err != nil {
@@ -99,8 +101,8 @@ func (p *Pod) startProxy(px *Proxy) error {
 		return err
 	}
 	argv := append([]string{p.env.opts.ProxyBinary}, p.proxyArgs(px)...)
-	proc, err := p.env.start(procSpec{name: p.Name + "-proxy", netns: p.NetNS,
-		cgroup: p.ProxyCgroup, uid: proxyUID, argv: argv})
+	proc, err := p.env.Start(netpod.ProcSpec{Name: p.Name + "-proxy", NetNS: netpod.NSPath(p.NetNS),
+		Cgroup: p.ProxyCgroup, UID: proxyUID, Argv: argv})
 	if err != nil {
 		return err
 	}
@@ -161,9 +163,9 @@ func (p *Pod) awaitProxy(px *Proxy) error {
 				break
 			}
 			if !errors.Is(err, redirect.ErrNoListener) || time.Now().After(deadline) {
-				return fmt.Errorf("demo: %s proxy not listening on %d: %v; its log: %s", p.Name, port, err, tail(px.proc.log))
+				return fmt.Errorf("demo: %s proxy not listening on %d: %v; its log: %s", p.Name, port, err, px.proc.LogTail())
 			}
-			if err := px.pause(p.Name); err != nil {
+			if err := px.pause(p.env.Context(), p.Name); err != nil {
 				return err
 			}
 		}
@@ -178,7 +180,7 @@ func (p *Pod) awaitProxy(px *Proxy) error {
 // that no request of the scenario meets a proxy still fetching its bundle.
 func (p *Pod) awaitReady(px *Proxy, deadline time.Time) error {
 	c := &http.Client{Timeout: time.Second,
-		Transport: &http.Transport{DialContext: p.env.hubDialer(), DisableKeepAlives: true}}
+		Transport: &http.Transport{DialContext: p.env.HubDialer(), DisableKeepAlives: true}}
 	url := fmt.Sprintf("http://%s:%d/healthz/ready", p.IP, redirect.AdminPort)
 	last := ""
 	for time.Now().Before(deadline) {
@@ -192,21 +194,21 @@ func (p *Pod) awaitReady(px *Proxy, deadline time.Time) error {
 		} else {
 			last = err.Error()
 		}
-		if err := px.pause(p.Name); err != nil {
+		if err := px.pause(p.env.Context(), p.Name); err != nil {
 			return err
 		}
 	}
-	return fmt.Errorf("demo: %s proxy not ready (%s); its log: %s", p.Name, last, tail(px.proc.log))
+	return fmt.Errorf("demo: %s proxy not ready (%s); its log: %s", p.Name, last, px.proc.LogTail())
 }
 
 // pause waits a moment between readiness checks, failing at once when the proxy
 // exited or the Env's context ended.
-func (px *Proxy) pause(pod string) error {
+func (px *Proxy) pause(ctx context.Context, pod string) error {
 	select {
-	case <-px.proc.done:
-		return fmt.Errorf("demo: %s proxy exited; its log: %s", pod, tail(px.proc.log))
-	case <-px.proc.ctx.Done():
-		return fmt.Errorf("demo: %s proxy: %w", pod, px.proc.ctx.Err())
+	case <-px.proc.Done():
+		return fmt.Errorf("demo: %s proxy exited; its log: %s", pod, px.proc.LogTail())
+	case <-ctx.Done():
+		return fmt.Errorf("demo: %s proxy: %w", pod, ctx.Err())
 	case <-time.After(20 * time.Millisecond):
 		return nil
 	}

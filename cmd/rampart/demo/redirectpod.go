@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rampart-mesh/rampart/redirect"
+	"github.com/rampart-mesh/rampart/redirect/netpod"
 )
 
 // redirectListen is the capture listener of a pod redirected by iptables: REDIRECT
@@ -50,7 +51,8 @@ func (p *Pod) redirectPod(opts ProxyOptions) error {
 	if e.egressResolver != "" {
 		argv = append(argv, "--egress-resolver", e.egressResolver)
 	}
-	proc, err := e.start(procSpec{name: p.Name + "-proxy", netns: p.NetNS, cgroup: p.ProxyCgroup, uid: proxyUID, argv: argv})
+	proc, err := e.Start(netpod.ProcSpec{Name: p.Name + "-proxy", NetNS: netpod.NSPath(p.NetNS),
+		Cgroup: p.ProxyCgroup, UID: proxyUID, Argv: argv})
 	if err != nil {
 		return err
 	}
@@ -62,11 +64,11 @@ func (p *Pod) redirectPod(opts ProxyOptions) error {
 			break
 		}
 		if !errors.Is(err, redirect.ErrNoListener) || time.Now().After(deadline) {
-			return fmt.Errorf("demo: %s proxy not listening on %s: %v; its log: %s", p.Name, redirectListen, err, tail(proc.log))
+			return fmt.Errorf("demo: %s proxy not listening on %s: %v; its log: %s", p.Name, redirectListen, err, proc.LogTail())
 		}
 		select {
-		case <-proc.done:
-			return fmt.Errorf("demo: %s proxy exited; its log: %s", p.Name, tail(proc.log))
+		case <-proc.Done():
+			return fmt.Errorf("demo: %s proxy exited; its log: %s", p.Name, proc.LogTail())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -80,8 +82,8 @@ func (p *Pod) redirectPod(opts ProxyOptions) error {
 // iptables appends rules to the pod's nat OUTPUT chain, in order.
 func (p *Pod) iptables(rules ...[]string) error {
 	for _, r := range rules {
-		args := append([]string{"--net=" + nsPath(p.NetNS), "--", lookTool("iptables"), "-w", "-t", "nat", "-A", "OUTPUT"}, r...)
-		if err := run(lookTool("nsenter"), args...); err != nil {
+		args := append([]string{"--net=" + netpod.NSPath(p.NetNS), "--", netpod.LookTool("iptables"), "-w", "-t", "nat", "-A", "OUTPUT"}, r...)
+		if err := netpod.Run(netpod.LookTool("nsenter"), args...); err != nil {
 			return fmt.Errorf("demo: %s: %w", p.Name, err)
 		}
 	}

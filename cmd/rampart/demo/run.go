@@ -7,15 +7,17 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/rampart-mesh/rampart/redirect/netpod"
 )
 
 // RunOptions configure Run.
 type RunOptions struct {
-	Out         io.Writer     // the report; required
-	ProxyBinary string        // rampart-proxy; required
-	Helper      HelperCommand // how to re-execute this program; required
-	Mode        Mode          // deathstar proxies' plaintext mode; default Strict
-	Logger      *slog.Logger  // progress; default discarded
+	Out         io.Writer            // the report; required
+	ProxyBinary string               // rampart-proxy; required
+	Helper      netpod.HelperCommand // how to re-execute this program; required
+	Mode        Mode                 // deathstar proxies' plaintext mode; default Strict
+	Logger      *slog.Logger         // progress; default discarded
 }
 
 // Run is `rampart demo`: it builds the Star Wars scenario, runs the tour, prints

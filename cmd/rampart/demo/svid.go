@@ -83,7 +83,7 @@ func (p *Pod) issueSVIDs() (string, error) {
 			}
 		}
 	}()
-	e.onClose(func() error { cancel(); <-done; return src.Close() })
+	e.OnClose(func() error { cancel(); <-done; return src.Close() })
 	return dir, nil
 }
 

@@ -1,4 +1,4 @@
-package netpod
+package podtest
 
 import (
 	"encoding/binary"

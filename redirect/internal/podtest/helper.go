@@ -1,10 +1,12 @@
-package netpod
+package podtest
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/rampart-mesh/rampart/redirect/netpod"
 )
 
 // Command is a helper command run inside a pod; it writes results to stdout.
@@ -13,11 +15,10 @@ type Command func(args []string) error
 // MaybeHelper runs the helper command this process was started for, if any, and
 // exits; call it first in TestMain. extra adds package-specific commands.
 func MaybeHelper(extra map[string]Command) {
-	spec, ok := os.LookupEnv(helperEnv)
+	args, ok := netpod.HelperArgs(helperEnv)
 	if !ok {
 		return
 	}
-	args := strings.Split(spec, "\x1f")
 	cmds := map[string]Command{
 		"serve": serve, "dial": dial, "dialas": dialAs, "dialfrom": dialFrom, "dialmany": dialMany, "udpecho": udpEcho,
 		"udp": udpDial, "bench": benchDial, "echo": echoServe, "benchecho": benchEcho,
@@ -27,11 +28,11 @@ func MaybeHelper(extra map[string]Command) {
 	}
 	cmd, found := cmds[args[0]]
 	if !found {
-		fmt.Fprintf(os.Stderr, "netpod: unknown helper %q\n", args[0])
+		fmt.Fprintf(os.Stderr, "podtest: unknown helper %q\n", args[0])
 		os.Exit(2)
 	}
 	if err := cmd(args[1:]); err != nil {
-		fmt.Fprintf(os.Stderr, "netpod %s: %v\n", args[0], err)
+		fmt.Fprintf(os.Stderr, "podtest %s: %v\n", args[0], err)
 		os.Exit(1)
 	}
 	os.Exit(0)
