@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
 	"github.com/rampart-mesh/rampart/sidecar/egress/egresstest"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 type egressCase struct {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 // proxyBinary and rampartBinary are built once for the whole package (the proxy

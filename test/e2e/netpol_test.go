@@ -7,8 +7,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
 	"github.com/rampart-mesh/rampart/policies"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 // npPod is one pod of testdata/networkpolicy/pods.json.

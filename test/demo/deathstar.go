@@ -10,10 +10,10 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/rampart-mesh/rampart/cmd/internal/starwars"
+	"github.com/rampart-mesh/rampart/test/demo/starwars"
 )
 
-// Bodies and header of the deathstar (cmd/internal/starwars, shared with the
+// Bodies and header of the deathstar (test/demo/starwars, shared with the
 // rampart-demo image).
 const (
 	LandedBody     = starwars.LandedBody

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 func ExampleParseDecision() {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 // FuzzParseDecision: any line either parses or errors, never panics, and a parsed

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 // decisionWant is a testdata/decisions/*.want file: the fields ParseDecision must

@@ -12,7 +12,7 @@ import (
 // binary at run time).
 func TestProxyOffersDemoFlags(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "rampart-proxy")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../rampart-proxy").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/rampart-proxy").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	help, _ := exec.Command(bin, "-help").CombinedOutput()

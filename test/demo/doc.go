@@ -3,8 +3,10 @@
 // processes, and (for meshed pods) a rampart-proxy running as uid 1337 in a child
 // cgroup, its traffic captured by the redirect package's eBPF programs.
 //
-// It is a library, not a main package, so that both `rampart demo` and the
-// end-to-end tests in test/e2e build the same pods the same way:
+// Its pods are redirect/netpod's (an Env embeds a netpod.Env). It is a library,
+// not a main package, so that both `rampart demo` (cmd/rampart, a thin command)
+// and the end-to-end tests in test/e2e build the same pods the same way; it is the
+// one part of test/ that cmd may import (see test/layout_test.go):
 //
 //	env, err := demo.NewEnv(demo.EnvOptions{Tag: "rpe2e", Helper: demo.TestHelper(),
 //		ProxyBinary: "/path/to/rampart-proxy"})
