@@ -80,20 +80,24 @@ func fileExists(p string) bool {
 // InNetNS runs f on a thread switched into the named namespace; sockets f creates
 // stay in that namespace for their whole life. This is how a harness itself
 // reaches pods (admin ports, a bundle server) without a helper process.
-func InNetNS(name string, f func() error) error {
+func InNetNS(name string, f func() error) error { return InNetNSPath(NSPath(name), f) }
+
+// InNetNSPath is InNetNS for the namespace at a path (/run/netns/NAME,
+// /proc/PID/ns/net).
+func InNetNSPath(path string, f func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		// The thread is not unlocked when switching back fails: Go then retires
 		// it instead of reusing a thread stuck in the wrong namespace.
-		back, err := switchNetNS(name)
+		back, err := switchNetNS(path)
 		if err != nil {
 			errc <- err
 			return
 		}
 		ferr := f()
 		if err := back(); err != nil {
-			errc <- fmt.Errorf("netpod: return from netns %s: %w", name, err)
+			errc <- fmt.Errorf("netpod: return from netns %s: %w", path, err)
 			return
 		}
 		runtime.UnlockOSThread()
@@ -102,20 +106,20 @@ func InNetNS(name string, f func() error) error {
 	return <-errc
 }
 
-func switchNetNS(name string) (back func() error, err error) {
+func switchNetNS(path string) (back func() error, err error) {
 	self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
 	if err != nil {
 		return nil, fmt.Errorf("netpod: own netns: %w", err)
 	}
-	target, err := os.Open(NSPath(name))
+	target, err := os.Open(path)
 	if err != nil {
 		self.Close()
-		return nil, fmt.Errorf("netpod: netns %s: %w", name, err)
+		return nil, fmt.Errorf("netpod: netns %s: %w", path, err)
 	}
 	defer target.Close()
 	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
 		self.Close()
-		return nil, fmt.Errorf("netpod: setns %s: %w", name, err)
+		return nil, fmt.Errorf("netpod: setns %s: %w", path, err)
 	}
 	return func() error {
 		defer self.Close()
