@@ -1,7 +1,6 @@
 package identity_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 const spireVersion = "v1.13.3"
@@ -22,33 +23,7 @@ func requireTool(t *testing.T, path, why string) {
 	if _, err := os.Stat(path); err == nil {
 		return
 	}
-	msg := fmt.Sprintf("%s not found (%s); build it with test/tools/spire/build.sh <cache dir>", path, why)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
-// toolsDir is $RAMPART_TOOLS_DIR, or <repo root>/.cache/bin.
-func toolsDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("RAMPART_TOOLS_DIR"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(b, []byte("module github.com/rampart-mesh/rampart\n")) {
-			return filepath.Join(dir, ".cache", "bin")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root (go.mod of github.com/rampart-mesh/rampart) not found")
-		}
-		dir = parent
-	}
+	support.Need(t, fmt.Sprintf("%s not found (%s); build it with test/tools/spire/build.sh <cache dir>", path, why))
 }
 
 // spire runs a real SPIRE server and agent on loopback and unix sockets in a temp dir.
@@ -63,7 +38,7 @@ type spire struct {
 
 func startSPIRE(t *testing.T, td string) *spire {
 	t.Helper()
-	bin := filepath.Join(toolsDir(t), "spire-"+spireVersion)
+	bin := filepath.Join(support.ToolsDir(t), "spire-"+spireVersion)
 	requireTool(t, filepath.Join(bin, "spire-server"), "real SPIRE server")
 	requireTool(t, filepath.Join(bin, "spire-agent"), "real SPIRE agent")
 	// Unix socket paths are limited to 108 bytes: keep the directory short.

@@ -37,7 +37,7 @@ func TestAppProxyBytes(t *testing.T) {
 			if l := p.Line(); l != "READY" {
 				t.Fatalf("benchecho: %q", l)
 			}
-			fmt.Fprintln(p.In, 200)
+			fmt.Fprintln(p.Stdin(), 200)
 			if l := p.Line(); l != "done" {
 				t.Fatalf("200 round trips: %q", l)
 			}

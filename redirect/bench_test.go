@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/rampart-mesh/rampart/redirect"
-	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
 )
 
 // benchNet has a server pod S and one client pod per way of reaching it: direct,
@@ -15,29 +15,29 @@ import (
 // with the sk_msg short-circuit. Both proxies call SO_ORIGINAL_DST and answer with
 // one line, as S does.
 type benchNet struct {
-	env                      *netpod.Env
-	s, direct, ipt, ebpf, sk *netpod.Pod
+	env                      *podtest.Env
+	s, direct, ipt, ebpf, sk *podtest.Pod
 }
 
 func newBenchNet(b *testing.B) *benchNet {
 	b.Helper()
-	env := netpod.New(b, "rdb")
+	env := podtest.New(b, "rdb")
 	n := &benchNet{env: env}
-	pod := func(name string, host byte) *netpod.Pod {
+	pod := func(name string, host byte) *podtest.Pod {
 		return env.Pod(name, netip.AddrFrom4([4]byte{198, 18, 6, host}), netip.Addr{})
 	}
 	n.s, n.direct, n.ipt = pod("s", 200), pod("d", 201), pod("i", 202)
 	n.ebpf, n.sk = pod("e", 203), pod("k", 204)
 	start(b, n.s, n.s.AppCgroup, "serve", ":80")
 	start(b, n.s, n.s.AppCgroup, "echo", ":81", "loop")
-	netpod.RequireTool(b, "iptables")
+	podtest.RequireTool(b, "iptables")
 	if out, err := env.Exec(n.ipt.NetNS, "iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp",
 		"-d", "198.18.6.0/24", "-m", "owner", "!", "--uid-owner", "1337", "-j", "REDIRECT", "--to-ports", "15001"); err != nil {
 		b.Fatalf("iptables: %v %s", err, out)
 	}
 	start(b, n.ipt, n.ipt.ProxyCgroup, "serve", "127.0.0.1:15001")
 	root := pinRootB(b, env.Prefix)
-	for _, p := range []*netpod.Pod{n.ebpf, n.sk} {
+	for _, p := range []*podtest.Pod{n.ebpf, n.sk} {
 		h, err := redirect.Attach(redirect.Options{
 			Name: p.Name, PinRoot: root, CgroupPath: p.Cgroup, ProxyCgroupID: cgroupIDB(b, p.ProxyCgroup),
 			Accelerate: p == n.sk,
@@ -50,7 +50,7 @@ func newBenchNet(b *testing.B) *benchNet {
 	return n
 }
 
-func start(b *testing.B, p *netpod.Pod, cgroup string, args ...string) *netpod.Proc {
+func start(b *testing.B, p *podtest.Pod, cgroup string, args ...string) *podtest.Proc {
 	b.Helper()
 	pr := p.Start(b, cgroup, args...)
 	if l := pr.Line(); l != "READY" {
@@ -78,10 +78,10 @@ func cgroupIDB(b *testing.B, path string) uint64 {
 }
 
 // run times b.N operations of a helper already waiting for a count on stdin.
-func run(b *testing.B, p *netpod.Proc) {
+func run(b *testing.B, p *podtest.Proc) {
 	b.Helper()
 	b.ResetTimer()
-	fmt.Fprintln(p.In, b.N)
+	fmt.Fprintln(p.Stdin(), b.N)
 	if l := p.Line(); l != "done" {
 		b.Fatalf("bench helper: %s", l)
 	}
@@ -95,7 +95,7 @@ func BenchmarkConnectFirstByte(b *testing.B) {
 	to := n.s.IP4.String() + ":80"
 	for _, c := range []struct {
 		name string
-		pod  *netpod.Pod
+		pod  *podtest.Pod
 	}{{"direct", n.direct}, {"iptables", n.ipt}, {"ebpf", n.ebpf}} {
 		b.Run(c.name, func(b *testing.B) {
 			p := start(b, c.pod, c.pod.AppCgroup, "bench", to)
@@ -115,7 +115,7 @@ func BenchmarkAppProxyRoundTrip(b *testing.B) {
 	for _, size := range []string{"1024", "65536"} {
 		for _, c := range []struct {
 			name string
-			pod  *netpod.Pod
+			pod  *podtest.Pod
 		}{{"direct", n.direct}, {"ebpf", n.ebpf}, {"ebpf+sk_msg", n.sk}} {
 			b.Run(c.name+"/"+size, func(b *testing.B) {
 				p := start(b, c.pod, c.pod.AppCgroup, "benchecho", to, size)

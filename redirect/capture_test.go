@@ -8,11 +8,10 @@ import (
 	"net/netip"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/rampart-mesh/rampart/redirect"
-	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
 )
 
 type captureCase struct {
@@ -154,8 +153,7 @@ func TestPinsSurviveAgentKill(t *testing.T) {
 	if l := agent.Line(); l != "READY" {
 		t.Fatalf("agent: %q", l)
 	}
-	_ = agent.Cmd.Process.Signal(syscall.SIGKILL)
-	_ = agent.Cmd.Wait()
+	agent.Kill()
 	to := tp.B.IP4.String() + ":80"
 	if _, s := tp.dial(t, "A app", to); s.Listener != "127.0.0.1:15001" || s.OrigDst != to {
 		t.Fatalf("after agent kill: answered by %q orig %q", s.Listener, s.OrigDst)
@@ -227,11 +225,11 @@ func TestDirectDialCannotBorrowOrigDst(t *testing.T) {
 	to := tp.B.IP4.String() + ":80"
 	for i, c := range []struct{ dial, orig string }{{to, to}, {"127.0.0.1:15001", "-"}} {
 		p := tp.A.Start(t, tp.A.AppCgroup, "dialfrom", "40123", c.dial)
-		r, err := netpod.ParseResult(p.Line())
+		r, err := podtest.ParseResult(p.Line())
 		if err != nil || r.Err != "" {
 			t.Fatalf("dial %d: %v %s", i, err, r.Err)
 		}
-		if s, _ := netpod.ParseServed(r.Line); s.Listener != "127.0.0.1:15001" || s.OrigDst != c.orig {
+		if s, _ := podtest.ParseServed(r.Line); s.Listener != "127.0.0.1:15001" || s.OrigDst != c.orig {
 			t.Errorf("dial %s: answered by %q, SO_ORIGINAL_DST %q, want %q", c.dial, s.Listener, s.OrigDst, c.orig)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
 )
 
 // TestSourcesMatchRecordedHash fails when capture.c or maps.h changed after the
@@ -39,7 +39,7 @@ func TestSourcesMatchRecordedHash(t *testing.T) {
 // TestObjectsFresh regenerates the objects with the go:generate line of gen.go into a
 // temporary folder and compares them byte for byte with the committed ones.
 func TestObjectsFresh(t *testing.T) {
-	netpod.RequireTool(t, "clang")
+	podtest.RequireTool(t, "clang")
 	args := bpf2goArgs(t)
 	out := t.TempDir()
 	// Flags must come before bpf2go's positional arguments.

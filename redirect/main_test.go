@@ -4,10 +4,10 @@ import (
 	"os"
 	"testing"
 
-	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
 )
 
 func TestMain(m *testing.M) {
-	netpod.MaybeHelper(map[string]netpod.Command{"attach": attachAndWait})
+	podtest.MaybeHelper(map[string]podtest.Command{"attach": attachAndWait})
 	os.Exit(m.Run())
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/rampart-mesh/rampart/redirect"
-	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
 )
 
 // TestBadOptions: every file in testdata/bad_options is refused before anything is
@@ -51,7 +51,7 @@ func TestFeatureErrorWrapsNotSupported(t *testing.T) {
 
 // TestCheckKernel: this kernel (6.18) has every feature capture needs.
 func TestCheckKernel(t *testing.T) {
-	netpod.RequireRoot(t)
+	podtest.RequireRoot(t)
 	if err := redirect.CheckKernel(); err != nil {
 		t.Fatal(err)
 	}

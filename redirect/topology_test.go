@@ -8,25 +8,25 @@ import (
 	"testing"
 
 	"github.com/rampart-mesh/rampart/redirect"
-	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
 )
 
 // topology is three pods on one bridge (198.18.6.0/24, this package's range):
 // A and B captured, C not. A's proxy and B's app and proxy run the serve helper.
 type topology struct {
-	env     *netpod.Env
-	A, B, C *netpod.Pod
+	env     *podtest.Env
+	A, B, C *podtest.Pod
 	C4x     netip.Addr // C's second address, inside A's excluded CIDR
 	pinRoot string
-	procs   map[string]*netpod.Proc
+	procs   map[string]*podtest.Proc
 }
 
 func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 func newTopology(t *testing.T) *topology {
 	t.Helper()
-	env := netpod.New(t, "rdr")
-	tp := &topology{env: env, C4x: ip("198.18.6.70"), procs: map[string]*netpod.Proc{}}
+	env := podtest.New(t, "rdr")
+	tp := &topology{env: env, C4x: ip("198.18.6.70"), procs: map[string]*podtest.Proc{}}
 	tp.A = env.Pod("a", ip("198.18.6.1"), ip("2001:2:0:6::1"))
 	tp.B = env.Pod("b", ip("198.18.6.2"), ip("2001:2:0:6::2"))
 	tp.C = env.Pod("c", ip("198.18.6.3"), ip("2001:2:0:6::3"))
@@ -55,7 +55,7 @@ func pinRoot(t *testing.T, prefix string) string {
 	return dir
 }
 
-func (tp *topology) serve(t *testing.T, pod *netpod.Pod, cgroup string, addrs ...string) {
+func (tp *topology) serve(t *testing.T, pod *podtest.Pod, cgroup string, addrs ...string) {
 	t.Helper()
 	p := pod.Start(t, cgroup, append([]string{"serve"}, addrs...)...)
 	if l := p.Line(); l != "READY" {
@@ -115,8 +115,8 @@ func (tp *topology) expand(s string) string {
 }
 
 // cgroupOf maps "A app" / "C proxy" to a pod and cgroup.
-func (tp *topology) cgroupOf(from string) (*netpod.Pod, string) {
-	pod := map[string]*netpod.Pod{"A": tp.A, "B": tp.B, "C": tp.C}[from[:1]]
+func (tp *topology) cgroupOf(from string) (*podtest.Pod, string) {
+	pod := map[string]*podtest.Pod{"A": tp.A, "B": tp.B, "C": tp.C}[from[:1]]
 	if strings.HasSuffix(from, "proxy") {
 		return pod, pod.ProxyCgroup
 	}
@@ -124,7 +124,7 @@ func (tp *topology) cgroupOf(from string) (*netpod.Pod, string) {
 }
 
 // dial runs the dial helper as `from` and returns what it saw.
-func (tp *topology) dial(t *testing.T, from, addr string) (netpod.Result, netpod.Served) {
+func (tp *topology) dial(t *testing.T, from, addr string) (podtest.Result, podtest.Served) {
 	t.Helper()
 	pod, cg := tp.cgroupOf(from)
 	args := []string{"dial", addr}
@@ -132,10 +132,10 @@ func (tp *topology) dial(t *testing.T, from, addr string) (netpod.Result, netpod
 		args = []string{"dialas", uid, addr}
 	}
 	p := pod.Start(t, cg, args...)
-	r, err := netpod.ParseResult(p.Line())
+	r, err := podtest.ParseResult(p.Line())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := netpod.ParseServed(r.Line)
+	s, _ := podtest.ParseServed(r.Line)
 	return r, s
 }

@@ -1,6 +1,7 @@
 package test_test
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -21,22 +22,82 @@ var allowed = map[string][]string{
 	"test":     {"cmd", "sidecar", "identity", "rego", "redirect", "injector", "policies"},
 }
 
+// shipped lists the subtrees of test/ that cmd may import, because a command
+// ships them: test/demo is the end-to-end harness's Star Wars scenario on network
+// namespaces, which is `rampart demo`. Being product code, a shipped subtree may
+// import only what cmd may (not cmd, and nothing else of test/).
+var shipped = []string{"test/demo"}
+
+// support is the test-support package: helpers shared by the tests of every
+// folder, leaves included. Only _test files may import it, so no product code
+// ever links it; it imports nothing of ours, so a leaf's tests stay leaf tests.
+const support = "test/support"
+
 // TestImportDirection fails when a package (or its tests) imports against the
 // dependency direction: leaves import nothing of ours, sidecar only identity and rego,
-// and nothing but test imports cmd or test.
+// and nothing but test imports cmd or test, except a shipped subtree of test
+// (cmd may import it) and the test-support package (any _test file may).
 func TestImportDirection(t *testing.T) {
-	for pkg, imports := range listImports(t) {
+	for pkg, imps := range listImports(t) {
 		from := folder(pkg)
 		if _, ok := allowed[from]; !ok {
 			t.Errorf("package %s is in folder %q, which DESIGN.md does not name", pkg, from)
 			continue
 		}
-		for _, imp := range imports {
-			if to := folder(imp); to != "" && to != from && !permitted(from, to) {
-				t.Errorf("%s imports %s: %s may not import %s (DESIGN.md dependency direction)", pkg, imp, from, to)
+		for _, imp := range imps.product {
+			if why := refuse(pkg, imp, false); why != "" {
+				t.Errorf("%s imports %s: %s", pkg, imp, why)
+			}
+		}
+		for _, imp := range imps.tests {
+			if why := refuse(pkg, imp, true); why != "" {
+				t.Errorf("%s's tests import %s: %s", pkg, imp, why)
 			}
 		}
 	}
+}
+
+// refuse says why package pkg (its _test files when inTest) may not import imp,
+// or "" when it may.
+func refuse(pkg, imp string, inTest bool) string {
+	from, to := folder(pkg), folder(imp)
+	switch {
+	case to == "":
+		return ""
+	case within(imp, support):
+		if !inTest {
+			return "only _test files may import the test-support package " + support
+		}
+		return ""
+	case within(pkg, support):
+		return support + " imports nothing of ours (leaves' tests use it)"
+	case isShipped(pkg) && !isShipped(imp):
+		if to == "test" || !permitted("cmd", to) {
+			return "a shipped part of test/ is product code: it may import only what cmd may"
+		}
+		return ""
+	case from == "cmd" && isShipped(imp):
+		return ""
+	case to != from && !permitted(from, to):
+		return fmt.Sprintf("%s may not import %s (DESIGN.md dependency direction)", from, to)
+	}
+	return ""
+}
+
+func isShipped(importPath string) bool {
+	for _, s := range shipped {
+		if within(importPath, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether importPath is the package at dir (below the module) or
+// below it.
+func within(importPath, dir string) bool {
+	rest, ok := strings.CutPrefix(importPath, module+"/"+dir)
+	return ok && (rest == "" || strings.HasPrefix(rest, "/"))
 }
 
 // TestPermittedRejectsWrongDirection keeps the checker honest: the rule table must
@@ -53,20 +114,48 @@ func TestPermittedRejectsWrongDirection(t *testing.T) {
 	if !permitted("cmd", "sidecar") || !permitted("sidecar", "rego") {
 		t.Error("cmd → sidecar and sidecar → rego must be allowed")
 	}
+	m := module + "/"
+	for _, tc := range []struct {
+		pkg, imp string
+		inTest   bool
+		ok       bool
+	}{
+		{m + "cmd/rampart", m + "test/demo", false, true},
+		{m + "cmd/rampart-demo", m + "test/demo/starwars", false, true},
+		{m + "cmd/rampart", m + "test/cluster", false, false},
+		{m + "cmd/rampart", m + "test/demox", false, false},
+		{m + "rego", m + "test/demo", false, false},
+		{m + "test/demo", m + "test/cluster", false, false},
+		{m + "test/demo", m + "cmd/internal/version", false, false},
+		{m + "test/demo", m + "redirect/netpod", false, true},
+		{m + "redirect", m + "test/support", true, true},
+		{m + "redirect", m + "test/support", false, false},
+		{m + "test/demo", m + "test/support", false, false},
+		{m + "test/support", m + "redirect", false, false},
+		{m + "test/e2e", m + "test/demo", true, true},
+	} {
+		if got := refuse(tc.pkg, tc.imp, tc.inTest) == ""; got != tc.ok {
+			t.Errorf("%s → %s (in test %v): allowed %v, want %v", tc.pkg, tc.imp, tc.inTest, got, tc.ok)
+		}
+	}
 }
 
-func listImports(t *testing.T) map[string][]string {
+// imports are one package's imports: of its product code, and of its _test files.
+type imports struct{ product, tests []string }
+
+func listImports(t *testing.T) map[string]imports {
 	t.Helper()
 	out, err := exec.Command("go", "list", "-f",
-		`{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}`,
+		`{{.ImportPath}} {{join .Imports " "}} | {{join .TestImports " "}} {{join .XTestImports " "}}`,
 		module+"/...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	pkgs := map[string][]string{}
+	pkgs := map[string]imports{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if fields := strings.Fields(line); len(fields) > 0 {
-			pkgs[fields[0]] = fields[1:]
+		product, tests, _ := strings.Cut(line, "|")
+		if fields := strings.Fields(product); len(fields) > 0 {
+			pkgs[fields[0]] = imports{fields[1:], strings.Fields(tests)}
 		}
 	}
 	if len(pkgs) < 5 {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rampart-mesh/rampart/cmd/internal/starwars"
+	"github.com/rampart-mesh/rampart/test/demo/starwars"
 )
 
 // deathstar starts the real deathstar on loopback and returns its host:port.

@@ -12,7 +12,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/rampart-mesh/rampart/cmd/internal/starwars"
+	"github.com/rampart-mesh/rampart/test/demo/starwars"
 )
 
 // serveDeathstar serves Cilium's deathstar until ctx ends, logging one JSON line

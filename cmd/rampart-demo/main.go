@@ -3,7 +3,7 @@
 // run under (the image links deathstar, curl and sleep to it), or else its first
 // argument, picks the app.
 //
-//	deathstar [-listen :80] [-name NAME]   Cilium's deathstar (cmd/internal/starwars)
+//	deathstar [-listen :80] [-name NAME]   Cilium's deathstar (test/demo/starwars)
 //	curl [-sSfiL] [-X M] [-m S] [--connect-timeout S] [-H H] [-d D] [-o F] [-w FMT] URL
 //	                                        the curl subset of Cilium's guide
 //	sleep                                   wait for SIGTERM (what a tiefighter pod runs)

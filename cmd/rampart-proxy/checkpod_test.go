@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rampart-mesh/rampart/redirect"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // checkPod is a pod on the real kernel for the capture check: a network namespace
@@ -36,7 +37,7 @@ const (
 
 func newCheckPod(t *testing.T) *checkPod {
 	t.Helper()
-	needRootCI(t, "network namespaces, cgroups and eBPF need root")
+	support.RequireRoot(t, "network namespaces, cgroups and eBPF need root")
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	p := &checkPod{t: t, name: "rpck" + hex.EncodeToString(b)}
@@ -64,17 +65,6 @@ func newCheckPod(t *testing.T) *checkPod {
 		}
 	})
 	return p
-}
-
-func needRootCI(t *testing.T, reason string) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal(reason)
-	}
-	t.Skip(reason)
 }
 
 // netns creates a namespace with lo up and IPv6 off (no router solicitations or

@@ -15,23 +15,37 @@ import (
 // returns the sidecar's options. In a pod (see inPod) the listeners default to
 // the contract ports.
 func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Writer) (sidecar.Options, func(), error) {
-	pod, err := inPod(lookup)
+	s, err := parseSettings(args, lookup, stderr)
 	if err != nil {
 		return sidecar.Options{}, nil, err
+	}
+	return s.sidecarOptions(stderr)
+}
+
+// parseSettings reads args, each flag falling back to its variables in lookup.
+func parseSettings(args []string, lookup func(string) (string, bool), stderr io.Writer) (settings, error) {
+	pod, err := inPod(lookup)
+	if err != nil {
+		return settings{}, err
 	}
 	s := defaultSettings(pod)
 	b := s.flagSet()
 	b.all.SetOutput(stderr)
 	b.all.Usage = func() { b.usage(stderr) }
 	if err := b.all.Parse(args); err != nil {
-		return sidecar.Options{}, nil, err
+		return settings{}, err
 	}
 	if b.all.NArg() > 0 {
-		return sidecar.Options{}, nil, fmt.Errorf("unexpected arguments %q", b.all.Args())
+		return settings{}, fmt.Errorf("unexpected arguments %q", b.all.Args())
 	}
 	if err := bindEnv(b.all, lookup); err != nil {
-		return sidecar.Options{}, nil, err
+		return settings{}, err
 	}
+	return s, nil
+}
+
+// sidecarOptions is options with the JSON logger on stderr at the set level.
+func (s *settings) sidecarOptions(stderr io.Writer) (sidecar.Options, func(), error) {
 	o, closeLog, err := s.options()
 	o.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: s.LogLevel}))
 	return o, closeLog, err
@@ -114,6 +128,8 @@ func (s *settings) podFlags(b *binder) {
 	b.flag(portList(&s.ExcludeInPorts), "exclude-inbound-ports", "pod ports the node agent never captures (validated and shown at /debug/config)", "RAMPART_EXCLUDE_INBOUND_PORTS")
 	b.flag(portList(&s.ExcludeOutPorts), "exclude-outbound-ports", "destination ports the node agent never captures", "RAMPART_EXCLUDE_OUTBOUND_PORTS")
 	b.flag(prefixList(&s.ExcludeOutCIDRs), "exclude-outbound-cidrs", "destination prefixes the node agent never captures", "RAMPART_EXCLUDE_OUTBOUND_CIDRS")
+	b.flag(bytesValue{&s.MemoryLimit}, "memory-limit", "the container's memory limit in bytes; GOMEMLIMIT is set to 90 % of it unless GOMEMLIMIT is set (empty: none)", "RAMPART_MEMORY_LIMIT")
+	b.flag(boolValue{&s.ReleaseStartupMemory}, "release-startup-memory", "return memory only start-up used, 1 s, 10 s and 60 s after start", "RAMPART_RELEASE_STARTUP_MEMORY")
 }
 
 func (s *settings) limitFlags(b *binder) {

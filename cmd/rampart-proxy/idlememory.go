@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
 	"runtime/debug"
 	"runtime/metrics"
-	"strconv"
 	"time"
 )
 
@@ -24,12 +22,9 @@ const (
 	idleBusyBytes  = 1 << 20
 )
 
-// releaseIdleMemory runs until ctx ends; RAMPART_RELEASE_STARTUP_MEMORY=false
-// turns it off with the start-up release.
+// releaseIdleMemory runs until ctx ends; --release-startup-memory=false turns it
+// off with the start-up release (see run).
 func releaseIdleMemory(ctx context.Context, log *slog.Logger) {
-	if on, err := strconv.ParseBool(os.Getenv("RAMPART_RELEASE_STARTUP_MEMORY")); err == nil && !on {
-		return
-	}
 	t := time.NewTicker(idleTick)
 	defer t.Stop()
 	var w idleWatch

@@ -28,10 +28,10 @@
 //
 // Memory: 1 s, 10 s and 60 s after start the proxy returns what only start-up used
 // (see releaseStartupMemory), and again whenever a busy proxy goes quiet
-// (releaseIdleMemory); RAMPART_RELEASE_STARTUP_MEMORY=false turns both off.
+// (releaseIdleMemory); --release-startup-memory=false ($RAMPART_RELEASE_STARTUP_MEMORY) turns both off.
 // GOGC and GOMEMLIMIT work as for any Go program; the defaults are Go's (a low
 // GOMEMLIMIT makes the GC run constantly once many streams are open). When
-// GOMEMLIMIT is not set, $RAMPART_MEMORY_LIMIT (bytes; the injector sets it from
+// GOMEMLIMIT is not set, --memory-limit ($RAMPART_MEMORY_LIMIT, bytes; the injector sets it from
 // the container's memory limit) sets it to 90 % of that; near it, new inbound
 // connections, streams and requests are refused (503) rather than the proxy
 // being OOM-killed (--memory-pressure).
@@ -79,19 +79,23 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == checkCommand {
 		return runCheck(ctx, args[1:], os.Stdout, stderr)
 	}
-	opts, closeLog, err := parseFlags(args, os.LookupEnv, stderr)
+	s, err := parseSettings(args, os.LookupEnv, stderr)
+	if err != nil {
+		return err
+	}
+	opts, closeLog, err := s.sidecarOptions(stderr)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
-	if err := setMemoryLimit(opts.Logger); err != nil {
-		return err
-	}
+	setMemoryLimit(opts.Logger, s.MemoryLimit, os.LookupEnv)
 	reg := prometheus.NewRegistry() // served at the admin port, never the global one
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts.Registerer = reg
-	go releaseStartupMemory(ctx, opts.Logger)
-	go releaseIdleMemory(ctx, opts.Logger)
+	if s.ReleaseStartupMemory {
+		go releaseStartupMemory(ctx, opts.Logger)
+		go releaseIdleMemory(ctx, opts.Logger)
+	}
 	return sidecar.Run(ctx, opts)
 }
 
@@ -105,9 +109,6 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 // pages fault back in on first use, so later trims cost microseconds, and the
 // later rounds catch slow starts (a Workload API SVID, a first bundle poll).
 func releaseStartupMemory(ctx context.Context, log *slog.Logger) {
-	if on, err := strconv.ParseBool(os.Getenv("RAMPART_RELEASE_STARTUP_MEMORY")); err == nil && !on {
-		return
-	}
 	start := time.Now()
 	for _, at := range []time.Duration{time.Second, 10 * time.Second, time.Minute} {
 		select {

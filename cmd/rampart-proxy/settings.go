@@ -46,6 +46,8 @@ type settings struct {
 	MaxConns, MaxPerAddress, MaxPerIdentity int
 	StreamBodies                            bool
 	MemoryPressure                          float64
+	MemoryLimit                             int64 // bytes; 0: none (see setMemoryLimit)
+	ReleaseStartupMemory                    bool  // see releaseStartupMemory
 
 	// Egress (connections leaving the mesh).
 	EgressResolver netip.AddrPort
@@ -67,6 +69,6 @@ func defaultSettings(pod bool) settings {
 		ConnectTimeout: 2 * time.Second, DrainTimeout: 5 * time.Second, LogLevel: slog.LevelInfo,
 		Plaintext: podDefault(pod, podPlaintext), HBONE: podDefault(pod, podHBONE),
 		Capture: podDefault(pod, podOutbound), Admin: podDefault(pod, podAdmin),
-		Labels: map[string]string{}, inPod: pod,
+		Labels: map[string]string{}, ReleaseStartupMemory: true, inPod: pod,
 	}
 }

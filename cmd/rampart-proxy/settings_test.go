@@ -14,25 +14,34 @@ type envMap map[string]string
 
 func (e envMap) lookup(k string) (string, bool) { v, ok := e[k]; return v, ok }
 
+// parsed is what one command line gives: the sidecar's options and the settings
+// only main uses (memory).
+type parsed struct {
+	sidecar.Options
+	settings settings
+}
+
 // TestPrecedence: for every kind of setting a flag replaces its variable (lists
 // and routes too), a variable replaces the default, and RAMPART_* names win over
 // the downward-API names.
 func TestPrecedence(t *testing.T) {
-	routes := func(o sidecar.Options) string {
+	routes := func(o parsed) string {
 		var s []string
 		for _, r := range o.Outbound.Routes {
 			s = append(s, r.Listen+"="+r.Destination)
 		}
 		return strings.Join(s, ";")
 	}
-	timeout := func(o sidecar.Options) string { return o.Outbound.Tuning.ConnectTimeout.String() }
-	podIPs := func(o sidecar.Options) string { return fmt.Sprint(o.Inbound.PodIPs) }
-	ns := func(o sidecar.Options) string { return o.Identity.Namespace }
-	labels := func(o sidecar.Options) string { return fmt.Sprint(o.Inbound.Labels) }
-	stream := func(o sidecar.Options) string { return fmt.Sprint(o.Inbound.Tuning.StreamBodies) }
-	upstream := func(o sidecar.Options) string { return o.Inbound.Upstream }
-	ports := func(o sidecar.Options) string { return fmt.Sprint(o.Capture.ExcludeInboundPorts) }
-	gateway := func(o sidecar.Options) string {
+	timeout := func(o parsed) string { return o.Outbound.Tuning.ConnectTimeout.String() }
+	podIPs := func(o parsed) string { return fmt.Sprint(o.Inbound.PodIPs) }
+	ns := func(o parsed) string { return o.Identity.Namespace }
+	labels := func(o parsed) string { return fmt.Sprint(o.Inbound.Labels) }
+	stream := func(o parsed) string { return fmt.Sprint(o.Inbound.Tuning.StreamBodies) }
+	upstream := func(o parsed) string { return o.Inbound.Upstream }
+	ports := func(o parsed) string { return fmt.Sprint(o.Capture.ExcludeInboundPorts) }
+	memLimit := func(o parsed) string { return fmt.Sprint(o.settings.MemoryLimit) }
+	release := func(o parsed) string { return fmt.Sprint(o.settings.ReleaseStartupMemory) }
+	gateway := func(o parsed) string {
 		g := o.Outbound.Egress
 		return fmt.Sprint(g.Gateway.Addr, " ", g.Gateway.Identity, " ", g.Gateway.Hosts, " ", g.ServeGateway)
 	}
@@ -41,7 +50,7 @@ func TestPrecedence(t *testing.T) {
 		name string
 		env  envMap
 		args []string
-		get  func(sidecar.Options) string
+		get  func(parsed) string
 		want string
 	}{
 		{"duration default", nil, nil, timeout, "2s"},
@@ -63,14 +72,25 @@ func TestPrecedence(t *testing.T) {
 		{"serve gateway flag alone", nil, []string{"--serve-egress-gateway"}, gateway, "  [] true"},
 		{"fallback variable", envMap{"POD_NAMESPACE": "empire"}, nil, ns, "empire"},
 		{"RAMPART_ variable wins", envMap{"POD_NAMESPACE": "empire", "RAMPART_NAMESPACE": "rebels"}, nil, ns, "rebels"},
+		{"bytes default", nil, nil, memLimit, "0"},
+		{"bytes variable", envMap{"RAMPART_MEMORY_LIMIT": "1000000000"}, nil, memLimit, "1000000000"},
+		{"empty bytes variable is none", envMap{"RAMPART_MEMORY_LIMIT": ""}, nil, memLimit, "0"},
+		{"bytes flag replaces variable", envMap{"RAMPART_MEMORY_LIMIT": "1000000000"}, []string{"--memory-limit", "2000000000"}, memLimit, "2000000000"},
+		{"bool default on", nil, nil, release, "true"},
+		{"bool variable", envMap{"RAMPART_RELEASE_STARTUP_MEMORY": "false"}, nil, release, "false"},
+		{"bool flag replaces its variable", envMap{"RAMPART_RELEASE_STARTUP_MEMORY": "false"}, []string{"--release-startup-memory=true"}, release, "true"},
 		{"flag wins over both", envMap{"POD_NAMESPACE": "empire", "RAMPART_NAMESPACE": "rebels"}, []string{"--namespace", "hoth"}, ns, "hoth"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o, _, err := parseFlags(tc.args, tc.env.lookup, io.Discard)
+			s, err := parseSettings(tc.args, tc.env.lookup, io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := tc.get(o); got != tc.want {
+			o, _, err := s.sidecarOptions(io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tc.get(parsed{o, s}); got != tc.want {
 				t.Errorf("got %s, want %s", got, tc.want)
 			}
 		})
@@ -105,6 +125,10 @@ func TestMalformed(t *testing.T) {
 		{envMap{"RAMPART_MEMORY_PRESSURE": "2"}, nil, "$RAMPART_MEMORY_PRESSURE"},
 		{envMap{"RAMPART_STREAM_REQUEST_BODIES": "sometimes"}, nil, "$RAMPART_STREAM_REQUEST_BODIES"},
 		{envMap{"RAMPART_IN_POD": "maybe"}, nil, "$RAMPART_IN_POD"},
+		{envMap{"RAMPART_MEMORY_LIMIT": "128Mi"}, nil, `$RAMPART_MEMORY_LIMIT "128Mi"`},
+		{envMap{"RAMPART_MEMORY_LIMIT": "-1"}, nil, "$RAMPART_MEMORY_LIMIT"},
+		{envMap{"RAMPART_RELEASE_STARTUP_MEMORY": "release"}, nil, `$RAMPART_RELEASE_STARTUP_MEMORY "release"`},
+		{nil, []string{"--memory-limit", "1G"}, "--memory-limit"},
 		{nil, []string{"--connect-timeout", "soon"}, "--connect-timeout"},
 		{nil, []string{"--route", "=198.18.0.1:80"}, "--route"},
 		{nil, []string{"--max-connections-per-address", "0"}, "--max-connections-per-address"},

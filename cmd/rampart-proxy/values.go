@@ -276,6 +276,31 @@ func positive[T int | int64](p *T, typ string) numberValue[T] {
 	}, typ}
 }
 
+// bytesValue is a positive number of bytes, or empty for none (0): the injector
+// sets the variable from the container's limit, which may be absent.
+type bytesValue struct{ n *int64 }
+
+func (v bytesValue) Type() string { return "bytes" }
+func (v bytesValue) String() string {
+	if *v.n == 0 {
+		return ""
+	}
+	return strconv.FormatInt(*v.n, 10)
+}
+
+func (v bytesValue) Set(s string) error {
+	if s == "" {
+		*v.n = 0
+		return nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("want a positive number of bytes")
+	}
+	*v.n = n
+	return nil
+}
+
 // stringValue is a plain string; "" is a value too (it turns a listener off).
 type stringValue struct{ s *string }
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 // newDemoCmd is `rampart demo`: the Star Wars scenario on real namespaces.

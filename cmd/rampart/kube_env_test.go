@@ -2,13 +2,13 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // kubeVersion names the folder test/tools/kube/build.sh fills.
@@ -18,22 +18,10 @@ const kubeVersion = "kube-v1.37.0"
 // the test (fails it under CI=true) when they have not been built.
 func kubeAssets(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("RAMPART_TOOLS_DIR")
-	if dir == "" {
-		gomod, err := exec.Command("go", "env", "GOMOD").Output()
-		if err != nil {
-			t.Fatalf("go env GOMOD: %v", err)
-		}
-		dir = filepath.Join(filepath.Dir(strings.TrimSpace(string(gomod))), ".cache", "bin")
-	}
-	dir = filepath.Join(dir, kubeVersion)
+	dir := filepath.Join(support.ToolsDir(t), kubeVersion)
 	for _, bin := range []string{"kube-apiserver", "etcd", "kubectl"} {
 		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
-			reason := "no " + bin + " in " + dir + ": run test/tools/kube/build.sh .cache/bin (or make tools)"
-			if os.Getenv("CI") == "true" {
-				t.Fatal(reason)
-			}
-			t.Skip(reason)
+			support.Need(t, "no "+bin+" in "+dir+": run test/tools/kube/build.sh .cache/bin (or make tools)")
 		}
 	}
 	return dir

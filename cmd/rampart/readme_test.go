@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // readmeCommand says how TestREADME checks one command the README shows: run it
@@ -114,11 +116,8 @@ func TestREADME(t *testing.T) {
 				}
 				t.Logf("run as written by test/e2e TestCluster on a real node")
 				return
-			case c.root && os.Geteuid() != 0:
-				if os.Getenv("CI") == "true" {
-					t.Fatal("needs root, and CI=true")
-				}
-				t.Skip("needs root")
+			case c.root:
+				support.RequireRoot(t, "needs root")
 			}
 			var env []string
 			if c.kube {

@@ -11,11 +11,11 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/rampart-mesh/rampart/redirect/agent"
-	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
 )
 
 func TestMain(m *testing.M) {
-	netpod.MaybeHelper(map[string]netpod.Command{"agent": runAgent})
+	podtest.MaybeHelper(map[string]podtest.Command{"agent": runAgent})
 	ctrllog.SetLogger(logr.Discard()) // envtest and the pod cache log through it
 	code := m.Run()
 	sharedAPI.stop()

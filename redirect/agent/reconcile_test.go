@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,15 +14,15 @@ import (
 
 	"github.com/rampart-mesh/rampart/redirect"
 	"github.com/rampart-mesh/rampart/redirect/agent"
-	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
 )
 
 // node is a fake-free node: pod A laid out like kubelet's cgroupfs driver
 // (kubepods/burstable/pod<uid>/<container id>) in its own netns, and an uncaptured
 // pod C; addresses from 198.18.6.128/25.
 type node struct {
-	env     *netpod.Env
-	a, c    *netpod.Pod
+	env     *podtest.Env
+	a, c    *podtest.Pod
 	pod     *corev1.Pod
 	pinRoot string
 }
@@ -36,9 +35,9 @@ func newNode(t *testing.T) *node {
 // newNodeFor lays pod A out for the given pod object (its UID names the cgroup).
 func newNodeFor(t *testing.T, pod *corev1.Pod) *node {
 	t.Helper()
-	env := netpod.New(t, "agt")
+	env := podtest.New(t, "agt")
 	n := &node{env: env, pod: pod}
-	layout := netpod.Layout{Cgroup: "kubepods/burstable/pod" + string(n.pod.UID), App: "bbb222", Proxy: "aaa111"}
+	layout := podtest.Layout{Cgroup: "kubepods/burstable/pod" + string(n.pod.UID), App: "bbb222", Proxy: "aaa111"}
 	n.a = env.PodIn("a", layout, netip.MustParseAddr("198.18.6.129"), netip.MustParseAddr("2001:2:0:6::129"))
 	n.c = env.Pod("c", netip.MustParseAddr("198.18.6.130"), netip.Addr{})
 	n.pod.Status.PodIPs = []corev1.PodIP{{IP: n.a.IP4.String()}, {IP: n.a.IP6.String()}}
@@ -51,7 +50,7 @@ func newNodeFor(t *testing.T, pod *corev1.Pod) *node {
 
 // newPinRoot is the Env's own folder in bpffs, removed (with what is pinned there)
 // when the test ends.
-func newPinRoot(t *testing.T, env *netpod.Env) string {
+func newPinRoot(t *testing.T, env *podtest.Env) string {
 	t.Helper()
 	if err := redirect.EnsureBPFFS(redirect.BPFFSRoot); err != nil {
 		t.Fatal(err)
@@ -61,7 +60,7 @@ func newPinRoot(t *testing.T, env *netpod.Env) string {
 	return dir
 }
 
-func serve(t *testing.T, pod *netpod.Pod, cgroup string, addrs ...string) {
+func serve(t *testing.T, pod *podtest.Pod, cgroup string, addrs ...string) {
 	t.Helper()
 	if l := pod.Start(t, cgroup, append([]string{"serve"}, addrs...)...).Line(); l != "READY" {
 		t.Fatalf("serve: %q", l)
@@ -70,13 +69,13 @@ func serve(t *testing.T, pod *netpod.Pod, cgroup string, addrs ...string) {
 
 // dial returns which listener answered a connection from pod's app, and the
 // original destination it was told.
-func dial(t *testing.T, pod *netpod.Pod, addr string) netpod.Served {
+func dial(t *testing.T, pod *podtest.Pod, addr string) podtest.Served {
 	t.Helper()
-	r, err := netpod.ParseResult(pod.Start(t, pod.AppCgroup, "dial", addr).Line())
+	r, err := podtest.ParseResult(pod.Start(t, pod.AppCgroup, "dial", addr).Line())
 	if err != nil || r.Err != "" {
 		t.Fatalf("dial %s: %v %s", addr, err, r.Err)
 	}
-	s, _ := netpod.ParseServed(r.Line)
+	s, _ := podtest.ParseServed(r.Line)
 	return s
 }
 
@@ -145,8 +144,7 @@ func TestAgentKillAndRestart(t *testing.T) {
 	if l := first.Line(); l != "READY" {
 		t.Fatalf("agent: %q", l)
 	}
-	_ = first.Cmd.Process.Signal(syscall.SIGKILL)
-	_ = first.Cmd.Wait()
+	first.Kill()
 	toC := n.c.IP4.String() + ":80"
 	if s := dial(t, n.a, toC); s.Listener != "127.0.0.1:15001" {
 		t.Fatalf("after agent kill A→C answered by %s", s.Listener)
@@ -210,11 +208,11 @@ func checkProxyRestart(t *testing.T, n *node, r *agent.Reconciler, to string) {
 	if err := r.Sync(n.pod); err != nil {
 		t.Fatal(err)
 	}
-	res, err := netpod.ParseResult(n.env.StartIn(t, n.a.NetNS, dir, "dial", to).Line())
+	res, err := podtest.ParseResult(n.env.StartIn(t, n.a.NetNS, dir, "dial", to).Line())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := netpod.ParseServed(res.Line); s.Listener != ":80" {
+	if s, _ := podtest.ParseServed(res.Line); s.Listener != ":80" {
 		t.Errorf("restarted proxy's connection answered by %q (%s), want C's app", s.Listener, res.Err)
 	}
 }

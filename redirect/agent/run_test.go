@@ -15,16 +15,16 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/rampart-mesh/rampart/redirect/agent"
-	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
 )
 
 // TestRunServesProbes runs rampart-node's Run as the DaemonSet does (kubeconfig to
 // a real kube-apiserver, cgroup2 found in mountinfo): /healthz/live answers, and
 // /healthz/ready and /metrics once the pod cache has synced.
 func TestRunServesProbes(t *testing.T) {
-	netpod.RequireRoot(t)
+	podtest.RequireRoot(t)
 	cfg, _ := startAPIServer(t)
-	env := netpod.New(t, "agm")
+	env := podtest.New(t, "agm")
 	addr := freeAddr(t)
 	ctx, cancel := contextWithCancel(t)
 	done := make(chan error, 1)

@@ -19,7 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/rampart-mesh/rampart/redirect/agent"
-	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
 )
 
 // TestHybridRunc starts a pod's containers with the machine's runc (Debian's 1.1.5
@@ -31,8 +31,8 @@ import (
 // the pod there, the sandbox's namespace through the pod cgroup, and captures an
 // app container's connection into the proxy container.
 func TestHybridRunc(t *testing.T) {
-	netpod.RequireRoot(t)
-	env := netpod.New(t, "agr")
+	podtest.RequireRoot(t)
+	env := podtest.New(t, "agr")
 	a := env.Pod("a", netip.MustParseAddr("198.18.6.140"), netip.Addr{})
 	c := env.Pod("c", netip.MustParseAddr("198.18.6.141"), netip.Addr{})
 	serve(t, c, c.AppCgroup, ":80")
@@ -91,7 +91,7 @@ type runcNode struct {
 
 func newRuncNode(t *testing.T, parent string) *runcNode {
 	t.Helper()
-	n := &runcNode{runc: netpod.RequireTool(t, "runc"), dir: t.TempDir(), parent: parent, t: t}
+	n := &runcNode{runc: podtest.RequireTool(t, "runc"), dir: t.TempDir(), parent: parent, t: t}
 	n.state = filepath.Join(n.dir, "state")
 	// runc removes only a container's own folders; the pod's and its parents stay in
 	// every hierarchy (the unified ones go with the netpod Env's cgroup).
@@ -168,13 +168,13 @@ func (c runcContainer) line(t *testing.T) string {
 }
 
 // dial runs an app container that connects to addr once.
-func (n *runcNode) dial(t *testing.T, id, netns, addr string) netpod.Served {
+func (n *runcNode) dial(t *testing.T, id, netns, addr string) podtest.Served {
 	t.Helper()
-	res, err := netpod.ParseResult(n.run(id, netns, "dial", addr).line(t))
+	res, err := podtest.ParseResult(n.run(id, netns, "dial", addr).line(t))
 	if err != nil || res.Err != "" {
 		t.Fatalf("dial %s: %v %s", addr, err, res.Err)
 	}
-	s, _ := netpod.ParseServed(res.Line)
+	s, _ := podtest.ParseServed(res.Line)
 	return s
 }
 
@@ -208,7 +208,7 @@ func (n *runcNode) writeBundle(bundle, id, netns string, helper []string) {
 		"root":       map[string]any{"path": "rootfs", "readonly": true},
 		"process": map[string]any{
 			"args": []string{"/t", "-test.run=^$"}, "cwd": "/", "user": map[string]int{"uid": 0, "gid": 0},
-			"env": []string{"PATH=/usr/bin", netpod.HelperEnv(helper...)}, "noNewPrivileges": true,
+			"env": []string{"PATH=/usr/bin", podtest.HelperEnv(helper...)}, "noNewPrivileges": true,
 		},
 		"mounts": mounts,
 		"linux": map[string]any{

@@ -15,7 +15,7 @@ import (
 
 	"github.com/rampart-mesh/rampart/redirect"
 	"github.com/rampart-mesh/rampart/redirect/agent"
-	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
 )
 
 // createRunning creates an injected pod bound to node and reports it running with
@@ -61,7 +61,7 @@ func startWatch(t *testing.T, r *agent.Reconciler, node string) (stop func() err
 // holds up "good"; both are retried with backoff (a bounded number of tries per
 // second, not a hot loop); "late" is captured once its cgroup and proxy appear.
 func TestWatchRetriesPodsWithBackoff(t *testing.T) {
-	netpod.RequireRoot(t)
+	podtest.RequireRoot(t)
 	_, client := startAPIServer(t)
 	pods := client.CoreV1().Pods("default")
 	good := createRunning(t, pods, apiPod(t, "good", "node-retry"), nil, "aaa111")
@@ -105,7 +105,7 @@ func TestWatchRetriesPodsWithBackoff(t *testing.T) {
 		}
 	}
 
-	l := n.env.PodIn("late", netpod.Layout{Cgroup: "kubepods/besteffort/pod" + string(late.UID), App: "fff666", Proxy: "ddd444"}, lateIP, netip.Addr{})
+	l := n.env.PodIn("late", podtest.Layout{Cgroup: "kubepods/besteffort/pod" + string(late.UID), App: "fff666", Proxy: "ddd444"}, lateIP, netip.Addr{})
 	serve(t, l, l.ProxyCgroup, "127.0.0.1:15001", ":15006")
 	waitFor(t, "late pod attached", func() bool { return slices.Contains(r.Attached(), string(late.UID)) })
 	if s := dial(t, l, toC); s.Listener != "127.0.0.1:15001" || s.OrigDst != toC {
@@ -119,7 +119,7 @@ func TestWatchRetriesPodsWithBackoff(t *testing.T) {
 // pod's processes still run (a forced delete), and detaches and unpins it once they
 // are gone. The agent reports ready once its cache has synced.
 func TestWatchDetachesPodsDeletedWhileDown(t *testing.T) {
-	netpod.RequireRoot(t)
+	podtest.RequireRoot(t)
 	_, client := startAPIServer(t)
 	pods := client.CoreV1().Pods("default")
 	p := createRunning(t, pods, apiPod(t, "shortlived", "node-down"), nil, "aaa111")

@@ -3,10 +3,8 @@ package agent_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/rampart-mesh/rampart/redirect/agent"
-	"github.com/rampart-mesh/rampart/redirect/internal/netpod"
+	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestWatchFollowsTheAPIServer runs the agent's informer against a real
@@ -30,7 +29,7 @@ import (
 // node and carrying the proxy is captured once its status names its IPs and proxy
 // container, a pod of another node is not, and deleting the pod detaches it.
 func TestWatchFollowsTheAPIServer(t *testing.T) {
-	netpod.RequireRoot(t)
+	podtest.RequireRoot(t)
 	cfg, client := startAPIServer(t)
 	ctx := t.Context()
 	pods := client.CoreV1().Pods("default")
@@ -97,7 +96,7 @@ func ptr[T any](v T) *T { return &v }
 
 // killPod kills every process in the pod's cgroups and waits until none is left.
 // (Not cgroup.kill: a process cloned into the cgroup afterwards was killed too.)
-func killPod(t *testing.T, p *netpod.Pod) {
+func killPod(t *testing.T, p *podtest.Pod) {
 	t.Helper()
 	for _, dir := range []string{p.Cgroup, p.AppCgroup, p.ProxyCgroup} {
 		b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
@@ -146,7 +145,7 @@ func (a *apiServer) stop() {
 
 func startAPIServer(t *testing.T) (*rest.Config, *kubernetes.Clientset) {
 	t.Helper()
-	assets := kubeAssets(t)
+	assets := support.KubeAssets(t, "kube-apiserver", "etcd")
 	sharedAPI.once.Do(func() {
 		sharedAPI.env = &envtest.Environment{BinaryAssetsDirectory: assets}
 		if sharedAPI.cfg, sharedAPI.err = sharedAPI.env.Start(); sharedAPI.err != nil {
@@ -158,32 +157,6 @@ func startAPIServer(t *testing.T) (*rest.Config, *kubernetes.Clientset) {
 		t.Fatalf("start kube-apiserver from %s: %v", assets, sharedAPI.err)
 	}
 	return sharedAPI.cfg, sharedAPI.client
-}
-
-// kubeAssets finds kube-<version>/ under $RAMPART_TOOLS_DIR or <repo>/.cache/bin.
-func kubeAssets(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("RAMPART_TOOLS_DIR")
-	if dir == "" {
-		out, err := exec.Command("go", "env", "GOMOD").Output()
-		if err == nil {
-			dir = filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), ".cache", "bin")
-		}
-	}
-	var found []string
-	for _, bin := range []string{"kube-apiserver", "etcd"} {
-		m, _ := filepath.Glob(filepath.Join(dir, "kube-*", bin))
-		if len(m) == 0 {
-			msg := bin + " not built under " + dir + " (run test/tools/kube/build.sh)"
-			if os.Getenv("CI") == "true" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
-		found = append(found, m...)
-	}
-	sort.Strings(found)
-	return filepath.Dir(found[len(found)-1])
 }
 
 func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {

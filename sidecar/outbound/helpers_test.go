@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"testing"
 
@@ -155,22 +154,4 @@ func startApp(t *testing.T) net.Listener {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln
-}
-
-func needRoot(t *testing.T, reason string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(reason)
-		}
-		t.Skip(reason)
-	}
-}
-
-func missingTool(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(reason)
-	}
-	t.Skip(reason)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
 	"github.com/rampart-mesh/rampart/sidecar/outbound"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 const inNetnsEnv = "RAMPART_OUTBOUND_IN_NETNS"
@@ -32,10 +33,10 @@ func TestCaptureWithIptablesRedirect(t *testing.T) {
 		captureInNetns(t)
 		return
 	}
-	needRoot(t, "creating a network namespace and iptables rules needs root")
+	support.RequireRoot(t, "creating a network namespace and iptables rules needs root")
 	for _, tool := range []string{"ip", "iptables"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			missingTool(t, tool+" is not installed")
+			support.Need(t, tool+" is not installed")
 		}
 	}
 	ns := makeNetns(t)

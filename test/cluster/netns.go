@@ -6,10 +6,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/rampart-mesh/rampart/redirect/netpod"
 )
 
 // run runs a command and returns its combined output in the error.
@@ -83,45 +82,11 @@ func removeNetwork(s state) error {
 // listenIn opens a TCP listener inside the netns at nsPath. The socket keeps
 // its namespace for life, so Accept may run on any thread afterwards.
 func listenIn(nsPath, addr string) (net.Listener, error) {
-	type result struct {
-		ln  net.Listener
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// The thread switches namespace; if it cannot switch back it must die
-		// with this goroutine instead of returning to the scheduler.
-		runtime.LockOSThread()
-		ln, restored, err := listenOnThread(nsPath, addr)
-		if restored {
-			runtime.UnlockOSThread()
-		}
-		ch <- result{ln, err}
-	}()
-	r := <-ch
-	return r.ln, r.err
-}
-
-func listenOnThread(nsPath, addr string) (ln net.Listener, restored bool, err error) {
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		return nil, true, err
-	}
-	defer orig.Close()
-	target, err := os.Open(nsPath)
-	if err != nil {
-		return nil, true, err
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		return nil, true, fmt.Errorf("setns %s: %w", nsPath, err)
-	}
-	ln, err = net.Listen("tcp", addr)
-	if rerr := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); rerr != nil {
-		if ln != nil {
-			ln.Close()
-		}
-		return nil, false, fmt.Errorf("setns back: %w", rerr)
-	}
-	return ln, true, err
+	var ln net.Listener
+	err := netpod.InNetNSPath(nsPath, func() error {
+		var err error
+		ln, err = net.Listen("tcp", addr)
+		return err
+	})
+	return ln, err
 }

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 // BenchmarkPaths sends POST /v1/request-landing sequentially, one new connection

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 // rampartDemo starts `rampart demo` and returns it with a reader of its output.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rampart-mesh/rampart/test/cluster"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // Namespaces of the scenario: two opted in (the example must work in any
@@ -38,14 +39,14 @@ func TestCluster(t *testing.T) {
 		t.Skip("starts a whole cluster; not in -short")
 	}
 	if os.Geteuid() != 0 {
-		need(t, "needs root: the cluster runs kubelet, containerd and runc in a network namespace of its own")
+		support.Need(t, "needs root: the cluster runs kubelet, containerd and runc in a network namespace of its own")
 	}
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 	c, err := cluster.Start(ctx, cluster.Options{InstallRampart: true, Log: testWriter{t}})
 	if errors.Is(err, cluster.ErrMissing) {
-		need(t, err.Error())
+		support.Need(t, err.Error())
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,5 @@
 // Package e2e holds Rampart's end-to-end tests: the Star Wars scenario of
-// cmd/rampart/demo on real network namespaces, cgroups, eBPF capture, SPIFFE mTLS
+// test/demo on real network namespaces, cgroups, eBPF capture, SPIFFE mTLS
 // and OPA policy, driven from the test binary (which re-executes itself as the
 // pods' apps). They need root; under CI=true a missing prerequisite fails them.
 //

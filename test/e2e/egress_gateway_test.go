@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
 	"github.com/rampart-mesh/rampart/sidecar/egress/egresstest"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 // TestEgressGateway runs the egress seed scenario through the egress gateway:

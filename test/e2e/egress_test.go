@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
 	"github.com/rampart-mesh/rampart/sidecar/egress/egresstest"
+	"github.com/rampart-mesh/rampart/test/demo"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 type egressCase struct {
@@ -29,7 +30,7 @@ func TestEgressSeedScenario(t *testing.T) {
 	env := newEnv(t)
 	needProxy(t, env, "outbound", "registry")
 	if !env.ProxyHasFlag("egress-resolver") {
-		need(t, "rampart-proxy lacks --egress-resolver")
+		support.Need(t, "rampart-proxy lacks --egress-resolver")
 	}
 	eg, err := demo.StartEgress(env)
 	if err != nil {
@@ -50,11 +51,11 @@ func TestEgressIptablesRedirect(t *testing.T) {
 	env := newEnv(t)
 	needProxy(t, env, "outbound")
 	if !env.ProxyHasFlag("egress-resolver") {
-		need(t, "rampart-proxy lacks --egress-resolver")
+		support.Need(t, "rampart-proxy lacks --egress-resolver")
 	}
 	if _, err := exec.LookPath("iptables"); err != nil {
 		if _, err := os.Stat("/usr/sbin/iptables"); err != nil {
-			need(t, "iptables is not installed (make deps)")
+			support.Need(t, "iptables is not installed (make deps)")
 		}
 	}
 	eg, err := demo.StartEgressRedirect(env)
@@ -140,7 +141,7 @@ func TestEgressBypassCorpusCaptured(t *testing.T) {
 	env := newEnv(t)
 	needProxy(t, env, "outbound", "registry")
 	if !env.ProxyHasFlag("egress-resolver") {
-		need(t, "rampart-proxy lacks --egress-resolver")
+		support.Need(t, "rampart-proxy lacks --egress-resolver")
 	}
 	eg, err := demo.StartEgress(env)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 // childEnv tells a re-executed test binary to run TestChildScenario in the way

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/test/demo"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // proxyBinary and rampartBinary are built once for the whole package (the proxy
@@ -64,25 +65,15 @@ func buildProxy(dir string) (string, error) {
 	return proxy, nil
 }
 
-// need skips the test with reason, or fails it under CI=true, where nothing may
-// be skipped silently.
-func need(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(reason)
-	}
-	t.Skip(reason)
-}
-
 // newEnv returns a fresh Env (torn down at the test's end), after checking that
 // the machine can run it.
 func newEnv(t *testing.T) *demo.Env {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		need(t, "needs root: network namespaces, cgroups, eBPF")
+		support.Need(t, "needs root: network namespaces, cgroups, eBPF")
 	}
 	if err := demo.Check(); err != nil {
-		need(t, err.Error())
+		support.Need(t, err.Error())
 	}
 	env, err := demo.NewEnv(demo.EnvOptions{Tag: "rpe2e", Helper: demo.TestHelper(), ProxyBinary: proxyBinary})
 	if err != nil {
@@ -103,7 +94,7 @@ func needProxy(t *testing.T, env *demo.Env, features ...string) {
 	for _, f := range features {
 		if !env.ProxyHas(f) {
 			missing, _ := env.ProxyMissing()
-			need(t, fmt.Sprintf("rampart-proxy lacks %s (missing: %v)", f, missing))
+			support.Need(t, fmt.Sprintf("rampart-proxy lacks %s (missing: %v)", f, missing))
 		}
 	}
 }

@@ -7,8 +7,9 @@ import (
 	"os"
 	"testing"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
 	"github.com/rampart-mesh/rampart/policies"
+	"github.com/rampart-mesh/rampart/test/demo"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // npPod is one pod of testdata/networkpolicy/pods.json.
@@ -123,7 +124,7 @@ func netpolBundle(t *testing.T, env *demo.Env) string {
 	t.Helper()
 	fsys, err := policies.Bundle("networkpolicy")
 	if err != nil {
-		need(t, err.Error())
+		support.Need(t, err.Error())
 	}
 	data, err := os.ReadFile("testdata/networkpolicy/data.json")
 	if err != nil {

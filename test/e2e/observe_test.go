@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 // batch is one line of testdata/counters.json: a request sent several times.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 // traffic is a tiefighter sending PUT /v1/exhaust-port and POST

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 // TestTeardownLeavesNothing builds the whole scenario, closes it, and looks for

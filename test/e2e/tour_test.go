@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 // tourCase is one request of testdata/tour.json and what must come of it.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rampart-mesh/rampart/cmd/rampart/demo"
+	"github.com/rampart-mesh/rampart/test/demo"
 )
 
 // TestTranslatedStarWars: Cilium's Star Wars L7 policy, translated by `rampart

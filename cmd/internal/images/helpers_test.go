@@ -18,6 +18,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // Versions of the tools test/tools/*/build.sh put in RAMPART_TOOLS_DIR.
@@ -35,30 +37,11 @@ func repoRoot(t *testing.T) string {
 	return filepath.Dir(strings.TrimSpace(string(out)))
 }
 
-// tool returns the path of a built test tool, or skips the test (fails it under
-// CI=true) when it is missing.
-func tool(t *testing.T, rel, build string) string {
-	t.Helper()
-	dir := os.Getenv("RAMPART_TOOLS_DIR")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), ".cache", "bin")
-	}
-	p := filepath.Join(dir, rel)
-	if _, err := os.Stat(p); err != nil {
-		reason := fmt.Sprintf("no %s: run %s .cache/bin (or make tools)", p, build)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(reason)
-		}
-		t.Skip(reason)
-	}
-	return p
-}
-
 // startRegistry runs the CNCF distribution registry on a loopback port with a
 // temporary storage folder and returns its host:port.
 func startRegistry(t *testing.T) string {
 	t.Helper()
-	bin := tool(t, registryTool, "test/tools/registry/build.sh")
+	bin := support.Tool(t, registryTool, "test/tools/registry/build.sh")
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/rampart-mesh/rampart/cmd/internal/images"
-	"github.com/rampart-mesh/rampart/cmd/internal/starwars"
+	"github.com/rampart-mesh/rampart/test/demo/starwars"
 )
 
 // The build every test below inspects: fixed version, revision and time.

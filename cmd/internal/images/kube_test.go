@@ -16,6 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 func decodeYAML(t *testing.T, b []byte) []*unstructured.Unstructured {
@@ -74,7 +76,7 @@ func imageRefs(objs []*unstructured.Unstructured) []string {
 // namespace that does not exist fails) and every other object with
 // server-side dry-run, on a real kube-apiserver and etcd.
 func dryRun(t *testing.T, objs []*unstructured.Unstructured) {
-	assets := filepath.Dir(tool(t, kubeTool+"/kube-apiserver", "test/tools/kube/build.sh"))
+	assets := filepath.Dir(support.Tool(t, kubeTool+"/kube-apiserver", "test/tools/kube/build.sh"))
 	ctrllog.SetLogger(logr.Discard()) // envtest logs through controller-runtime's global logger
 	env := &envtest.Environment{BinaryAssetsDirectory: assets}
 	cfg, err := env.Start()

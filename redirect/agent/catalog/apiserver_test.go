@@ -7,11 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/rampart-mesh/rampart/redirect/agent/catalog"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // The catalog's tests share one kube-apiserver and etcd (built by
@@ -35,18 +32,9 @@ var api struct {
 
 func apiClient(t *testing.T) *kubernetes.Clientset {
 	t.Helper()
-	dir := os.Getenv("RAMPART_TOOLS_DIR")
-	if dir == "" {
-		out, _ := exec.Command("go", "env", "GOMOD").Output()
-		dir = filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), ".cache", "bin")
-	}
-	found, _ := filepath.Glob(filepath.Join(dir, "kube-*", "kube-apiserver"))
-	if len(found) == 0 {
-		need(t, "kube-apiserver not built under "+dir+" (run test/tools/kube/build.sh)")
-	}
-	sort.Strings(found)
+	assets := support.KubeAssets(t, "kube-apiserver", "etcd")
 	api.once.Do(func() {
-		env := &envtest.Environment{BinaryAssetsDirectory: filepath.Dir(found[len(found)-1])}
+		env := &envtest.Environment{BinaryAssetsDirectory: assets}
 		cfg, err := env.Start()
 		if api.err = err; err == nil {
 			api.client, api.err = kubernetes.NewForConfig(cfg)
@@ -57,15 +45,6 @@ func apiClient(t *testing.T) *kubernetes.Clientset {
 		t.Fatalf("start kube-apiserver: %v", api.err)
 	}
 	return api.client
-}
-
-// need skips with reason, or fails when CI=true.
-func need(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(reason)
-	}
-	t.Skip(reason)
 }
 
 // cluster is the objects every catalog test sees: namespaces <prefix>empire

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rampart-mesh/rampart/redirect/agent"
 	"github.com/rampart-mesh/rampart/redirect/agent/catalog"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestCallerCgroup identifies callers the way rampart-node does, through the
@@ -21,15 +22,15 @@ import (
 // another node, get 403.
 func TestCallerCgroup(t *testing.T) {
 	if os.Geteuid() != 0 {
-		need(t, "needs root (creates cgroups)")
+		support.Need(t, "needs root (creates cgroups)")
 	}
 	curl, err := exec.LookPath("curl")
 	if err != nil {
-		need(t, "needs curl")
+		support.Need(t, "needs curl")
 	}
 	root, err := agent.Cgroup2Root("/proc/self/mountinfo")
 	if err != nil {
-		need(t, "no cgroup2 mount: "+err.Error())
+		support.Need(t, "no cgroup2 mount: "+err.Error())
 	}
 	c := apiClient(t)
 	cl := makeCluster(t, c, "cg-", 9)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/rampart-mesh/rampart/sidecar/internal/hbone"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // h2specVersion is what test/tools/h2spec/build.sh builds into $RAMPART_TOOLS_DIR.
@@ -43,14 +44,7 @@ var h2specNotApplicable = map[string]string{
 // sidecar/inbound. Non-CONNECT requests are answered 405 with a body, as the
 // proxy does (after their body): h2spec's checks mostly need only an answer.
 func TestH2Spec(t *testing.T) {
-	bin := filepath.Join(toolsDir(t), "h2spec-"+h2specVersion, "h2spec")
-	if _, err := os.Stat(bin); err != nil {
-		msg := fmt.Sprintf("%s not found; build it with test/tools/h2spec/build.sh <cache dir>", bin)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	bin := support.Tool(t, filepath.Join("h2spec-"+h2specVersion, "h2spec"), "test/tools/h2spec/build.sh")
 	addr, _, _ := serve(t, hbone.Config{}, func(s *hbone.Stream) {
 		if s.Request().Method == "CONNECT" {
 			echo(s)
@@ -143,26 +137,4 @@ func readJUnit(path string) ([]h2specCase, error) {
 		}
 	}
 	return cases, nil
-}
-
-// toolsDir is $RAMPART_TOOLS_DIR, or <repo root>/.cache/bin.
-func toolsDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("RAMPART_TOOLS_DIR"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(b, []byte("module github.com/rampart-mesh/rampart\n")) {
-			return filepath.Join(dir, ".cache", "bin")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root (go.mod of github.com/rampart-mesh/rampart) not found")
-		}
-		dir = parent
-	}
 }

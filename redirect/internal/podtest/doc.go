@@ -1,0 +1,5 @@
+// Package podtest is redirect's test side of package netpod: test pods (netpod's
+// namespaces, bridge and cgroups) driven through testing.TB, torn down in
+// t.Cleanup, and the helper commands (serve, dial, udp, bench...) that redirect's
+// tests run inside them by re-executing the test binary.
+package podtest

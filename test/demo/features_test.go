@@ -1,0 +1,35 @@
+package demo
+
+import (
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+)
+
+// TestProxyOffersDemoFlags: every flag the demo passes to rampart-proxy is one
+// that this repository's rampart-proxy offers (the demo no longer asks the
+// binary at run time).
+func TestProxyOffersDemoFlags(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "rampart-proxy")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/rampart-proxy").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	help, _ := exec.Command(bin, "-help").CombinedOutput()
+	offered := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+--([a-z][a-z0-9-]*) `).FindAllStringSubmatch(string(help), -1) {
+		offered[m[1]] = true
+	}
+	f, _ := detectFeatures(bin)
+	used := []string{"listen-plaintext", "listen-hbone", "mode", "labels", "workloads", "svid-dir",
+		"trust-domain", "namespace", "service-account", "decision-log", "bundle", f.pollFlag,
+		"serve-egress-gateway", "egress-gateway", "egress-gateway-id", "egress-gateway-hosts"} // egressgateway.go
+	for name := range f.flags {
+		used = append(used, name)
+	}
+	for _, name := range used {
+		if !offered[name] {
+			t.Errorf("the demo passes --%s, which rampart-proxy -help does not list", name)
+		}
+	}
+}
