@@ -24,6 +24,7 @@ import (
 
 	"github.com/rampart-mesh/rampart/injector"
 	"github.com/rampart-mesh/rampart/sidecar/admin"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestObserveCluster runs `rampart observe` against a real kube-apiserver whose
@@ -35,12 +36,7 @@ import (
 // pods/proxy gets an error naming it; and that --follow streams new decisions
 // and picks up and drops pods as they come and go.
 func TestObserveCluster(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root (network namespaces), and CI=true")
-		}
-		t.Skip("needs root (network namespaces)")
-	}
+	support.RequireRoot(t, "needs root (network namespaces)")
 	// A loaded CI machine can take longer than envtest's default to start the apiserver.
 	env := &envtest.Environment{BinaryAssetsDirectory: kubeAssets(t), ControlPlaneStartTimeout: time.Minute}
 	cfg, err := env.Start()

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestSmoke runs the whole benchmark at a tiny scale (one rep, a second per
@@ -21,7 +23,7 @@ func TestSmoke(t *testing.T) {
 		fixed: time.Second, churn: time.Second, max: time.Second,
 		minDone: 0} // a busy CI machine may fall behind the schedule: only answers count here
 	c.haproxy, c.nginx, c.wrk = tool(t, "haproxy"), tool(t, "nginx"), tool(t, "wrk")
-	c.ghostunnel = filepath.Join(toolsDir(t), "ghostunnel-v1.8.4", "ghostunnel")
+	c.ghostunnel = filepath.Join(support.ToolsDir(t), "ghostunnel-v1.8.4", "ghostunnel")
 	if _, err := os.Stat(c.ghostunnel); err != nil {
 		missing(t, "ghostunnel (make tools): "+err.Error())
 	}
@@ -45,10 +47,7 @@ func TestSmoke(t *testing.T) {
 // provide everything.
 func missing(t *testing.T, what string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("missing %s", what)
-	}
-	t.Skipf("missing %s", what)
+	support.Need(t, "missing "+what)
 }
 
 func tool(t *testing.T, name string) string {
@@ -65,16 +64,4 @@ func tool(t *testing.T, name string) string {
 func isExec(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
-}
-
-// toolsDir is $RAMPART_TOOLS_DIR, or <repo root>/.cache/bin.
-func toolsDir(t *testing.T) string {
-	if d := os.Getenv("RAMPART_TOOLS_DIR"); d != "" {
-		return d
-	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join(root, ".cache", "bin")
 }

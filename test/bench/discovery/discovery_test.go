@@ -2,11 +2,12 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // ciScale is the reduced run of TestDiscoveryScale: the same code as the full
@@ -32,16 +33,14 @@ func TestDiscoveryScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts kube-apiserver and 40 proxies for about a minute")
 	}
-	if os.Geteuid() != 0 {
-		need(t, "needs root (pod cgroups, rampart-node)")
-	}
+	support.RequireRoot(t, "needs root (pod cgroups, rampart-node)")
 	c := ciScale()
 	root, err := moduleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := toolsAssets(root); err != nil {
-		need(t, err.Error())
+		support.Need(t, err.Error())
 	}
 	var progress bytes.Buffer
 	r, err := measure(t.Context(), c, &progress)
@@ -77,13 +76,4 @@ func TestDiscoveryScale(t *testing.T) {
 	if n.proxyMed >= k.proxyMed {
 		t.Errorf("proxy RSS median: node %.1f MB, kube %.1f MB: want the agent-fed proxy smaller", n.proxyMed, k.proxyMed)
 	}
-}
-
-// need skips with reason, or fails under CI=true.
-func need(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(reason)
-	}
-	t.Skip(reason)
 }
