@@ -24,9 +24,9 @@
 // ...` for the CLI (CLIHelper), a helper environment variable for test binaries
 // (TestHelper, with MaybeHelper first in TestMain).
 //
-// The harness asks the proxy binary which flags it has (-help) and uses the
-// optional ones it finds (outbound capture, registry, admin port, live bundle reload);
-// Env.ProxyMissing lists what is absent.
+// The proxy's flags are known when the demo compiles (detectFeatures: the same
+// repository builds both; TestProxyOffersDemoFlags holds rampart-proxy to them),
+// not read from its -help at run time.
 //
 // Everything an Env creates (namespaces, links, cgroups, pins, files, processes)
 // is named with a per-run prefix holding the creating process's id; Close removes

@@ -91,7 +91,7 @@ func (e *Env) BundlePollInterval() (time.Duration, bool) {
 	return BundlePoll, f.has("bundle-reload") || f.pollFlag != ""
 }
 
-// ProxyHasFlag reports whether the proxy binary has the flag (its -help lists it).
+// ProxyHasFlag reports whether the proxy has the flag (known at compile time).
 func (e *Env) ProxyHasFlag(flag string) bool {
 	f := e.proxyFeatures()
 	return e.featErr == nil && f.has(flag)
