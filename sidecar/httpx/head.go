@@ -224,7 +224,7 @@ func applyFraming(req *Request, h *head, maxBody int64) error {
 		req.ContentLength = -1
 		return nil
 	case h.contentLength.n > 0:
-		n, err := contentLength(&h.contentLength)
+		n, err := contentLength(&h.contentLength, false)
 		if err != nil {
 			return err
 		}
@@ -236,20 +236,29 @@ func applyFraming(req *Request, h *head, maxBody int64) error {
 	return nil
 }
 
-// contentLength accepts repeated Content-Length values (and lists) only when all are
-// equal. Each element is 1-18 digits, so it fits an int64; no sign, no spaces inside.
-func contentLength(vs *values) (int64, error) {
+// contentLength accepts repeated Content-Length values only when all are the same
+// text (not merely the same number: "5" and "05" are refused, as net/http and
+// most servers refuse them), each 1-18 digits, so it fits an int64; no sign, no
+// spaces inside. A comma list in one field is accepted only when lists is set
+// (responses, as RFC 9110 allows); requests refuse it, as net/http does.
+func contentLength(vs *values, lists bool) (int64, error) {
 	var n int64 = -1
+	var first string
 	for i := range vs.n {
-		for p := range strings.SplitSeq(vs.at(i), ",") {
-			m, ok := decimal(trimOWSString(p))
+		v := vs.at(i)
+		if !lists && strings.Contains(v, ",") {
+			return 0, badRequest("Content-Length list")
+		}
+		for p := range strings.SplitSeq(v, ",") {
+			p = trimOWSString(p)
+			m, ok := decimal(p)
 			if !ok {
 				return 0, badRequest("invalid Content-Length")
 			}
-			if n >= 0 && m != n {
+			if n >= 0 && p != first {
 				return 0, badRequest("differing Content-Length values")
 			}
-			n = m
+			n, first = m, p
 		}
 	}
 	return n, nil

@@ -146,7 +146,7 @@ func (r *Response) frame(h *head, method string) error {
 	case te && r.Proto != "HTTP/1.1":
 		return badResponse("Transfer-Encoding in HTTP/1.0")
 	case cl:
-		n, err := contentLength(&h.contentLength)
+		n, err := contentLength(&h.contentLength, true)
 		if err != nil {
 			return badGateway(err)
 		}
