@@ -120,18 +120,8 @@ func (p *fastParser) object(depth int) (any, bool) {
 			return nil, false
 		}
 		m[key] = v
-		p.ws()
-		if p.i >= len(p.b) {
-			return nil, false
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			return m, true
-		default:
-			return nil, false
+		if end, ok := p.sep('}'); !ok || end {
+			return m, ok
 		}
 	}
 }
@@ -150,20 +140,28 @@ func (p *fastParser) array(depth int) (any, bool) {
 			return nil, false
 		}
 		a = append(a, v)
-		p.ws()
-		if p.i >= len(p.b) {
-			return nil, false
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			return a, true
-		default:
-			return nil, false
+		if end, ok := p.sep(']'); !ok || end {
+			return a, ok
 		}
 	}
+}
+
+// sep reads what follows a member or element: a comma (more follow) or close
+// (end is true); anything else, or the end of input, is not ok.
+func (p *fastParser) sep(close byte) (end, ok bool) {
+	p.ws()
+	if p.i >= len(p.b) {
+		return false, false
+	}
+	switch p.b[p.i] {
+	case ',':
+		p.i++
+		return false, true
+	case close:
+		p.i++
+		return true, true
+	}
+	return false, false
 }
 
 // str reads a string. Plain strings are sliced once; escapes are decoded with
