@@ -122,6 +122,7 @@ func TestREADME(t *testing.T) {
 			var env []string
 			if c.kube {
 				if kubeEnv == nil {
+					kubeAssets(t) // a missing tool skips (fails under CI) this subtest, not its parent
 					kubeEnv = startKubectl(top)
 				}
 				env = kubeEnv
