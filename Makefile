@@ -49,11 +49,16 @@ cluster-down: ## remove every cluster of make cluster and the tests, also what a
 # detector, instead of a plain run, and the other packages' tests plainly.
 RACE_PKGS := ./sidecar/... ./rego/... ./identity/... ./redirect/agent/... ./injector/... ./cmd/rampart-proxy/...
 
+# vet, the plain tests and the fuzz runs compile the tree the way the images are built
+# (cgo off, -trimpath; see cmd/internal/images and test/support.GoBuild), so the images and
+# every binary a test builds reuse that compile instead of compiling it a fourth way.
+PLAIN_ENV := CGO_ENABLED=0 GOFLAGS=-trimpath
+
 test: deps tools ## everything CI runs: vet, all tests (root tests too; goroutine packages under -race), short fuzz runs
-	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 60m $(filter-out $(shell $(GO) list $(RACE_PKGS)),$(shell $(GO) list ./...))
+	$(PLAIN_ENV) $(GO) vet ./...
+	$(PLAIN_ENV) $(GO) test -count=1 -timeout 60m $(filter-out $(shell $(GO) list $(RACE_PKGS)),$(shell $(GO) list ./...))
 	$(GO) test -race -count=1 -timeout 60m $(RACE_PKGS)
-	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+	$(PLAIN_ENV) $(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 
 race: ## the tests of the goroutine packages (RACE_PKGS) under the race detector
 	$(GO) test -race -count=1 -timeout 60m $(RACE_PKGS)
@@ -81,7 +86,7 @@ deps: ## install the Debian packages the tests use (as root; skipped when presen
 	@bash .ci/deps
 
 tools: ## build third-party test binaries (kube-apiserver, etcd, SPIRE, registry, ...) into .cache/bin
-	@set -e; for s in test/tools/*/build.sh; do [ -f "$$s" ] && bash "$$s" "$(TOOLS_DIR)"; done; true
+	@bash test/tools/build.sh "$(TOOLS_DIR)"
 
 clean: ## remove built binaries and images (keeps the tool cache)
 	rm -rf bin/ $(IMAGES_DIR)

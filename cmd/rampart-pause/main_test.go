@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestPause runs the built binary: -version answers, and SIGTERM or SIGINT (what
@@ -15,9 +17,7 @@ import (
 // no child to reap changed nothing.
 func TestPause(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "rampart-pause")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	support.GoBuild(t, "", bin, ".")
 	out, err := exec.Command(bin, "-version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "rampart-pause ") {
 		t.Fatalf("-version: %q, %v", out, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/rampart-mesh/rampart/identity"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestChainStarWars runs three real proxies over loopback: tiefighter's and
@@ -78,9 +79,7 @@ func TestChainStarWars(t *testing.T) {
 func buildProxy(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "rampart-proxy")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	support.GoBuild(t, "", bin, ".")
 	return bin
 }
 

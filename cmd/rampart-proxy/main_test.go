@@ -12,15 +12,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestContract runs the real binary the way non-Kubernetes users do:
 // --bundle PATH --listen-plaintext ADDR --upstream ADDR.
 func TestContract(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "rampart-proxy")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	support.GoBuild(t, "", bin, ".")
 	var seen atomic.Int32
 	app := serveApp(t, &seen)
 	listen := freeAddr(t)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestMemoryLimitFromEnv runs the real binary: $RAMPART_MEMORY_LIMIT (what the
@@ -14,9 +16,7 @@ import (
 // it, unless $GOMEMLIMIT is set; a malformed value stops the proxy, naming it.
 func TestMemoryLimitFromEnv(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "rampart-proxy")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	support.GoBuild(t, "", bin, ".")
 	for _, tc := range []struct {
 		env  []string
 		want string

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestReleaseStartupMemory runs the real binary with and without the start-up
@@ -20,9 +22,7 @@ import (
 // (whose code it has to fault back in).
 func TestReleaseStartupMemory(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "rampart-proxy")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	support.GoBuild(t, "", bin, ".")
 	off := rssFileAfterStart(t, bin, "false")
 	on := rssFileAfterStart(t, bin, "true")
 	t.Logf("RssFile 2 s after start: %d kB released, %d kB kept", on, off)

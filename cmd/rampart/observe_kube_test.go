@@ -129,10 +129,7 @@ type obsHarness struct {
 
 func newObsHarness(t *testing.T, c *kubernetes.Clientset) *obsHarness {
 	dir := t.TempDir()
-	build := exec.Command("go", "build", "-o", dir+"/", "../rampart-proxy")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build rampart-proxy: %v\n%s", err, out)
-	}
+	support.GoBuild(t, "", dir+"/", "../rampart-proxy")
 	h := &obsHarness{t: t, c: c, proxy: filepath.Join(dir, "rampart-proxy"), caDir: filepath.Join(dir, "ca"),
 		tag: fmt.Sprintf("rpo%d", os.Getpid()%10000)}
 	if _, err := h.run(context.Background(), "ca", "init", "--dir", h.caDir); err != nil {

@@ -213,11 +213,7 @@ func buildBinaries(t *testing.T, root string) string {
 	if err := os.Chmod(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", "build", "-o", bin+"/", "./cmd/rampart", "./cmd/rampart-proxy")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	support.GoBuild(t, root, bin+"/", "./cmd/rampart", "./cmd/rampart-proxy")
 	return bin
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,9 +27,7 @@ func TestSmoke(t *testing.T) {
 		missing(t, "ghostunnel (make tools): "+err.Error())
 	}
 	c.rampart = filepath.Join(t.TempDir(), "rampart-proxy")
-	if out, err := exec.Command("go", "build", "-o", c.rampart, "../../cmd/rampart-proxy").CombinedOutput(); err != nil {
-		t.Fatalf("go build rampart-proxy: %v\n%s", err, out)
-	}
+	support.GoBuild(t, "", c.rampart, "../../cmd/rampart-proxy")
 	table, err := run(c)
 	if err != nil {
 		t.Fatal(err)

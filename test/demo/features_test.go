@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestProxyOffersDemoFlags: every flag the demo passes to rampart-proxy is one
@@ -12,9 +14,7 @@ import (
 // binary at run time).
 func TestProxyOffersDemoFlags(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "rampart-proxy")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/rampart-proxy").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	support.GoBuild(t, "", bin, "../../cmd/rampart-proxy")
 	help, _ := exec.Command(bin, "-help").CombinedOutput()
 	offered := map[string]bool{}
 	for _, m := range regexp.MustCompile(`(?m)^\s+--([a-z][a-z0-9-]*) `).FindAllStringSubmatch(string(help), -1) {

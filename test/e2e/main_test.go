@@ -57,8 +57,7 @@ func buildProxy(dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
-	cmd := exec.Command("go", append([]string{"build", "-o", dir + "/"}, pkgs...)...)
-	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
+	cmd := support.GoBuildCmd(filepath.Dir(strings.TrimSpace(string(gomod))), dir+"/", pkgs...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build %v: %v: %s", pkgs, err, b)
 	}

@@ -25,17 +25,18 @@ kv() {  # version ldflags for one package path, else --version prints v0.0.0-mas
 }
 ldflags="-s -w $(kv k8s.io/component-base/version) $(kv k8s.io/client-go/pkg/version)"
 
-build() {  # build <binary> <package> [ldflags]; writes atomically so a crash leaves nothing half-built
-  [ -x "$out/$1" ] && return 0
-  echo "tools/kube: building $1 ($2)" >&2
-  go build -trimpath -ldflags "${3:-}" -o "$out/.$1.tmp" "$2"
-  mv "$out/.$1.tmp" "$out/$1"
-}
-build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$ldflags"
-build kubectl k8s.io/kubernetes/cmd/kubectl "$ldflags"
-build etcd ./etcd "-s -w"
-build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$ldflags"
-build kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler "$ldflags"
-build kubelet k8s.io/kubernetes/cmd/kubelet "$ldflags"
-build kube-proxy k8s.io/kubernetes/cmd/kube-proxy "$ldflags"
+# One go build for every missing binary: the packages they share compile once and the
+# links run side by side. Written to a temporary folder first and moved into place only
+# after the build succeeded, so a crash leaves nothing half-built. (The -X flags name
+# packages etcd does not link; the linker ignores them there.)
+pkgs=()
+for b in $bins; do
+  [ -x "$out/$b" ] && continue
+  case $b in etcd) pkgs+=(./etcd) ;; *) pkgs+=("k8s.io/kubernetes/cmd/$b") ;; esac
+done
+tmp=$(mktemp -d "$out/.build.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+echo "tools/kube: building ${pkgs[*]}" >&2
+go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${pkgs[@]}"
+for b in $bins; do if [ -x "$tmp/$b" ]; then mv "$tmp/$b" "$out/$b"; fi; done
 echo "tools/kube: $out ready (etcd $ETCD_VERSION)" >&2

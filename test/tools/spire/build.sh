@@ -22,7 +22,9 @@ echo "building SPIRE $SPIRE_VERSION into $out (takes several minutes)" >&2
 cd "$here"
 for bin in spire-server spire-agent; do
 	# gittag makes `--version` print the release instead of "1.13.3-dev-unk".
-	CGO_ENABLED=1 GOFLAGS=-mod=mod go build -trimpath \
+	# sqlite's C (the only C) at -O1 instead of cgo's default -O2: a third of the compile
+	# time for a datastore that holds a handful of test entries.
+	CGO_ENABLED=1 CGO_CFLAGS="-O1 -g" GOFLAGS=-mod=mod go build -trimpath \
 		-ldflags="-s -w -X github.com/spiffe/spire/pkg/common/version.gittag=${SPIRE_VERSION#v}" \
 		-o "$tmp/$bin" "github.com/spiffe/spire/cmd/$bin"
 done
