@@ -49,16 +49,8 @@ cluster-down: ## remove every cluster of make cluster and the tests, also what a
 # detector, instead of a plain run, and the other packages' tests plainly.
 RACE_PKGS := ./sidecar/... ./rego/... ./identity/... ./redirect/agent/... ./injector/... ./cmd/rampart-proxy/...
 
-# vet, the plain tests and the fuzz runs compile the tree the way the images are built
-# (cgo off, -trimpath; see cmd/internal/images and test/support.GoBuild), so the images and
-# every binary a test builds reuse that compile instead of compiling it a fourth way.
-PLAIN_ENV := CGO_ENABLED=0 GOFLAGS=-trimpath
-
 test: deps tools ## everything CI runs: vet, all tests (root tests too; goroutine packages under -race), short fuzz runs
-	$(PLAIN_ENV) $(GO) vet ./...
-	$(PLAIN_ENV) $(GO) test -count=1 -timeout 60m $(filter-out $(shell $(GO) list $(RACE_PKGS)),$(shell $(GO) list ./...))
-	$(GO) test -race -count=1 -timeout 60m $(RACE_PKGS)
-	$(PLAIN_ENV) $(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+	GO=$(GO) bash .ci/test $(FUZZTIME) $(RACE_PKGS)
 
 race: ## the tests of the goroutine packages (RACE_PKGS) under the race detector
 	$(GO) test -race -count=1 -timeout 60m $(RACE_PKGS)
