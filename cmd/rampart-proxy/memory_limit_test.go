@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestMemoryLimitFromEnv runs the real binary: $RAMPART_MEMORY_LIMIT (what the
@@ -26,7 +28,7 @@ func TestMemoryLimitFromEnv(t *testing.T) {
 		{[]string{"RAMPART_MEMORY_LIMIT=128Mi"}, `$RAMPART_MEMORY_LIMIT "128Mi"`},
 	} {
 		listen := freeAddr(t)
-		var stderr lockedBuffer
+		var stderr support.Buffer
 		cmd := exec.Command(bin, "--bundle", "../../policies/starwars", "--listen-plaintext", listen, "--upstream", freeAddr(t))
 		cmd.Env = append(os.Environ(), tc.env...)
 		cmd.Stderr = &stderr
