@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rampart-mesh/rampart/identity"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestFileSourceReloads serves mTLS from watched files: a rewritten SVID is picked up
@@ -43,13 +44,13 @@ func TestFileSourceReloads(t *testing.T) {
 
 	for _, bad := range []string{"mismatched-key", "empty-bundle"} {
 		copyCase(t, filepath.Join("testdata/files", bad), dir)
-		waitFor(t, func() bool { return src.LastError() != nil }, "reload error for "+bad)
+		support.Eventually(t, "reload error for "+bad, func() bool { return src.LastError() != nil })
 		t.Logf("%s: %v", bad, src.LastError())
 		if got := serverSerial(t, srv.addr(), client); got != second {
 			t.Fatalf("after bad files (%s) server presents %s, want last good %s", bad, got, second)
 		}
 		writeSVID(t, ca, dir) // repair, so the next case starts from good files
-		waitFor(t, func() bool { return src.LastError() == nil }, "recovery after "+bad)
+		support.Eventually(t, "recovery after "+bad, func() bool { return src.LastError() == nil })
 		second = serverSerial(t, srv.addr(), client)
 	}
 }
@@ -98,16 +99,5 @@ func waitClosed(t *testing.T, ch <-chan struct{}, what string) {
 	case <-ch:
 	case <-time.After(10 * time.Second):
 		t.Fatalf("timed out waiting for %s", what)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rampart-mesh/rampart/identity"
+	"github.com/rampart-mesh/rampart/test/support"
 	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
@@ -26,7 +27,7 @@ func TestSPIREWorkloadAPI(t *testing.T) {
 	s.register(serverID.String(), time.Hour)
 	s.register(clientID.String(), time.Hour)
 	stopAgent := s.startAgent()
-	waitFor(t, func() bool { _, err := os.Stat(s.agentSock); return err == nil }, "agent socket")
+	support.Eventually(t, "agent socket", func() bool { _, err := os.Stat(s.agentSock); return err == nil })
 
 	reg := prometheus.NewRegistry()
 	m, _ := identity.NewMetrics(reg)

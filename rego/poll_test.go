@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rampart-mesh/rampart/rego"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // bundleServer is a real HTTP bundle service on loopback: it serves whatever tarball
@@ -107,28 +108,17 @@ func TestPollLoop(t *testing.T) {
 	go func() {
 		done <- e.Poll(ctx, "main", rego.PollOptions{URL: hs.URL, MinDelay: 5 * time.Millisecond, MaxDelay: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond})
 	}()
-	waitFor(t, func() bool { return e.Revision() == "starwars-v1" })
+	support.Eventually(t, "revision starwars-v1", func() bool { return e.Revision() == "starwars-v1" })
 	srv.serve(t, v2, `"v2"`, http.StatusServiceUnavailable)
 	time.Sleep(100 * time.Millisecond)
 	if e.Revision() != "starwars-v1" {
 		t.Fatalf("revision %q while the service fails, want starwars-v1", e.Revision())
 	}
 	srv.serve(t, v2, `"v2"`, 0)
-	waitFor(t, func() bool { return e.Revision() == "starwars-v2" })
+	support.Eventually(t, "revision starwars-v2", func() bool { return e.Revision() == "starwars-v2" })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Poll returned %v, want context.Canceled", err)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -208,7 +198,7 @@ func TestPollLogsEachRefusalOnce(t *testing.T) {
 	go e.Poll(ctx, "main", rego.PollOptions{URL: hs.URL, MinDelay: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
 	// Polls run one after another: once the fifth has arrived, the third refusal
 	// has been logged, and 304s log nothing.
-	waitFor(t, func() bool { return polls.Load() >= refused+2 })
+	support.Eventually(t, "two polls after the refusal", func() bool { return polls.Load() >= refused+2 })
 	if got := logs.count(`"level":"WARN"`) + logs.count(`"level":"ERROR"`); got != refused {
 		t.Errorf("%d warnings and errors for %d refused polls, want one each:\n%s", got, refused, logs.String())
 	}

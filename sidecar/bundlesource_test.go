@@ -14,6 +14,7 @@ import (
 	"github.com/rampart-mesh/rampart/rego"
 	"github.com/rampart-mesh/rampart/sidecar"
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestBundleURL: a bundle service is polled; before the first bundle the proxy
@@ -48,7 +49,7 @@ func TestBundleURL(t *testing.T) {
 		t.Errorf("before the first bundle: ready %d, want 503", code)
 	}
 	state.Store(1)
-	if !eventually(func() bool { code, _ := post(t, addr, "POST", "/v1/request-landing"); return code == 200 }) {
+	if !support.Poll(support.Wait, func() bool { code, _ := post(t, addr, "POST", "/v1/request-landing"); return code == 200 }) {
 		t.Fatal("the first bundle was never loaded")
 	}
 	if code := ready(admin); code != 200 {
@@ -56,12 +57,12 @@ func TestBundleURL(t *testing.T) {
 	}
 	state.Store(2)
 	n := polls.Load()
-	eventually(func() bool { return polls.Load() >= n+3 })
+	support.Poll(support.Wait, func() bool { return polls.Load() >= n+3 })
 	if code, _ := post(t, addr, "POST", "/v1/request-landing"); code != 200 {
 		t.Errorf("after a bad download: %d, want 200 from the last good bundle", code)
 	}
 	state.Store(3)
-	if !eventually(func() bool { code, _ := post(t, addr, "POST", "/v1/request-landing"); return code == 403 }) {
+	if !support.Poll(support.Wait, func() bool { code, _ := post(t, addr, "POST", "/v1/request-landing"); return code == 403 }) {
 		t.Error("the new revision was never loaded")
 	}
 }
@@ -80,7 +81,7 @@ func TestBundleAppears(t *testing.T) {
 	os.Mkdir(dir, 0o700)
 	os.WriteFile(filepath.Join(dir, ".manifest"), []byte(`{"roots": ["rampart/authz"]}`), 0o600)
 	os.WriteFile(filepath.Join(dir, "authz.rego"), []byte(allowLanding), 0o600)
-	if !eventually(func() bool { code, _ := post(t, addr, "POST", "/v1/request-landing"); return code == 200 }) {
+	if !support.Poll(support.Wait, func() bool { code, _ := post(t, addr, "POST", "/v1/request-landing"); return code == 200 }) {
 		t.Fatal("the bundle was never loaded")
 	}
 	if code := ready(admin); code != 200 {

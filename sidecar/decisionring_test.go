@@ -13,6 +13,7 @@ import (
 
 	"github.com/rampart-mesh/rampart/sidecar"
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestDecisionsOnAdmin: with the admin listener on, the latest decisions are
@@ -37,7 +38,7 @@ func TestDecisionsOnAdmin(t *testing.T) {
 	}()
 	defer func() { cancel(); <-done }()
 	var code int
-	if !eventually(func() bool { code, _ = post(t, addr, "POST", "/v1/request-landing"); return code == 200 }) {
+	if !support.Poll(support.Wait, func() bool { code, _ = post(t, addr, "POST", "/v1/request-landing"); return code == 200 }) {
 		t.Fatalf("landing: %d", code)
 	}
 	post(t, addr, "PUT", "/v1/exhaust-port")

@@ -10,6 +10,7 @@ import (
 	"github.com/rampart-mesh/rampart/rego"
 	"github.com/rampart-mesh/rampart/sidecar"
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 const denyAll = "package rampart.authz\n\ndefault allow := false\n"
@@ -49,7 +50,7 @@ func TestBundleReload(t *testing.T) {
 		t.Fatalf("before reload: %d, want 403", code)
 	}
 	write(allowLanding)
-	if !eventually(func() bool { code, _ := post(t, addr, "POST", "/v1/request-landing"); return code == 200 }) {
+	if !support.Poll(support.Wait, func() bool { code, _ := post(t, addr, "POST", "/v1/request-landing"); return code == 200 }) {
 		t.Fatal("the new bundle was never loaded")
 	}
 	write(allowLanding + "\nthis is not rego\n")
@@ -57,17 +58,6 @@ func TestBundleReload(t *testing.T) {
 	if code, _ := post(t, addr, "POST", "/v1/request-landing"); code != 200 {
 		t.Errorf("after a broken update: %d, want 200 from the last good bundle", code)
 	}
-}
-
-// eventually polls f for up to 20 s: generous, because a loaded 2-core machine
-// (CI with other jobs) once needed more than 5 s for a 20 ms reload interval.
-func eventually(f func() bool) bool {
-	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if f() {
-			return true
-		}
-	}
-	return false
 }
 
 // TestBundleReloadConfigMapVolume: a bundle file in a ConfigMap volume is a
@@ -120,7 +110,7 @@ func TestBundleReloadConfigMapVolume(t *testing.T) {
 		t.Fatalf("before the update: %d, want 403", code)
 	}
 	publish("2", allowLanding)
-	if !eventually(func() bool { code, _ := post(t, addr, "POST", "/v1/request-landing"); return code == 200 }) {
+	if !support.Poll(support.Wait, func() bool { code, _ := post(t, addr, "POST", "/v1/request-landing"); return code == 200 }) {
 		t.Fatal("the ConfigMap update was never loaded")
 	}
 }

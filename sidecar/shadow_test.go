@@ -11,6 +11,7 @@ import (
 
 	"github.com/rampart-mesh/rampart/sidecar"
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestShadowBundle: a proxy carrying a deny-all candidate beside an active bundle
@@ -40,7 +41,7 @@ func TestShadowBundle(t *testing.T) {
 	}()
 	defer func() { cancel(); <-done }()
 	var code int
-	if !eventually(func() bool { code, _ = post(t, addr, "POST", "/v1/request-landing"); return code == 200 }) {
+	if !support.Poll(support.Wait, func() bool { code, _ = post(t, addr, "POST", "/v1/request-landing"); return code == 200 }) {
 		t.Fatalf("landing: %d, want 200 from the active bundle", code)
 	}
 	if code, _ := post(t, addr, "PUT", "/v1/exhaust-port"); code != 403 {

@@ -35,6 +35,7 @@ import (
 	"github.com/rampart-mesh/rampart/identity"
 	"github.com/rampart-mesh/rampart/injector"
 	"github.com/rampart-mesh/rampart/sidecar/discovery/kube/kubetest"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // clusterCA is a running injector CA on 127.0.0.1, with its metrics and log.
@@ -42,7 +43,7 @@ type clusterCA struct {
 	url    string
 	bundle []byte
 	reg    *prometheus.Registry
-	log    *lockedBuffer
+	log    *support.Buffer
 }
 
 // startClusterCA runs the CA as rampart-injector runs it: its root in the
@@ -75,7 +76,7 @@ func startClusterCA(t testing.TB, env *kubetest.Env, opts injector.CAOptions) *c
 		t.Fatal(err)
 	}
 	c := &clusterCA{url: "https://" + ln.Addr().String(), bundle: injector.RootsPEM(auth),
-		reg: prometheus.NewRegistry(), log: &lockedBuffer{}}
+		reg: prometheus.NewRegistry(), log: &support.Buffer{}}
 	opts.Authority, opts.Kube, opts.Hosts, opts.Registerer = auth, kube, []string{"127.0.0.1"}, c.reg
 	opts.Logger = slog.New(slog.NewJSONHandler(c.log, nil))
 	done := make(chan error, 1)

@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -94,10 +92,10 @@ func startProxy(t *testing.T, bin string, args ...string) {
 // process's).
 func startProxyEnv(t *testing.T, bin string, env []string, args ...string) {
 	t.Helper()
-	var stderr bytes.Buffer
+	var stderr support.Buffer
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
-	cmd.Stderr = &syncBuffer{b: &stderr}
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -126,18 +124,6 @@ func fetchBody(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return fmt.Sprintf("%d %s", resp.StatusCode, b)
-}
-
-// syncBuffer lets the process's stderr copier and the test read the log safely.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
 }
 
 // waitReady waits until the proxy's admin listener at addr says ready.

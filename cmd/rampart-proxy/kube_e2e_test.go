@@ -20,6 +20,7 @@ import (
 	"github.com/rampart-mesh/rampart/identity"
 	"github.com/rampart-mesh/rampart/sidecar/discovery/kube"
 	"github.com/rampart-mesh/rampart/sidecar/discovery/kube/kubetest"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestKubeDiscovery runs rampart-proxy with --discovery kube against a real
@@ -58,20 +59,20 @@ func TestKubeDiscovery(t *testing.T) {
 		t.Errorf("xwing from tiefighter's address: %d, want 403 (labels only for the matching service account)", code)
 	}
 	relabel(t, c, "tiefighter", "alliance")
-	eventually(t, "tiefighter refused after its label changed", func() bool {
+	support.Eventually(t, "tiefighter refused after its label changed", func() bool {
 		return request(t, tie, "POST", "/v1/request-landing") == 403
 	})
 
 	vip := kubeService(t, c)
 	slice := kubeSlice(t, c, "198.18.7.2", "198.18.7.3")
-	eventually(t, "service endpoints in /debug/config", func() bool {
+	support.Eventually(t, "service endpoints in /debug/config", func() bool {
 		return viewEndpoints(t, admin, vip) == "198.18.7.2:8080 meshed,198.18.7.3:8080 plain"
 	})
 	slice.Endpoints = slice.Endpoints[:1]
 	if _, err := c.DiscoveryV1().EndpointSlices("default").Update(t.Context(), slice, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "deleted endpoint left /debug/config", func() bool {
+	support.Eventually(t, "deleted endpoint left /debug/config", func() bool {
 		return viewEndpoints(t, admin, vip) == "198.18.7.2:8080 meshed"
 	})
 }
@@ -128,15 +129,6 @@ func viewEndpoints(t *testing.T, admin string, vip netip.AddrPort) string {
 		}
 	}
 	return strings.Join(out, ",")
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 20s", what)
-		}
-	}
 }
 
 // kubePod creates a meshed pod and sets its IP through pods/status, as a

@@ -26,7 +26,7 @@ func TestMemoryLimitFromEnv(t *testing.T) {
 		{[]string{"RAMPART_MEMORY_LIMIT=128Mi"}, `$RAMPART_MEMORY_LIMIT "128Mi"`},
 	} {
 		listen := freeAddr(t)
-		var stderr lockedBuffer
+		var stderr support.Buffer
 		cmd := exec.Command(bin, "--bundle", "../../policies/starwars", "--listen-plaintext", listen, "--upstream", freeAddr(t))
 		cmd.Env = append(os.Environ(), tc.env...)
 		cmd.Stderr = &stderr

@@ -2,14 +2,12 @@ package main_test
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +35,7 @@ func TestReleaseStartupMemory(t *testing.T) {
 func rssFileAfterStart(t *testing.T, bin, release string) int {
 	t.Helper()
 	listen := freeAddr(t)
-	var stderr lockedBuffer
+	var stderr support.Buffer
 	cmd := exec.Command(bin, "--bundle", "../../policies/starwars", "--listen-plaintext", listen,
 		"--upstream", freeAddr(t), "--log-level", "debug")
 	cmd.Env = append(os.Environ(), "RAMPART_RELEASE_STARTUP_MEMORY="+release)
@@ -77,22 +75,4 @@ func statusKB(pid int, field string) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("%s not in /proc/%d/status", field, pid)
-}
-
-// lockedBuffer is a bytes.Buffer the process's stderr copier and the test can share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

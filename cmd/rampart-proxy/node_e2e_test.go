@@ -17,6 +17,7 @@ import (
 	"github.com/rampart-mesh/rampart/identity"
 	"github.com/rampart-mesh/rampart/redirect/agent/catalog"
 	"github.com/rampart-mesh/rampart/sidecar/discovery/kube/kubetest"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // labelChangeBound is the stated time for a label change made through the API
@@ -64,7 +65,7 @@ func TestNodeDiscovery(t *testing.T) {
 	if code := request(t, xwing, "POST", "/v1/request-landing"); code != 403 {
 		t.Errorf("xwing from tiefighter's address: %d, want 403", code)
 	}
-	eventually(t, "service endpoints in /debug/config", func() bool {
+	support.Eventually(t, "service endpoints in /debug/config", func() bool {
 		return nodeViewEndpoints(t, admin, vip) == "198.18.7.2:8080,198.18.7.3:8080"
 	})
 
@@ -78,10 +79,10 @@ func TestNodeDiscovery(t *testing.T) {
 	}
 	t.Logf("label change enforced after %s (bound %s)", time.Since(start).Round(time.Millisecond), labelChangeBound)
 	relabel(t, c, "tiefighter", "empire")
-	eventually(t, "tiefighter lands again", func() bool { return request(t, tie, "POST", "/v1/request-landing") == 200 })
+	support.Eventually(t, "tiefighter lands again", func() bool { return request(t, tie, "POST", "/v1/request-landing") == 200 })
 
 	stopAgent()
-	eventually(t, "readiness says the agent is gone", func() bool {
+	support.Eventually(t, "readiness says the agent is gone", func() bool {
 		return strings.Contains(fetchBody(t, "http://"+admin+"/healthz/ready"), "agent unreachable")
 	})
 	time.Sleep(time.Second)

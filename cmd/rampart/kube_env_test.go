@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/rampart-mesh/rampart/test/support"
+	"github.com/rampart-mesh/rampart/test/support/kubeapi"
 )
 
 // kubeVersion names the folder test/tools/kube/build.sh fills.
@@ -33,15 +34,7 @@ func kubeAssets(t *testing.T) string {
 func startKubectl(t *testing.T) []string {
 	t.Helper()
 	assets := kubeAssets(t)
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	if _, err := env.Start(); err != nil {
-		t.Fatalf("start kube-apiserver and etcd: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stop kube-apiserver: %v", err)
-		}
-	})
+	env := kubeapi.Start(t, &envtest.Environment{BinaryAssetsDirectory: assets}).Env
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
 		t.Fatal(err)
@@ -49,19 +42,9 @@ func startKubectl(t *testing.T) []string {
 	return []string{"KUBECONFIG=" + kubeconfig, "PATH=" + assets + string(os.PathListSeparator) + os.Getenv("PATH")}
 }
 
-// startKube runs a real kube-apiserver and etcd (controller-runtime's envtest) for
-// the test and stops them at its end.
+// startKube runs a real kube-apiserver and etcd (test/support/kubeapi) for the
+// test and stops them at its end.
 func startKube(t *testing.T) *rest.Config {
 	t.Helper()
-	env := &envtest.Environment{BinaryAssetsDirectory: kubeAssets(t)}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start kube-apiserver and etcd: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stop kube-apiserver: %v", err)
-		}
-	})
-	return cfg
+	return kubeapi.Start(t, &envtest.Environment{BinaryAssetsDirectory: kubeAssets(t)}).Config
 }

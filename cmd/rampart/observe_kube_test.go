@@ -25,6 +25,7 @@ import (
 	"github.com/rampart-mesh/rampart/injector"
 	"github.com/rampart-mesh/rampart/sidecar/admin"
 	"github.com/rampart-mesh/rampart/test/support"
+	"github.com/rampart-mesh/rampart/test/support/kubeapi"
 )
 
 // TestObserveCluster runs `rampart observe` against a real kube-apiserver whose
@@ -37,13 +38,8 @@ import (
 // and picks up and drops pods as they come and go.
 func TestObserveCluster(t *testing.T) {
 	support.RequireRoot(t, "needs root (network namespaces)")
-	// A loaded CI machine can take longer than envtest's default to start the apiserver.
-	env := &envtest.Environment{BinaryAssetsDirectory: kubeAssets(t), ControlPlaneStartTimeout: time.Minute}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start kube-apiserver and etcd: %v", err)
-	}
-	t.Cleanup(func() { env.Stop() })
+	server := kubeapi.Start(t, &envtest.Environment{BinaryAssetsDirectory: kubeAssets(t)})
+	env, cfg := server.Env, server.Config
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
 		t.Fatal(err)
@@ -183,7 +179,7 @@ func (h *obsHarness) pod(ns, name string, n int, injected, ring bool) *obsPod {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { proxy.Process.Signal(syscall.SIGTERM); proxy.Wait() })
-	obsWait(t, "proxy "+name+" ready", func() bool {
+	support.Eventually(t, "proxy "+name+" ready", func() bool {
 		resp, err := http.Get("http://" + podIP + ":15020/healthz/ready")
 		if err == nil {
 			resp.Body.Close()
@@ -280,12 +276,12 @@ func (h *obsHarness) observe(t *testing.T, args ...string) (string, string) {
 
 func (h *obsHarness) waitOut(t *testing.T, what, s string) {
 	t.Helper()
-	obsWait(t, what, func() bool { h.mu.Lock(); defer h.mu.Unlock(); return strings.Contains(h.out.String(), s) })
+	support.Eventually(t, what, func() bool { h.mu.Lock(); defer h.mu.Unlock(); return strings.Contains(h.out.String(), s) })
 }
 
 func (h *obsHarness) waitErr(t *testing.T, what, s string) {
 	t.Helper()
-	obsWait(t, what, func() bool { h.mu.Lock(); defer h.mu.Unlock(); return strings.Contains(h.err.String(), s) })
+	support.Eventually(t, what, func() bool { h.mu.Lock(); defer h.mu.Unlock(); return strings.Contains(h.err.String(), s) })
 }
 
 // lockedWriter writes to a shared buffer and a private one under a lock.
@@ -299,15 +295,6 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	w.shared.Write(p)
 	return w.own.Write(p)
-}
-
-func obsWait(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }
 
 func decodeRows(t *testing.T, out string) []observed {

@@ -12,14 +12,13 @@ import (
 
 	"github.com/rampart-mesh/rampart/redirect/agent"
 	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
+	"github.com/rampart-mesh/rampart/test/support/kubeapi"
 )
 
 func TestMain(m *testing.M) {
 	podtest.MaybeHelper(map[string]podtest.Command{"agent": runAgent})
 	ctrllog.SetLogger(logr.Discard()) // envtest and the pod cache log through it
-	code := m.Run()
-	sharedAPI.stop()
-	os.Exit(code)
+	os.Exit(kubeapi.Main(m))
 }
 
 // runAgent is an agent process: sync one pod, say READY, block until killed.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rampart-mesh/rampart/redirect/agent"
 	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestRunServesProbes runs rampart-node's Run as the DaemonSet does (kubeconfig to
@@ -34,13 +35,13 @@ func TestRunServesProbes(t *testing.T) {
 			PinRoot: newPinRoot(t, env), MetricsAddr: addr, Logger: testLogger(t), DiscoverySocket: sock})
 	}()
 	base := "http://" + addr
-	waitFor(t, "live", func() bool { return get(base+"/healthz/live") == 200 })
-	waitFor(t, "ready", func() bool { return get(base+"/healthz/ready") == 200 })
+	support.EventuallyWithin(t, 30*time.Second, "live", func() bool { return get(base+"/healthz/live") == 200 })
+	support.EventuallyWithin(t, 30*time.Second, "ready", func() bool { return get(base+"/healthz/ready") == 200 })
 	// The discovery socket answers, and refuses this test: it runs in no pod.
 	unix := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 	}}}
-	waitFor(t, "discovery socket refuses a process in no pod", func() bool {
+	support.EventuallyWithin(t, 30*time.Second, "discovery socket refuses a process in no pod", func() bool {
 		resp, err := unix.Get("http://node/v1/watch")
 		if err != nil {
 			return false

@@ -16,6 +16,7 @@ import (
 	"github.com/rampart-mesh/rampart/redirect"
 	"github.com/rampart-mesh/rampart/redirect/agent"
 	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // createRunning creates an injected pod bound to node and reports it running with
@@ -83,13 +84,13 @@ func TestWatchRetriesPodsWithBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	startWatch(t, r, "node-retry")
-	waitFor(t, "good pod attached", func() bool { return slices.Contains(r.Attached(), string(good.UID)) })
+	support.EventuallyWithin(t, 30*time.Second, "good pod attached", func() bool { return slices.Contains(r.Attached(), string(good.UID)) })
 	toC := n.c.IP4.String() + ":80"
 	if s := dial(t, n.a, toC); s.Listener != "127.0.0.1:15001" {
 		t.Fatalf("good A→C answered by %s", s.Listener)
 	}
 	// Both failing pods at the 200ms cap: 20+40+80+160ms, then 200ms apart.
-	waitFor(t, "failing pods retried", func() bool { return metricValue(t, reg, "rampart_node_attach_failures_total") >= 10 })
+	support.EventuallyWithin(t, 30*time.Second, "failing pods retried", func() bool { return metricValue(t, reg, "rampart_node_attach_failures_total") >= 10 })
 	before := metricValue(t, reg, "rampart_node_attach_failures_total")
 	time.Sleep(time.Second)
 	tries := metricValue(t, reg, "rampart_node_attach_failures_total") - before
@@ -107,7 +108,7 @@ func TestWatchRetriesPodsWithBackoff(t *testing.T) {
 
 	l := n.env.PodIn("late", podtest.Layout{Cgroup: "kubepods/besteffort/pod" + string(late.UID), App: "fff666", Proxy: "ddd444"}, lateIP, netip.Addr{})
 	serve(t, l, l.ProxyCgroup, "127.0.0.1:15001", ":15006")
-	waitFor(t, "late pod attached", func() bool { return slices.Contains(r.Attached(), string(late.UID)) })
+	support.EventuallyWithin(t, 30*time.Second, "late pod attached", func() bool { return slices.Contains(r.Attached(), string(late.UID)) })
 	if s := dial(t, l, toC); s.Listener != "127.0.0.1:15001" || s.OrigDst != toC {
 		t.Fatalf("late L→C answered by %s orig %s", s.Listener, s.OrigDst)
 	}
@@ -130,8 +131,8 @@ func TestWatchDetachesPodsDeletedWhileDown(t *testing.T) {
 	}
 	first := n.reconciler(t, nil)
 	stop := startWatch(t, first, "node-down")
-	waitFor(t, "pod attached", func() bool { return slices.Equal(first.Attached(), []string{string(p.UID)}) })
-	waitFor(t, "first agent ready", first.Ready)
+	support.EventuallyWithin(t, 30*time.Second, "pod attached", func() bool { return slices.Equal(first.Attached(), []string{string(p.UID)}) })
+	support.EventuallyWithin(t, 30*time.Second, "first agent ready", first.Ready)
 	if err := stop(); err != nil {
 		t.Fatalf("Watch: %v", err)
 	}
@@ -149,15 +150,15 @@ func TestWatchDetachesPodsDeletedWhileDown(t *testing.T) {
 	}
 	startWatch(t, second, "node-down")
 	// Gone from the API but its processes still run (a forced delete): kept.
-	waitFor(t, "gone pod retried", func() bool {
+	support.EventuallyWithin(t, 30*time.Second, "gone pod retried", func() bool {
 		return labelledValue(t, reg, "rampart_node_sync_retries_total", "reason", "pending") >= 2
 	})
 	if got := second.Attached(); len(got) != 1 {
 		t.Fatalf("pod detached while its processes run: attached %v", got)
 	}
 	killPod(t, n.a)
-	waitFor(t, "gone pod detached", func() bool { return len(second.Attached()) == 0 })
-	waitFor(t, "second agent ready", second.Ready)
+	support.EventuallyWithin(t, 30*time.Second, "gone pod detached", func() bool { return len(second.Attached()) == 0 })
+	support.EventuallyWithin(t, 30*time.Second, "second agent ready", second.Ready)
 	if pinned, err := redirect.Pinned(n.pinRoot); err != nil || len(pinned) != 0 {
 		t.Errorf("pins left after detach: %v, %v", pinned, err)
 	}

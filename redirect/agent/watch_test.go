@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,11 +16,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/rampart-mesh/rampart/redirect/agent"
 	"github.com/rampart-mesh/rampart/redirect/internal/podtest"
 	"github.com/rampart-mesh/rampart/test/support"
+	"github.com/rampart-mesh/rampart/test/support/kubeapi"
 )
 
 // TestWatchFollowsTheAPIServer runs the agent's informer against a real
@@ -61,7 +60,7 @@ func TestWatchFollowsTheAPIServer(t *testing.T) {
 	watchCtx, stop := contextWithCancel(t)
 	go func() { done <- agent.Watch(watchCtx, cfg, "node-a", r) }()
 	toC := n.c.IP4.String() + ":80"
-	waitFor(t, "pod attached", func() bool { return slices.Equal(r.Attached(), []string{string(created.UID)}) })
+	support.EventuallyWithin(t, 30*time.Second, "pod attached", func() bool { return slices.Equal(r.Attached(), []string{string(created.UID)}) })
 	if s := dial(t, n.a, toC); s.Listener != "127.0.0.1:15001" || s.OrigDst != toC {
 		t.Fatalf("A→C answered by %s orig %s", s.Listener, s.OrigDst)
 	}
@@ -69,7 +68,7 @@ func TestWatchFollowsTheAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	killPod(t, n.a) // as the kubelet stops a deleted pod's containers
-	waitFor(t, "pod detached", func() bool { return len(r.Attached()) == 0 })
+	support.EventuallyWithin(t, 30*time.Second, "pod detached", func() bool { return len(r.Attached()) == 0 })
 	if s := dial(t, n.a, toC); s.Listener != ":80" {
 		t.Errorf("after delete A→C answered by %s", s.Listener)
 	}
@@ -109,54 +108,18 @@ func killPod(t *testing.T, p *podtest.Pod) {
 			}
 		}
 	}
-	waitFor(t, "pod processes gone", func() bool {
+	support.EventuallyWithin(t, 30*time.Second, "pod processes gone", func() bool {
 		_, err := agent.NetNSOf(p.Cgroup)
 		return err != nil
 	})
 }
 
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if ok() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
-// apiServer is one kube-apiserver + etcd shared by the package's tests (each test
-// uses its own node name), started on first use and stopped by TestMain.
-type apiServer struct {
-	once   sync.Once
-	env    *envtest.Environment
-	cfg    *rest.Config
-	client *kubernetes.Clientset
-	err    error
-}
-
-var sharedAPI apiServer
-
-func (a *apiServer) stop() {
-	if a.env != nil {
-		_ = a.env.Stop()
-	}
-}
-
+// startAPIServer returns the kube-apiserver and etcd the package's tests share
+// (each test uses its own node name), stopped by TestMain.
 func startAPIServer(t *testing.T) (*rest.Config, *kubernetes.Clientset) {
 	t.Helper()
-	assets := support.KubeAssets(t, "kube-apiserver", "etcd")
-	sharedAPI.once.Do(func() {
-		sharedAPI.env = &envtest.Environment{BinaryAssetsDirectory: assets}
-		if sharedAPI.cfg, sharedAPI.err = sharedAPI.env.Start(); sharedAPI.err != nil {
-			return
-		}
-		sharedAPI.client, sharedAPI.err = kubernetes.NewForConfig(sharedAPI.cfg)
-	})
-	if sharedAPI.err != nil {
-		t.Fatalf("start kube-apiserver from %s: %v", assets, sharedAPI.err)
-	}
-	return sharedAPI.cfg, sharedAPI.client
+	s := kubeapi.Shared(t)
+	return s.Config, s.Client
 }
 
 func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {

@@ -21,6 +21,15 @@
 // die with their creator (Pdeathsig) and, for those that change uid, with their
 // cgroup (cgroup.kill) at Close or Sweep.
 //
+// A harness whose namespace, cgroups and processes outlive one Env (the
+// single-node cluster of test/cluster, brought up by one command and down by
+// another) uses the same pieces without an Env: AddNetNS / DelNetNS, a veth
+// pair to the host's namespace (AddHostLink, where pods hang off a private
+// bridge instead), cgroups in every hierarchy, v1 ones included
+// (MakeCgroupEverywhere, KillCgroupEverywhere, RemoveCgroupEverywhere), and
+// StartCmd, Env.Start's process start, with Detach for daemons that outlive
+// their creator.
+//
 // The package lives under redirect, a leaf, so that redirect's own tests can use
 // it as well as cmd and test; it imports only redirect (cgroup2 and bpffs mounts,
 // detaching pinned capture).

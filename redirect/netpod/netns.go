@@ -2,8 +2,10 @@ package netpod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,11 +24,71 @@ func (e *Env) addNetNS(name string) error {
 		return fmt.Errorf("netpod: %w", err)
 	}
 	e.OnClose(func() error { return delNetNS(NSPath(name)) })
-	return e.IP(name, "link set lo up")
+	return IP(name, "link set lo up")
+}
+
+// AddNetNS creates a named namespace (under /run/netns) with lo up, for a
+// harness that keeps it beyond one Env (DelNetNS removes it).
+func AddNetNS(name string) error {
+	if err := Run(LookTool("ip"), "netns", "add", name); err != nil {
+		return fmt.Errorf("netpod: %w", err)
+	}
+	return IP(name, "link set lo up")
+}
+
+// DelNetNS deletes a named namespace, if it exists.
+func DelNetNS(name string) error {
+	if _, err := os.Stat(NSPath(name)); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return delNetNS(NSPath(name))
+}
+
+// HostLink is a veth pair from the host's namespace into a named one, for a
+// namespace the host itself must reach (a cluster node), where pods of an Env
+// hang off its private bridge instead.
+type HostLink struct {
+	NS         string       // the namespace the Peer end goes into
+	Host, Peer string       // the ends' names
+	HostAddr   netip.Prefix // the host end's address, e.g. 198.19.255.1/30
+	PeerAddr   netip.Prefix // the peer end's address
+}
+
+// AddHostLink creates the pair, addresses both ends and brings them up.
+// Deleting the namespace removes the pair (RemoveHostLink covers the rest).
+func AddHostLink(l HostLink) error {
+	ip := LookTool("ip")
+	for _, args := range [][]string{
+		{"link", "add", l.Host, "type", "veth", "peer", "name", l.Peer, "netns", l.NS},
+		{"addr", "add", l.HostAddr.String(), "dev", l.Host},
+		{"link", "set", l.Host, "up"},
+	} {
+		if err := Run(ip, args...); err != nil {
+			return fmt.Errorf("netpod: host link: %w", err)
+		}
+	}
+	return IP(l.NS, "addr add "+l.PeerAddr.String()+" dev "+l.Peer, "link set "+l.Peer+" up")
+}
+
+// RemoveHostLink deletes the host end of a pair, if it is still there: deleting
+// its namespace removes it too, asynchronously, so gone by now is fine.
+func RemoveHostLink(host string) error {
+	if _, err := net.InterfaceByName(host); err != nil {
+		return nil
+	}
+	if err := Run(LookTool("ip"), "link", "del", host); err != nil {
+		if _, gone := net.InterfaceByName(host); gone == nil {
+			return fmt.Errorf("netpod: %w", err)
+		}
+	}
+	return nil
 }
 
 // IP runs `ip -n ns -batch -` with one command per line, in the named namespace.
-func (e *Env) IP(ns string, cmds ...string) error {
+func (e *Env) IP(ns string, cmds ...string) error { return IP(ns, cmds...) }
+
+// IP runs `ip -n ns -batch -` with one command per line, in the named namespace.
+func IP(ns string, cmds ...string) error {
 	c := exec.Command(LookTool("ip"), "-n", ns, "-batch", "-")
 	c.Stdin = strings.NewReader(strings.Join(cmds, "\n") + "\n")
 	if out, err := c.CombinedOutput(); err != nil {

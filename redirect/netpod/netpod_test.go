@@ -19,12 +19,7 @@ import (
 // ping from inside the first), a process is born in the pod's app cgroup, and
 // Close removes every namespace, cgroup, folder and process it made.
 func TestPodTalksAndCloseLeavesNothing(t *testing.T) {
-	support.RequireRoot(t, "needs root (network namespaces, cgroups)")
-	for _, tool := range []string{"ip", "nsenter", "sleep"} {
-		if !netpod.HaveTool(tool) {
-			support.Need(t, tool+" not installed")
-		}
-	}
+	needRoot(t)
 	env, err := netpod.New(netpod.Options{Tag: "npt", Subnet: netip.MustParsePrefix("198.18.40.0/24")})
 	if err != nil {
 		t.Fatal(err)
@@ -76,5 +71,16 @@ func TestPodTalksAndCloseLeavesNothing(t *testing.T) {
 	}
 	if err := syscall.Kill(p.Pid(), 0); err == nil {
 		t.Errorf("process %d left after Close", p.Pid())
+	}
+}
+
+// needRoot skips (fails under CI=true) without root or the tools pods need.
+func needRoot(t *testing.T) {
+	t.Helper()
+	support.RequireRoot(t, "needs root (network namespaces, cgroups)")
+	for _, tool := range []string{"ip", "nsenter", "sleep"} {
+		if !netpod.HaveTool(tool) {
+			support.Need(t, tool+" not installed")
+		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 // ProcSpec says what to run where.
 type ProcSpec struct {
 	Name   string   // for errors and the log file's name
-	NetNS  string   // namespace path (NSPath, Pod.NetNSPath, /proc/self/ns/net)
+	NetNS  string   // namespace path (NSPath, Pod.NetNSPath); StartCmd: "" for the host's
 	Cgroup string   // cgroup folder; the process is born in it
 	UID    int      // 0: root; else uid and gid
 	Argv   []string // program and arguments
@@ -25,6 +25,10 @@ type ProcSpec struct {
 	// Stderr receives the process's stderr. Default: the work folder's
 	// <Name>.log, whose end Proc errors quote.
 	Stderr io.Writer
+	// Detach (StartCmd) lets the process outlive its creator, in a process
+	// group of its own: the daemons of a cluster that `cluster up` leaves
+	// running. Its cgroup is how it is found and killed later.
+	Detach bool
 }
 
 // Proc is a process running inside a pod, its stdout read line by line.
@@ -44,11 +48,6 @@ type Proc struct {
 // which remounts /sys and hides the cgroup2 mount), born in spec.Cgroup so that
 // no socket it ever opens is outside it. Close stops it.
 func (e *Env) Start(spec ProcSpec) (*Proc, error) {
-	cg, err := os.Open(spec.Cgroup)
-	if err != nil {
-		return nil, fmt.Errorf("netpod: %s: cgroup: %w", spec.Name, err)
-	}
-	defer cg.Close()
 	logPath := ""
 	stderr := spec.Stderr
 	if stderr == nil {
@@ -60,33 +59,68 @@ func (e *Env) Start(spec ProcSpec) (*Proc, error) {
 		defer logf.Close()
 		stderr = logf
 	}
-	args := []string{"--net=" + spec.NetNS}
-	if spec.UID != 0 {
-		id := strconv.Itoa(spec.UID)
-		args = append(args, "--setuid", id, "--setgid", id)
-	}
-	cmd := exec.Command(LookTool("nsenter"), append(append(args, "--"), spec.Argv...)...)
-	cmd.Env = append(os.Environ(), spec.Env...)
-	cmd.Stderr = stderr
-	// Pdeathsig kills root helpers with their creator; a uid change clears it, so
-	// Close (and Sweep) also kill the whole cgroup.
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd()), Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
+	var out io.Reader
+	var in io.WriteCloser
+	cmd, err := StartCmd(spec, func(cmd *exec.Cmd) (err error) {
+		cmd.Stderr = stderr
+		if out, err = cmd.StdoutPipe(); err != nil {
+			return err
+		}
+		in, err = cmd.StdinPipe()
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("netpod: start %s: %w", spec.Name, err)
 	}
 	p := &Proc{name: spec.Name, cmd: cmd, stdin: in, lines: make(chan string, 1<<14),
 		done: make(chan struct{}), log: logPath, ctx: e.opts.Context}
 	go p.read(out)
 	e.OnClose(func() error { p.Stop(); return nil })
 	return p, nil
+}
+
+// StartCmd starts spec.Argv as Env.Start does (in spec.NetNS through nsenter, or
+// in the host's namespace when it is empty; born in spec.Cgroup; as spec.UID),
+// for a harness that waits for its processes itself. setup, when not nil, sets
+// the command's standard streams before it starts.
+func StartCmd(spec ProcSpec, setup func(*exec.Cmd) error) (*exec.Cmd, error) {
+	cg, err := os.Open(spec.Cgroup)
+	if err != nil {
+		return nil, fmt.Errorf("netpod: %s: cgroup: %w", spec.Name, err)
+	}
+	defer cg.Close()
+	argv := spec.Argv
+	if spec.NetNS != "" || spec.UID != 0 {
+		args := []string{LookTool("nsenter")}
+		if spec.NetNS != "" {
+			args = append(args, "--net="+spec.NetNS)
+		}
+		if spec.UID != 0 {
+			id := strconv.Itoa(spec.UID)
+			args = append(args, "--setuid", id, "--setgid", id)
+		}
+		argv = append(append(args, "--"), argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), spec.Env...)
+	// Pdeathsig kills root helpers with their creator; a uid change clears it, so
+	// Close (and Sweep) also kill the whole cgroup. A detached process instead
+	// outlives its creator, in its own process group (a terminal's Ctrl-C
+	// reaches only the creator, which stops it in order).
+	attr := &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd()), Pdeathsig: syscall.SIGKILL}
+	if spec.Detach {
+		attr.Pdeathsig, attr.Setpgid = 0, true
+	}
+	cmd.SysProcAttr = attr
+	if setup != nil {
+		if err := setup(cmd); err != nil {
+			return nil, fmt.Errorf("netpod: %s: %w", spec.Name, err)
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("netpod: start %s: %w", spec.Name, err)
+	}
+	return cmd, nil
 }
 
 func (p *Proc) read(r io.Reader) {

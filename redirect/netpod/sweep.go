@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/rampart-mesh/rampart/redirect"
 )
@@ -71,38 +70,6 @@ func sweepDir(tag, dir string, remove func(string) error) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// removeCgroup kills every process left in dir and its children, then removes
-// the folders bottom up. cgroup.kill (Linux 5.14) makes this one write.
-func removeCgroup(dir string) error {
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	_ = os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
-	var last error
-	for range 50 { // killed processes leave the cgroup asynchronously
-		if last = removeTree(dir); last == nil {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("netpod: remove cgroup %s: %w", dir, last)
-}
-
-func removeTree(dir string) error {
-	entries, _ := os.ReadDir(dir)
-	for _, en := range entries {
-		if en.IsDir() {
-			if err := removeTree(filepath.Join(dir, en.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
 }
 
 // removePins detaches every pod pinned under root and removes the folder.

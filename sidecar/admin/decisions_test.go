@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar/admin"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestDecisionRing: the ring keeps the newest lines within its size, drops a
@@ -71,7 +72,7 @@ func TestDecisionRingFollowBounds(t *testing.T) {
 	}
 	defer stalled.Close()
 	fmt.Fprintf(stalled, "GET /debug/decisions?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n") // then never reads
-	waitFor(t, "the stalled follower to be counted", func() bool { return r.Followers() == 1 })
+	support.Eventually(t, "the stalled follower to be counted", func() bool { return r.Followers() == 1 })
 
 	resp, err := http.Get(srv.URL + "/debug/decisions?follow=1")
 	if err != nil {
@@ -103,14 +104,5 @@ func TestDecisionRingFollowBounds(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("follower after the stalled one left: %s, want 200", resp.Status)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
 	}
 }

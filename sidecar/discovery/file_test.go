@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
@@ -77,30 +79,42 @@ func TestLoadFileRejectsBadRegistries(t *testing.T) {
 	}
 }
 
-// A bad version of the file must not replace the good one.
+// A bad version of the file must not replace the good one, and Watch picks up
+// the next good one within its poll interval. It runs in a synctest bubble: the
+// poller's ticker is on the fake clock, so "within the interval" is exact and
+// takes no time (its reads are of a local file, which a bubble allows).
 func TestFileReloadKeepsLastGood(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "registry.json")
-	copyFile(t, "testdata/starwars.json", path)
-	reg, err := discovery.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go reg.Watch(ctx, 10*time.Millisecond, slog.New(slog.DiscardHandler))
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "registry.json")
+		copyFile(t, "testdata/starwars.json", path)
+		reg, err := discovery.LoadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() { reg.Watch(ctx, 10*time.Millisecond, slog.New(slog.DiscardHandler)) })
+		defer wg.Wait()
+		defer cancel()
 
-	deathstar := netip.MustParseAddrPort("10.96.0.10:80")
-	copyFile(t, "testdata/bad/truncated.json", path)
-	if err := reg.Reload(); err == nil {
-		t.Fatal("reload of a truncated file succeeded")
-	}
-	time.Sleep(50 * time.Millisecond) // let Watch see the bad version too
-	if eps, ok := reg.Endpoints(deathstar); !ok || len(eps) != 2 {
-		t.Fatalf("after a bad reload: %v %v, want the last good 2 endpoints", eps, ok)
-	}
-	os.WriteFile(path, []byte(`{"services":[{"name":"d","namespace":"default","vip":"10.96.0.10","port":80,
+		deathstar := netip.MustParseAddrPort("10.96.0.10:80")
+		copyFile(t, "testdata/bad/truncated.json", path)
+		if err := reg.Reload(); err == nil {
+			t.Fatal("reload of a truncated file succeeded")
+		}
+		time.Sleep(50 * time.Millisecond) // Watch sees the bad version too
+		synctest.Wait()
+		if eps, ok := reg.Endpoints(deathstar); !ok || len(eps) != 2 {
+			t.Fatalf("after a bad reload: %v %v, want the last good 2 endpoints", eps, ok)
+		}
+		os.WriteFile(path, []byte(`{"services":[{"name":"d","namespace":"default","vip":"10.96.0.10","port":80,
 		"endpoints":[{"serviceAccount":"d","ip":"198.18.5.7"}]}]}`), 0o644)
-	waitFor(t, func() bool { eps, _ := reg.Endpoints(deathstar); return len(eps) == 1 })
+		time.Sleep(10 * time.Millisecond)
+		synctest.Wait()
+		if eps, _ := reg.Endpoints(deathstar); len(eps) != 1 {
+			t.Errorf("one poll interval after a good version: %v, want its 1 endpoint", eps)
+		}
+	})
 }
 
 func TestTrustedLabels(t *testing.T) {
@@ -156,15 +170,4 @@ func copyFile(t *testing.T, from, to string) {
 	// Make the change visible to mtime polling even on coarse clocks.
 	now := time.Now().Add(time.Duration(len(data)) * time.Millisecond)
 	os.Chtimes(to, now, now)
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 20s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/rampart-mesh/rampart/rego"
 	"github.com/rampart-mesh/rampart/sidecar/egress"
 	"github.com/rampart-mesh/rampart/sidecar/egress/egresstest"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // hosts of the test "internet": each name on its own loopback address.
@@ -110,12 +111,12 @@ type env struct {
 	backends map[string]*backend // "github.com/https"
 	dns      *egresstest.DNS
 	engine   *rego.Engine
-	log      *lockedBuffer
+	log      *support.Buffer
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{backends: map[string]*backend{}, log: &lockedBuffer{}}
+	e := &env{backends: map[string]*backend{}, log: &support.Buffer{}}
 	records := map[string][]netip.Addr{}
 	for name, ip := range hostIPs {
 		records[name] = []netip.Addr{netip.MustParseAddr(ip)}
@@ -202,23 +203,6 @@ func send(t *testing.T, g *egress.Guard, dst netip.AddrPort, raw []byte, seg int
 	out, _ := io.ReadAll(c)
 	<-served
 	return out
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func helloFor(name string) []byte { return egresstest.Hello{Names: []string{name}}.Bytes() }

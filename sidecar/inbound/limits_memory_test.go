@@ -14,6 +14,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestMemoryPressure: with the process over its memory limit, a kept-alive
@@ -45,7 +46,7 @@ func TestMemoryPressure(t *testing.T) {
 		}
 	}
 	defer restore()
-	eventually(t, func() bool { return refusedAtOnce(t, "127.0.0.2", addr) }, "a new connection refused under pressure")
+	support.Eventually(t, "a new connection refused under pressure", func() bool { return refusedAtOnce(t, "127.0.0.2", addr) })
 	h1 := ask(t, c, br)
 	h2 := h2Land(t, tr)
 	restore()
@@ -55,7 +56,7 @@ func TestMemoryPressure(t *testing.T) {
 	if h2 != 503 {
 		t.Errorf("h2c stream under pressure: %d, want 503", h2)
 	}
-	eventually(t, func() bool { return served(t, "127.0.0.2", addr) }, "a new connection served after pressure")
+	support.Eventually(t, "a new connection served after pressure", func() bool { return served(t, "127.0.0.2", addr) })
 	if status := h2Land(t, tr); status != 200 {
 		t.Errorf("h2c after: %d, want 200", status)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 const landing = "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n"
@@ -104,12 +105,12 @@ func TestConnectionLimits(t *testing.T) {
 	}
 	// The refused connection was counted toward the listener until its handler
 	// closed it: wait for that.
-	eventually(t, func() bool { _, _, ok := tryKeptAlive(t, "127.0.0.2", addr); return ok }, "a connection from another address")
+	support.Eventually(t, "a connection from another address", func() bool { _, _, ok := tryKeptAlive(t, "127.0.0.2", addr); return ok })
 	if !refusedAtOnce(t, "127.0.0.3", addr) {
 		t.Error("a fourth connection was served past MaxConnections 3")
 	}
 	c2.Close()
-	eventually(t, func() bool { return served(t, "127.0.0.3", addr) }, "a connection after one closed")
+	support.Eventually(t, "a connection after one closed", func() bool { return served(t, "127.0.0.3", addr) })
 	for _, w := range []struct {
 		reason string
 		want   float64
@@ -144,17 +145,6 @@ func TestHBONEIdentityLimit(t *testing.T) {
 	if got := counter(t, reg, "rampart_inbound_connections_refused_total", map[string]string{"listener": "hbone", "reason": "peer_limit"}); got != 1 {
 		t.Errorf("refused{hbone,peer_limit} = %v, want 1", got)
 	}
-}
-
-// eventually polls cond for up to 5 s.
-func eventually(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("%s: not within 5s", what)
 }
 
 // connectReq is a CONNECT to the mesh's app with an empty body.

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // parked is a test server whose kept-alive connections get parked: a real
@@ -149,7 +150,7 @@ func (k *client) closed(d time.Duration) bool {
 // settled waits until the goroutines are back to at most base+slack.
 func settled(t *testing.T, base, slack int, what string) {
 	t.Helper()
-	eventually(t, func() bool { return runtime.NumGoroutine() <= base+slack }, fmt.Sprintf("%s: goroutines %d, want ≤ %d+%d", what, runtime.NumGoroutine(), base, slack))
+	support.Eventually(t, fmt.Sprintf("%s: goroutines %d, want ≤ %d+%d", what, runtime.NumGoroutine(), base, slack), func() bool { return runtime.NumGoroutine() <= base+slack })
 }
 
 // goroutineSlack allows for goroutines that come and go beside the connections
@@ -183,7 +184,7 @@ func TestParkedConnectionsResume(t *testing.T) {
 	for _, k := range conns {
 		k.c.Close()
 	}
-	eventually(t, func() bool { return p.open(t) == 0 }, "open connections back to 0 once the clients closed")
+	support.Eventually(t, "open connections back to 0 once the clients closed", func() bool { return p.open(t) == 0 })
 }
 
 // TestParkMoment: requests that arrive right when the connection is being
@@ -241,7 +242,7 @@ func TestParkedClientCloses(t *testing.T) {
 	for _, k := range conns {
 		k.c.Close()
 	}
-	eventually(t, func() bool { return p.open(t) == 0 }, "open connections back to 0")
+	support.Eventually(t, "open connections back to 0", func() bool { return p.open(t) == 0 })
 	for range n { // the per-address counter was released for each
 		dialKept(t, p.addr)
 	}
@@ -260,7 +261,7 @@ func TestParkedIdleTimeout(t *testing.T) {
 	if !k.closed(3 * time.Second) {
 		t.Fatal("a parked connection was not closed within 4s of an idle timeout of 1s")
 	}
-	eventually(t, func() bool { return p.open(t) == 0 }, "open connections back to 0")
+	support.Eventually(t, "open connections back to 0", func() bool { return p.open(t) == 0 })
 }
 
 // TestParkedShutdown: shutting the listener down closes parked connections and
@@ -284,7 +285,7 @@ func TestParkedShutdown(t *testing.T) {
 		k.c.Close()
 	}
 	settled(t, base, 2, "after shutdown") // the app's connection from the pool may linger
-	eventually(t, func() bool { return openFDs(t) <= fds }, "file descriptors back to where they were")
+	support.Eventually(t, "file descriptors back to where they were", func() bool { return openFDs(t) <= fds })
 }
 
 func openFDs(t *testing.T) int {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar/inbound"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // dialHalf opens a connection and sends the start of a request head for path.
@@ -88,5 +89,5 @@ func TestParkedMidHeadDeadline(t *testing.T) {
 	if d := time.Since(start); d < 900*time.Millisecond {
 		t.Errorf("closed after %v, before ReadHeader (1s)", d)
 	}
-	eventually(t, func() bool { return p.open(t) == 0 }, "open connections back to 0")
+	support.Eventually(t, "open connections back to 0", func() bool { return p.open(t) == 0 })
 }

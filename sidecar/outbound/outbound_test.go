@@ -1,7 +1,6 @@
 package outbound_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rampart-mesh/rampart/sidecar/outbound"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // startProxy serves opts' routes on loopback listeners and returns their addresses.
@@ -96,11 +96,11 @@ func TestWrongIdentityRefused(t *testing.T) {
 	m := newMesh(t)
 	app := startApp(t)
 	impostor := startHBONE(t, m, "xwing")
-	var logs bytes.Buffer
+	var logs support.Buffer
 	reg := prometheus.NewRegistry()
 	addrs, _ := startProxy(t, outbound.Options{
 		TLS: m.clientTLS(t, "tiefighter"), Registerer: reg,
-		Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)),
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		Routes: []outbound.Route{{Listen: "127.0.0.1:0", Destination: app.Addr().String(),
 			Proxy: impostor.addr(), Identity: "spiffe://cluster.local/ns/default/sa/deathstar"}},
 	})
@@ -171,7 +171,7 @@ func TestPlainRoutePassesThrough(t *testing.T) {
 		t.Fatalf("%d %q", code, body)
 	}
 	client.CloseIdleConnections()
-	waitFor(t, func() bool {
+	support.Eventually(t, "a passthrough connection counted", func() bool {
 		return (metric(t, reg, "rampart_connections_total", "passthrough", "ok")) == 1
 	})
 }
@@ -214,8 +214,8 @@ func TestRunDrainsOnCancel(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- p.Run(ctx) }()
 	var c net.Conn
-	waitFor(t, func() bool { c, err = net.Dial("tcp", listen); return err == nil })
-	waitFor(t, func() bool { return metric(t, reg, "rampart_outbound_active_connections") == 1 })
+	support.Eventually(t, "the listener", func() bool { c, err = net.Dial("tcp", listen); return err == nil })
+	support.Eventually(t, "one active connection", func() bool { return metric(t, reg, "rampart_outbound_active_connections") == 1 })
 	cancel()
 	time.Sleep(50 * time.Millisecond) // let Run close the listener first
 	io.WriteString(c, "POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")

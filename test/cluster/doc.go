@@ -37,4 +37,15 @@
 // mount for rampart-node's Bidirectional volume) are recorded by the first
 // cluster and put back by the last. Start and Down sweep what
 // a killed owner left behind, read from the run folder's state file.
+//
+// The node's namespace, host link, cgroups and daemon processes are made with
+// redirect/netpod, the one test-pod harness (AddNetNS, AddHostLink,
+// MakeCgroupEverywhere and KillCgroupEverywhere, StartCmd with Detach), not an
+// Env of it: what stays here is what a node has and a pod does not. A cluster
+// outlives the command that made it (`make cluster` returns with it running,
+// `make cluster-down` is another process), so its names, slot and owner live
+// in a state file on disk rather than in an Env's memory, and its teardown
+// (killing through every cgroup hierarchy, containerd's shim sockets, CNI
+// cache, mounts, kubelet's log links, host settings) works from that file
+// alone; an Env's Close only undoes what the same process made.
 package cluster

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/rampart-mesh/rampart/redirect/netpod"
 )
 
 // Leftovers lists what cluster name (under base) still has on the machine: its
@@ -26,7 +28,7 @@ func Leftovers(base, name string) []string {
 	if _, err := net.InterfaceByName(s.hostLink()); err == nil {
 		out = append(out, "link "+s.hostLink())
 	}
-	if all, _, err := hierarchies(); err == nil {
+	if all, _, err := netpod.Hierarchies(); err == nil {
 		for _, h := range all {
 			if _, err := os.Stat(filepath.Join(h, name)); err == nil {
 				out = append(out, "cgroup "+filepath.Join(h, name))

@@ -7,15 +7,17 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/rampart-mesh/rampart/redirect/netpod"
 )
 
-// procs starts the cluster's daemons: in their own process group (a terminal's
-// Ctrl-C reaches only the owner, which tears down in order), directly inside the
-// daemons' cgroup (clone3 CLONE_INTO_CGROUP, so no child escapes a kill), in the
-// node's netns when asked (nsenter --net, which, unlike `ip netns exec`, keeps
-// /sys and the cgroup mounts as they are).
+// procs starts the cluster's daemons with netpod.StartCmd, detached: in their
+// own process group (a terminal's Ctrl-C reaches only the owner, which tears
+// down in order) and outliving it (`cluster up` returns with them running),
+// directly inside the daemons' cgroup (clone3 CLONE_INTO_CGROUP, so no child
+// escapes a kill), in the node's netns when asked (nsenter --net, which, unlike
+// `ip netns exec`, keeps /sys and the cgroup mounts as they are).
 type procs struct {
 	logs   string // folder of <name>.log
 	cgroup string // unified cgroup folder of the daemons
@@ -34,23 +36,17 @@ func (p *procs) start(name string, inNode bool, env []string, bin string, args .
 	if err != nil {
 		return err
 	}
-	cg, err := os.Open(p.cgroup)
+	spec := netpod.ProcSpec{Name: name, Cgroup: p.cgroup, Argv: append([]string{bin}, args...), Env: env, Detach: true}
+	if inNode {
+		spec.NetNS = p.netns
+	}
+	cmd, err := netpod.StartCmd(spec, func(cmd *exec.Cmd) error {
+		cmd.Stdout, cmd.Stderr = logf, logf
+		return nil
+	})
 	if err != nil {
 		logf.Close()
-		return fmt.Errorf("cluster: %s: %w", name, err)
-	}
-	defer cg.Close()
-	argv := append([]string{bin}, args...)
-	if inNode {
-		argv = append([]string{"nsenter", "--net=" + p.netns, "--"}, argv...)
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, UseCgroupFD: true, CgroupFD: int(cg.Fd())}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("cluster: start %s: %w", name, err)
+		return fmt.Errorf("cluster: %w", err)
 	}
 	p.wg.Add(1)
 	go func() {

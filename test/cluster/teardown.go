@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rampart-mesh/rampart/redirect/netpod"
 )
 
 // teardown removes everything cluster s created, in the order that lets each
@@ -23,12 +25,12 @@ import (
 func teardown(base string, s state) error {
 	l := layout{dir: filepath.Join(base, s.Name)}
 	var errs []error
-	errs = append(errs, killCgroups(s.Name))
+	errs = append(errs, netpod.KillCgroupEverywhere(s.Name))
 	errs = append(errs, removeShimSockets(l))
 	errs = append(errs, removeCNICache(l, s))
 	errs = append(errs, detachPins(l))
 	errs = append(errs, unmountBelow(l.dir))
-	errs = append(errs, removeCgroups(s.Name))
+	errs = append(errs, netpod.RemoveCgroupEverywhere(s.Name))
 	errs = append(errs, removeLogLinks(l.dir))
 	errs = append(errs, removeNetwork(s))
 	errs = append(errs, restoreHost(s.Name))

@@ -24,7 +24,7 @@
 // ...` for the CLI (CLIHelper), a helper environment variable for test binaries
 // (TestHelper, with MaybeHelper first in TestMain).
 //
-// The proxy's flags are known when the demo compiles (detectFeatures: the same
+// The proxy's flags are known when the demo compiles (features.go: the same
 // repository builds both; TestProxyOffersDemoFlags holds rampart-proxy to them),
 // not read from its -help at run time.
 //

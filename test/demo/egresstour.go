@@ -89,10 +89,6 @@ func runEgress(ctx context.Context, o RunOptions) (err error) {
 			err = cerr
 		}
 	}()
-	if !env.ProxyHasFlag("egress-resolver") {
-		fmt.Fprintln(o.Out, "\n(Egress skipped: this rampart-proxy has no --egress-resolver.)")
-		return nil
-	}
 	eg, err := StartEgress(env)
 	if err != nil {
 		return err

@@ -58,9 +58,6 @@ type Env struct {
 
 	egressResolver string // DNS server proxies check egress names with ("" = system)
 
-	featOnce sync.Once
-	feat     proxyFeatures
-	featErr  error
 }
 
 // NewEnv checks the machine (see Check), sweeps what killed runs with the same tag

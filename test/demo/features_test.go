@@ -20,12 +20,12 @@ func TestProxyOffersDemoFlags(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?m)^\s+--([a-z][a-z0-9-]*) `).FindAllStringSubmatch(string(help), -1) {
 		offered[m[1]] = true
 	}
-	f, _ := detectFeatures(bin)
 	used := []string{"listen-plaintext", "listen-hbone", "mode", "labels", "workloads", "svid-dir",
-		"trust-domain", "namespace", "service-account", "decision-log", "bundle", f.pollFlag,
+		"trust-domain", "namespace", "service-account", "decision-log",
+		"bundle", "bundle-reload", "bundle-url", "bundle-poll", "egress-resolver", // proxy.go
 		"serve-egress-gateway", "egress-gateway", "egress-gateway-id", "egress-gateway-hosts"} // egressgateway.go
-	for name := range f.flags {
-		used = append(used, name)
+	for _, f := range podFlags() {
+		used = append(used, f.name)
 	}
 	for _, name := range used {
 		if !offered[name] {

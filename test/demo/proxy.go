@@ -126,22 +126,15 @@ func (p *Pod) proxyArgs(px *Proxy) []string {
 		"--service-account", p.ServiceAccount,
 		"--decision-log", px.DecisionLog,
 	}
-	feat := e.proxyFeatures()
-	if strings.HasPrefix(px.Opts.Bundle, "http://") && feat.has("bundle-url") {
-		args = append(args, "--bundle-url", px.Opts.Bundle)
-		if feat.pollFlag != "" {
-			args = append(args, "--"+feat.pollFlag, BundlePoll.String())
-		}
+	if strings.HasPrefix(px.Opts.Bundle, "http://") {
+		args = append(args, "--bundle-url", px.Opts.Bundle, "--bundle-poll", BundlePoll.String())
 	} else {
-		args = append(args, "--bundle", px.Opts.Bundle)
-		if feat.has("bundle-reload") {
-			args = append(args, "--bundle-reload", BundlePoll.String())
-		}
+		args = append(args, "--bundle", px.Opts.Bundle, "--bundle-reload", BundlePoll.String())
 	}
-	for _, f := range feat.optional {
-		args = append(args, "--"+f.flag, f.value(p))
+	for _, f := range podFlags() {
+		args = append(args, "--"+f.name, f.value(p))
 	}
-	if e.egressResolver != "" && feat.has("egress-resolver") {
+	if e.egressResolver != "" {
 		args = append(args, "--egress-resolver", e.egressResolver)
 	}
 	return append(args, px.Opts.Extra...)
@@ -151,7 +144,7 @@ func (p *Pod) proxyArgs(px *Proxy) []string {
 // inbound capture at its plaintext listener, as the node agent does.
 func (p *Pod) awaitProxy(px *Proxy) error {
 	deadline := time.Now().Add(20 * time.Second)
-	for _, port := range p.env.proxyFeatures().ports {
+	for _, port := range proxyPorts {
 		for {
 			f, err := redirect.FindListener(p.ProxyCgroup, port)
 			if err == nil {
@@ -172,10 +165,7 @@ func (p *Pod) awaitProxy(px *Proxy) error {
 			}
 		}
 	}
-	if p.env.ProxyHas("admin") {
-		return p.awaitReady(px, deadline)
-	}
-	return nil
+	return p.awaitReady(px, deadline)
 }
 
 // awaitReady waits for the proxy's /healthz/ready (SVID and policy loaded), so

@@ -69,9 +69,6 @@ func (sw *StarWars) appSaw(p *Pod) string {
 }
 
 func (sw *StarWars) metricsSummary(ctx context.Context, p *Pod) string {
-	if !sw.Env.ProxyHas("admin") {
-		return "(no admin port in this rampart-proxy)"
-	}
 	m, err := p.Metrics(ctx)
 	if err != nil {
 		return err.Error()

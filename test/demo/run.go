@@ -40,9 +40,6 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 		}
 		fmt.Fprintf(o.Out, "\nTorn down in %v: namespaces, links, cgroups, pins and processes removed.\n", since(t))
 	}()
-	if _, err := env.ProxyMissing(); err != nil {
-		return err
-	}
 	sw, err := StartStarWars(env, StarWarsOptions{Mode: o.Mode})
 	if err != nil {
 		return err

@@ -189,15 +189,5 @@ func (sw *StarWars) Decisions() ([]Decision, error) {
 	return all, nil
 }
 
-// liveBundle picks how the proxies follow bundle swaps: a file they re-read, a
-// service they poll, or (nil) not at all.
-func liveBundle(env *Env, dir string) (*LiveBundle, error) {
-	f := env.proxyFeatures()
-	switch {
-	case f.has("bundle-reload"):
-		return env.BundleFile(dir)
-	case f.has("bundle-url"):
-		return env.ServeBundles(dir)
-	}
-	return nil, nil
-}
+// liveBundle is how the proxies follow bundle swaps: a file they re-read.
+func liveBundle(env *Env, dir string) (*LiveBundle, error) { return env.BundleFile(dir) }

@@ -33,9 +33,6 @@ func BenchmarkPaths(b *testing.B) {
 	if _, err := outpost.StartDeathstar(); err != nil {
 		b.Fatal(err)
 	}
-	if !env.ProxyHas("outbound") {
-		b.Skip("rampart-proxy lacks outbound capture")
-	}
 	landing := "/v1/request-landing"
 	direct := fmt.Sprintf("http://%s%s", outpost.IP, landing)
 	for _, p := range []struct {

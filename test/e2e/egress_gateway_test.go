@@ -25,7 +25,6 @@ import (
 // to a routed host's address is decided (denied) by the pod's own policy.
 func TestEgressGateway(t *testing.T) {
 	env := newEnv(t)
-	needProxy(t, env, "outbound", "registry")
 	eg, err := demo.StartEgressGateway(env)
 	if err != nil {
 		t.Fatal(err)

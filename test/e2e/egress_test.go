@@ -28,10 +28,6 @@ type egressCase struct {
 // and each pod's decision log holds the refused hosts.
 func TestEgressSeedScenario(t *testing.T) {
 	env := newEnv(t)
-	needProxy(t, env, "outbound", "registry")
-	if !env.ProxyHasFlag("egress-resolver") {
-		support.Need(t, "rampart-proxy lacks --egress-resolver")
-	}
 	eg, err := demo.StartEgress(env)
 	if err != nil {
 		t.Fatal(err)
@@ -49,10 +45,6 @@ func TestEgressSeedScenario(t *testing.T) {
 // spoofed to another host's address are refused.
 func TestEgressIptablesRedirect(t *testing.T) {
 	env := newEnv(t)
-	needProxy(t, env, "outbound")
-	if !env.ProxyHasFlag("egress-resolver") {
-		support.Need(t, "rampart-proxy lacks --egress-resolver")
-	}
 	if _, err := exec.LookPath("iptables"); err != nil {
 		if _, err := os.Stat("/usr/sbin/iptables"); err != nil {
 			support.Need(t, "iptables is not installed (make deps)")
@@ -139,10 +131,6 @@ func hostOf(url string) string {
 // never opens a connection to its host, an allowed one opens exactly one.
 func TestEgressBypassCorpusCaptured(t *testing.T) {
 	env := newEnv(t)
-	needProxy(t, env, "outbound", "registry")
-	if !env.ProxyHasFlag("egress-resolver") {
-		support.Need(t, "rampart-proxy lacks --egress-resolver")
-	}
 	eg, err := demo.StartEgress(env)
 	if err != nil {
 		t.Fatal(err)

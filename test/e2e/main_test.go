@@ -86,18 +86,6 @@ func newEnv(t *testing.T) *demo.Env {
 	return env
 }
 
-// needProxy skips (fails under CI) when rampart-proxy lacks a feature the test
-// exercises: "outbound", "registry", "admin", "bundle polling".
-func needProxy(t *testing.T, env *demo.Env, features ...string) {
-	t.Helper()
-	for _, f := range features {
-		if !env.ProxyHas(f) {
-			missing, _ := env.ProxyMissing()
-			support.Need(t, fmt.Sprintf("rampart-proxy lacks %s (missing: %v)", f, missing))
-		}
-	}
-}
-
 // starWars builds the scenario in a fresh Env.
 func starWars(t *testing.T, mode demo.Mode) *demo.StarWars {
 	t.Helper()

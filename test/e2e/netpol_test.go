@@ -47,7 +47,6 @@ func readJSON(t *testing.T, path string, v any) {
 // proxy's decision log says.
 func TestNetworkPolicyRecipes(t *testing.T) {
 	env := newEnv(t)
-	needProxy(t, env, "outbound", "registry")
 	var specs []npPod
 	var cases []npCase
 	readJSON(t, "testdata/networkpolicy/pods.json", &specs)

@@ -22,7 +22,6 @@ type batch struct {
 // /metrics counters and the capture counters moved by exactly what was sent.
 func TestDecisionLogAndCounters(t *testing.T) {
 	sw := starWars(t, demo.Strict)
-	needProxy(t, sw.Env, "outbound", "registry", "admin")
 	var batches []batch
 	b, err := os.ReadFile("testdata/counters.json")
 	if err == nil {

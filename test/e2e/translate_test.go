@@ -16,7 +16,6 @@ import (
 // so the 403 on PUT /v1/exhaust-port is the translated bundle's own decision.
 func TestTranslatedStarWars(t *testing.T) {
 	sw := starWars(t, demo.Strict)
-	needProxy(t, sw.Env, "outbound", "registry", "live bundle")
 	dir := filepath.Join(t.TempDir(), "translated")
 	out, err := exec.Command(rampartBinary, "policy", "translate",
 		"-f", "../../rego/translate/testdata/cilium/starwars.yaml", "-o", dir).CombinedOutput()

@@ -5,7 +5,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/rampart-mesh/rampart/test/support"
 )
@@ -67,5 +69,44 @@ func TestKubeAssets(t *testing.T) {
 	}
 	if got := support.KubeAssets(t, "kube-apiserver"); got != filepath.Join(dir, "kube-v1.2.0") {
 		t.Errorf("apiserver only: %s", got)
+	}
+}
+
+// TestPoll: a condition that comes true is seen; one that never does is
+// reported after about the limit, not before.
+func TestPoll(t *testing.T) {
+	n := 0
+	if !support.Poll(time.Second, func() bool { n++; return n == 3 }) || n != 3 {
+		t.Errorf("true on the 3rd try: got after %d tries", n)
+	}
+	start := time.Now()
+	if support.Poll(50*time.Millisecond, func() bool { return false }) {
+		t.Error("a false condition held")
+	}
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Errorf("gave up after %v, before the limit", d)
+	}
+}
+
+// TestBuffer: writes from many goroutines all land, read while written (the
+// race detector checks the locking).
+func TestBuffer(t *testing.T) {
+	var b support.Buffer
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				b.Write([]byte("x"))
+				_ = b.String()
+			}
+		})
+	}
+	wg.Wait()
+	if got := len(b.Bytes()); got != 800 {
+		t.Errorf("%d bytes, want 800", got)
+	}
+	b.Reset()
+	if b.String() != "" {
+		t.Error("Reset left bytes")
 	}
 }

@@ -18,6 +18,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/rampart-mesh/rampart/test/support"
+	"github.com/rampart-mesh/rampart/test/support/kubeapi"
 )
 
 func decodeYAML(t *testing.T, b []byte) []*unstructured.Unstructured {
@@ -78,16 +79,7 @@ func imageRefs(objs []*unstructured.Unstructured) []string {
 func dryRun(t *testing.T, objs []*unstructured.Unstructured) {
 	assets := filepath.Dir(support.Tool(t, kubeTool+"/kube-apiserver", "test/tools/kube/build.sh"))
 	ctrllog.SetLogger(logr.Discard()) // envtest logs through controller-runtime's global logger
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start kube-apiserver and etcd: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stop kube-apiserver: %v", err)
-		}
-	})
+	cfg := kubeapi.Start(t, &envtest.Environment{BinaryAssetsDirectory: assets}).Config
 	c, err := client.New(cfg, client.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -16,35 +17,18 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/rampart-mesh/rampart/redirect/agent/catalog"
-	"github.com/rampart-mesh/rampart/test/support"
+	"github.com/rampart-mesh/rampart/test/support/kubeapi"
 )
 
-// The catalog's tests share one kube-apiserver and etcd (built by
-// test/tools/kube/build.sh); redirect may not import the sidecar's kubetest.
-var api struct {
-	once   sync.Once
-	client *kubernetes.Clientset
-	err    error
-}
+func TestMain(m *testing.M) { os.Exit(kubeapi.Main(m)) }
 
+// apiClient is the kube-apiserver and etcd the catalog's tests share (each test
+// uses its own namespaces), stopped by TestMain.
 func apiClient(t *testing.T) *kubernetes.Clientset {
 	t.Helper()
-	assets := support.KubeAssets(t, "kube-apiserver", "etcd")
-	api.once.Do(func() {
-		env := &envtest.Environment{BinaryAssetsDirectory: assets}
-		cfg, err := env.Start()
-		if api.err = err; err == nil {
-			api.client, api.err = kubernetes.NewForConfig(cfg)
-		}
-		// Stopped by the process's exit: TestMain would be the only other place.
-	})
-	if api.err != nil {
-		t.Fatalf("start kube-apiserver: %v", api.err)
-	}
-	return api.client
+	return kubeapi.Shared(t).Client
 }
 
 // cluster is the objects every catalog test sees: namespaces <prefix>empire

@@ -1,19 +1,17 @@
 package podtest
 
 import (
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/rampart-mesh/rampart/redirect/netpod"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // RequireRoot skips the test when not root, and fails it under CI=true.
 func RequireRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		need(t, "needs root (network namespaces, cgroups, eBPF)")
-	}
+	support.RequireRoot(t, "needs root (network namespaces, cgroups, eBPF)")
 }
 
 // RequireTool skips (fails under CI=true) when a system tool is missing, and
@@ -21,17 +19,9 @@ func RequireRoot(t testing.TB) {
 func RequireTool(t testing.TB, name string) string {
 	t.Helper()
 	if !netpod.HaveTool(name) {
-		need(t, name+" not installed (see .ci/deps)")
+		support.Need(t, name+" not installed (see .ci/deps)")
 	}
 	return netpod.LookTool(name)
-}
-
-func need(t testing.TB, reason string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(reason)
-	}
-	t.Skip(reason)
 }
 
 // Env is one test's private network: a netpod.Env (hub namespace holding a

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
 	"github.com/rampart-mesh/rampart/sidecar/discovery/kube"
 	"github.com/rampart-mesh/rampart/sidecar/discovery/kube/kubetest"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // TestKubeFollowsTheAPIServer runs a real kube-apiserver and etcd (built by
@@ -43,7 +43,7 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 
 	// Watches end every second, so the changes below arrive over re-watches from
 	// the last resourceVersion seen, as after any dropped connection.
-	var logs syncBuffer
+	var logs support.Buffer
 	k, err := kube.New(kube.Options{Config: env.Config, WatchTimeout: time.Second,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
@@ -54,7 +54,7 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	waitFor(t, func() bool { return endpoints(k, vip) == "198.18.5.2:8080 meshed,198.18.5.9:8080 plain" })
+	support.Eventually(t, "both endpoints", func() bool { return endpoints(k, vip) == "198.18.5.2:8080 meshed,198.18.5.9:8080 plain" })
 	eps, _ := k.Endpoints(vip)
 	if eps[0].Identity != "spiffe://cluster.local/ns/default/sa/deathstar-1" {
 		t.Errorf("identity %q", eps[0].Identity)
@@ -87,7 +87,7 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 	if _, err := client.CoreV1().Pods(ns).Update(ctx, pod, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return discovery.TrustedLabels(k, tie, peer)["org"] == "alliance" })
+	support.Eventually(t, "the relabelled pod's labels", func() bool { return discovery.TrustedLabels(k, tie, peer)["org"] == "alliance" })
 	if !k.LastUpdate().After(listed) {
 		t.Errorf("LastUpdate %s did not move with the label change", k.LastUpdate())
 	}
@@ -101,17 +101,17 @@ func TestKubeFollowsTheAPIServer(t *testing.T) {
 	if slice, err = client.DiscoveryV1().EndpointSlices(ns).Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return endpoints(k, vip) == "198.18.5.2:8080 meshed" })
+	support.Eventually(t, "the meshed endpoint alone", func() bool { return endpoints(k, vip) == "198.18.5.2:8080 meshed" })
 
 	// Deleted pods and slices leave.
 	if err := client.CoreV1().Pods(ns).Delete(ctx, "tiefighter", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { _, ok := k.Workload(tie); return !ok })
+	support.Eventually(t, "the deleted pod gone", func() bool { _, ok := k.Workload(tie); return !ok })
 	if err := client.DiscoveryV1().EndpointSlices(ns).Delete(ctx, slice.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return endpoints(k, vip) == "" })
+	support.Eventually(t, "no endpoints", func() bool { return endpoints(k, vip) == "" })
 	if _, ok := k.Endpoints(netip.AddrPortFrom(vip.Addr(), 81)); ok {
 		t.Error("port 81 is not a service port, yet resolved")
 	}
@@ -218,35 +218,6 @@ func createSlice(t *testing.T, c *kubernetes.Clientset, ns string, ips ...string
 		t.Fatal(err)
 	}
 	return created
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 20s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// syncBuffer is a log sink the resolver's goroutines and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // createHostNetworkPod creates a pod whose IP is the node's.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar/discovery/node"
+	"github.com/rampart-mesh/rampart/test/support"
 )
 
 // scriptedAgent stands in for rampart-node's catalog (a fake, for the client's
@@ -37,15 +38,6 @@ func scriptedAgent(t *testing.T, sock, file string) (stop func()) {
 	return func() { _ = srv.Close() }
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(d); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-	}
-}
-
 // TestResolverKeepsLastView: the view comes from the stream; when the agent
 // goes the resolver keeps answering from it, its age grows and its status says
 // why; when the agent returns it reconnects by itself.
@@ -60,14 +52,14 @@ func TestResolverKeepsLastView(t *testing.T) {
 		t.Fatal(err)
 	}
 	tie := netip.MustParseAddr("198.18.0.10")
-	waitFor(t, "delta applied", 2*time.Second, func() bool { w, _ := r.Workload(tie); return w.Labels["org"] == "alliance" })
+	support.EventuallyWithin(t, 2*time.Second, "delta applied", func() bool { w, _ := r.Workload(tie); return w.Labels["org"] == "alliance" })
 	updated := r.LastUpdate()
 	if updated.IsZero() || time.Since(updated) > 5*time.Second {
 		t.Errorf("LastUpdate %s after a snapshot and a change", updated)
 	}
 	stop()
 	_ = os.Remove(sock)
-	waitFor(t, "disconnect seen", 2*time.Second, func() bool { c, _, err := r.Status(); return !c && err != nil })
+	support.EventuallyWithin(t, 2*time.Second, "disconnect seen", func() bool { c, _, err := r.Status(); return !c && err != nil })
 	time.Sleep(200 * time.Millisecond)
 	if w, ok := r.Workload(tie); !ok || w.Labels["org"] != "alliance" {
 		t.Errorf("without the agent: %+v %v", w, ok)
@@ -83,7 +75,7 @@ func TestResolverKeepsLastView(t *testing.T) {
 	}
 	stop = scriptedAgent(t, sock, "testdata/stream.ndjson")
 	defer stop()
-	waitFor(t, "reconnected", 3*time.Second, func() bool { c, _, _ := r.Status(); return c && r.Age() < 100*time.Millisecond })
+	support.EventuallyWithin(t, 3*time.Second, "reconnected", func() bool { c, _, _ := r.Status(); return c && r.Age() < 100*time.Millisecond })
 	if !r.LastUpdate().After(updated) {
 		t.Errorf("LastUpdate %s not moved by the new snapshot", r.LastUpdate())
 	}

@@ -335,39 +335,6 @@ func TestWriteAfterIdle(t *testing.T) {
 	}
 }
 
-// TestIdleAndPing: an idle client connection closes; so does one whose peer
-// stops answering pings.
-func TestIdleAndPing(t *testing.T) {
-	addr, cli, _ := serve(t, hbone.Config{}, echo)
-	idle := dial(t, addr, cli, hbone.Config{IdleTimeout: 100 * time.Millisecond})
-	// A server that completes the preface and then never reads again.
-	srvTLS, cli2 := tlsConfigs(t)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", srvTLS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		fr := http2.NewFramer(c, c)
-		io.ReadFull(c, make([]byte, len(http2.ClientPreface)))
-		fr.WriteSettings()
-		time.Sleep(10 * time.Second)
-	}()
-	mute := dial(t, ln.Addr().String(), cli2, hbone.Config{PingInterval: 100 * time.Millisecond, PingTimeout: 100 * time.Millisecond})
-	for name, c := range map[string]*hbone.Conn{"idle": idle, "unanswered ping": mute} {
-		select {
-		case <-c.Done():
-		case <-time.After(5 * time.Second):
-			t.Errorf("%s connection still open", name)
-		}
-	}
-}
-
 // TestHandlerPanic: a panicking handler resets its stream only.
 func TestHandlerPanic(t *testing.T) {
 	addr, cli, _ := serve(t, hbone.Config{}, func(s *hbone.Stream) {

@@ -1,24 +1,22 @@
-// Package kubetest starts a real kube-apiserver and etcd for tests: the binaries
-// test/tools/kube/build.sh builds into $RAMPART_TOOLS_DIR (default <repo>/.cache/bin).
-// When they are missing a test is skipped with the reason, and fails when CI=true.
-// Only tests import it.
+// Package kubetest is the discovery side of test/support/kubeapi: a real
+// kube-apiserver and etcd (kubeapi.Start: skipped, or failed when CI=true,
+// without the binaries; stopped, and checked gone, at the test's end) with the
+// kubeconfig files a proxy under test reads through kube.LoadKubeconfig. It is a
+// test helper: only tests import it (test/layout_test.go).
 package kubetest
 
 import (
 	"encoding/base64"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/rampart-mesh/rampart/sidecar/discovery/kube"
+	"github.com/rampart-mesh/rampart/test/support/kubeapi"
 )
 
 // Env is a running API server.
@@ -39,27 +37,17 @@ type Env struct {
 // Start runs kube-apiserver and etcd until the test ends.
 func Start(t testing.TB) *Env {
 	t.Helper()
-	assets := Assets(t)
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start kube-apiserver from %s: %v", assets, err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := kubeapi.Start(t, nil)
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kc, []byte(kubeconfig(cfg)), 0o600); err != nil {
+	if err := os.WriteFile(kc, []byte(kubeconfig(s.Config)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	kcfg, err := kube.LoadKubeconfig(kc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{Client: client, Config: kcfg, Kubeconfig: kc, rest: cfg,
-		SigningKeyFile: filepath.Join(env.ControlPlane.GetAPIServer().CertDir, "sa-signer.key")}
+	return &Env{Client: s.Client, Config: kcfg, Kubeconfig: kc, rest: s.Config,
+		SigningKeyFile: filepath.Join(s.Env.ControlPlane.GetAPIServer().CertDir, "sa-signer.key")}
 }
 
 // TokenKubeconfig writes a kubeconfig that authenticates with token alone (a
@@ -99,32 +87,4 @@ users:
 - name: admin
   user:
 %s`, cfg.Host, b64(cfg.CAData), user)
-}
-
-// Assets finds the folder test/tools/kube/build.sh fills: kube-<version>/ under
-// $RAMPART_TOOLS_DIR, or <repo>/.cache/bin.
-func Assets(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("RAMPART_TOOLS_DIR")
-	if dir == "" {
-		out, err := exec.Command("go", "env", "GOMOD").Output()
-		if err == nil {
-			dir = filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), ".cache", "bin")
-		}
-	}
-	found, _ := filepath.Glob(filepath.Join(dir, "kube-*", "kube-apiserver"))
-	if len(found) == 0 {
-		Missing(t, "kube-apiserver not built under "+dir+" (run test/tools/kube/build.sh)")
-	}
-	sort.Strings(found)
-	return filepath.Dir(found[len(found)-1])
-}
-
-// Missing skips the test with reason, or fails it when CI=true.
-func Missing(t testing.TB, reason string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(reason)
-	}
-	t.Skip(reason)
 }
