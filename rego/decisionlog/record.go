@@ -196,11 +196,11 @@ func (l *line) set(f int, val []byte) bool {
 		l.Error = val
 		return json.Valid(val)
 	case "bundles":
-		if rev, n, ok := bundleRevision(val); ok {
-			l.rev, l.revSet = rev, n > 0
+		if rev, n, ok := bundleRevision(val); ok && n > 0 {
+			l.rev, l.revSet = rev, true
 			return true
 		}
-		return l.setBundles(val)
+		return l.setBundles(val) // also null and {}, which revision reads as none
 	case "erased":
 		return json.Unmarshal(val, &l.Erased) == nil
 	case "rampart":
