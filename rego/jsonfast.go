@@ -248,6 +248,14 @@ func unescape(s []byte) (any, bool) {
 // number reads a JSON number as its literal text, checked against JSON's grammar.
 func (p *fastParser) number() (any, bool) {
 	start := p.i
+	if !p.skipNumber() {
+		return nil, false
+	}
+	return json.Number(p.b[start:p.i]), true
+}
+
+// skipNumber moves past a JSON number, reporting false when it breaks the grammar.
+func (p *fastParser) skipNumber() bool {
 	if p.b[p.i] == '-' {
 		p.i++
 	}
@@ -257,12 +265,12 @@ func (p *fastParser) number() (any, bool) {
 	case p.i < len(p.b) && p.b[p.i] >= '1' && p.b[p.i] <= '9':
 		p.digits()
 	default:
-		return nil, false
+		return false
 	}
 	if p.i < len(p.b) && p.b[p.i] == '.' {
 		p.i++
 		if !p.digits() {
-			return nil, false
+			return false
 		}
 	}
 	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
@@ -270,11 +278,9 @@ func (p *fastParser) number() (any, bool) {
 		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
 			p.i++
 		}
-		if !p.digits() {
-			return nil, false
-		}
+		return p.digits()
 	}
-	return json.Number(p.b[start:p.i]), true
+	return true
 }
 
 func (p *fastParser) digits() bool {

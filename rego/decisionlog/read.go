@@ -55,6 +55,7 @@ type readCloser struct {
 func ReadEvents(file string, r io.Reader, fn func(Event) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	n := 0
+	var slab []byte
 	for {
 		first, err := skipSpace(br)
 		if err == io.EOF {
@@ -71,7 +72,7 @@ func ReadEvents(file string, r io.Reader, fn func(Event) error) error {
 			br = bufio.NewReaderSize(rest, 64<<10)
 			continue
 		}
-		b, err := readLine(br)
+		b, err := readLine(br, &slab)
 		n++
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", file, n, err)
@@ -99,9 +100,27 @@ func skipSpace(br *bufio.Reader) (byte, error) {
 
 var errTooLong = fmt.Errorf("event longer than %d bytes", MaxLine)
 
-// readLine returns the next line without its newline, bounded by MaxLine.
-func readLine(br *bufio.Reader) ([]byte, error) {
-	var out []byte
+// slabSize is how much line memory ReadEvents allocates at once: lines are
+// copied into a shared slab, one allocation per many lines rather than one each.
+const slabSize = 1 << 20
+
+// readLine returns the next line without its newline, bounded by MaxLine, in
+// memory of its own (carved from *slab when it fits; the caller may keep it).
+func readLine(br *bufio.Reader, slab *[]byte) ([]byte, error) {
+	chunk, err := br.ReadSlice('\n')
+	if err == nil || err == io.EOF {
+		line := bytes.TrimRight(chunk, "\r\n")
+		if cap(*slab)-len(*slab) < len(line) {
+			*slab = make([]byte, 0, max(slabSize, len(line)))
+		}
+		start := len(*slab)
+		*slab = append(*slab, line...)
+		return (*slab)[start:len(*slab):len(*slab)], nil
+	}
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, err
+	}
+	out := append([]byte(nil), chunk...) // a long line: read on in pieces
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if len(out)+len(chunk) > MaxLine+1 {

@@ -53,12 +53,18 @@ type line struct {
 	Erased     []string                   `json:"erased"`
 	Timestamp  string                     `json:"timestamp"`
 	Time       string                     `json:"time"` // OPA's console logger
-	Rampart    *struct {
-		Allowed bool           `json:"allowed"`
-		DryRun  bool           `json:"dry_run"`
-		Reason  string         `json:"reason"`
-		Shadow  *ShadowVerdict `json:"shadow"`
-	} `json:"rampart"`
+	Rampart    *outcome                   `json:"rampart"`
+	// rev is the revision of Bundles when the fast path read it (revSet) instead.
+	rev    string
+	revSet bool
+}
+
+// outcome is the part of Rampart's own object read here: what the proxy did.
+type outcome struct {
+	Allowed bool           `json:"allowed"`
+	DryRun  bool           `json:"dry_run"`
+	Reason  string         `json:"reason"`
+	Shadow  *ShadowVerdict `json:"shadow"`
 }
 
 // ErrNotDecision says a JSON object is not a decision-log event (no decision_id or
@@ -92,8 +98,10 @@ func ParseRaw(b []byte) (Raw, error) {
 	if l.DecisionID == "" || len(l.Input) == 0 || bytes.Equal(l.Input, []byte("null")) {
 		return Raw{}, ErrNotDecision
 	}
-	r := Record{ID: l.DecisionID, Path: l.Path, Erased: l.Erased,
-		Revision: revision(l.Bundles, l.Revision), Time: timestamp(l.Timestamp, l.Time)}
+	r := Record{ID: l.DecisionID, Path: l.Path, Erased: l.Erased, Revision: l.rev, Time: timestamp(l.Timestamp, l.Time)}
+	if !l.revSet {
+		r.Revision = revision(l.Bundles, l.Revision)
+	}
 	if l.Rampart != nil {
 		r.Allowed, r.DryRun, r.Reason, r.Shadow = l.Rampart.Allowed, l.Rampart.DryRun, l.Rampart.Reason, l.Rampart.Shadow
 	} else {
@@ -188,11 +196,15 @@ func (l *line) set(f int, val []byte) bool {
 		l.Error = val
 		return json.Valid(val)
 	case "bundles":
-		return l.setBundles(val)
+		if rev, n, ok := bundleRevision(val); ok && n > 0 {
+			l.rev, l.revSet = rev, true
+			return true
+		}
+		return l.setBundles(val) // also null and {}, which revision reads as none
 	case "erased":
 		return json.Unmarshal(val, &l.Erased) == nil
 	case "rampart":
-		return json.Unmarshal(val, &l.Rampart) == nil
+		return l.setRampart(val) || json.Unmarshal(val, &l.Rampart) == nil
 	}
 	return true
 }
@@ -233,6 +245,18 @@ func (r Raw) Decode() (Record, error) {
 	}
 	rec := r.Record
 	rec.Input = d.Input
+	return rec, nil
+}
+
+// DecodeWith decodes the input as Decode does, with d (one per goroutine), which
+// reads the usual logged inputs in one pass and shares their repeated strings.
+func (r Raw) DecodeWith(d *rego.InputDecoder) (Record, error) {
+	in, err := d.Decode(r.InputJSON)
+	if err != nil {
+		return Record{}, fmt.Errorf("decision %s: %w", r.ID, err)
+	}
+	rec := r.Record
+	rec.Input = in
 	return rec, nil
 }
 

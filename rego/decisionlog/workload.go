@@ -35,11 +35,15 @@ func KubeID(id string) (ns, sa string, ok bool) {
 	if !ok {
 		return "", "", false
 	}
-	parts := strings.Split(rest, "/")
-	if len(parts) != 5 || parts[1] != "ns" || parts[3] != "sa" || parts[2] == "" || parts[4] == "" {
+	// td/ns/NS/sa/SA, cut without allocating: replay names every changed decision.
+	_, rest, ok1 := strings.Cut(rest, "/")
+	rest, ok2 := strings.CutPrefix(rest, "ns/")
+	ns, rest, ok3 := strings.Cut(rest, "/")
+	sa, ok4 := strings.CutPrefix(rest, "sa/")
+	if !ok1 || !ok2 || !ok3 || !ok4 || ns == "" || sa == "" || strings.Contains(sa, "/") {
 		return "", "", false
 	}
-	return parts[2], parts[4], true
+	return ns, sa, true
 }
 
 // Host returns the IP of an "ip:port" address (or the address when it has no port).

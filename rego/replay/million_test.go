@@ -1,11 +1,14 @@
 package replay_test
 
 import (
+	"compress/gzip"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rampart-mesh/rampart/rego"
@@ -165,4 +168,40 @@ func benchMillion(b *testing.B, noReuse, keepAlive bool) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "decisions/s")
 	b.ReportMetric(float64(n*b.N)/(cpuTime()-cpu0).Seconds(), "decisions/cpu-s")
+}
+
+var (
+	writeLog  = flag.String("replay-write", "", "TestWriteGeneratedLog writes -replay-decisions generated lines to this file (gzip when it ends in .gz)")
+	keepAlive = flag.Bool("replay-keepalive", false, "TestWriteGeneratedLog writes the kept-alive traffic (inputs repeat)")
+)
+
+// TestWriteGeneratedLog writes BenchmarkReplayMillion's traffic to a file, so that
+// `rampart policy replay` can be timed over a real one:
+//
+//	go test ./rego/replay -run WriteGeneratedLog -replay-write /tmp/million.log
+func TestWriteGeneratedLog(t *testing.T) {
+	if *writeLog == "" {
+		t.Skip("no -replay-write file")
+	}
+	f, err := os.Create(*writeLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w io.Writer = f
+	var zw *gzip.Writer
+	if strings.HasSuffix(*writeLog, ".gz") {
+		zw = gzip.NewWriter(f)
+		w = zw
+	}
+	if _, err := io.Copy(w, newTrafficGen(*replayDecisions, *keepAlive)); err != nil {
+		t.Fatal(err)
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -154,7 +154,7 @@ func (t *tally) decide(ctx context.Context, e *rego.Engine, raw decisionlog.Raw,
 			return rec, s.d, nil
 		}
 	}
-	rec, err := raw.Decode()
+	rec, err := raw.DecodeWith(t.dec)
 	if err != nil {
 		return rec, rego.Decision{}, err
 	}

@@ -53,6 +53,7 @@ type tally struct {
 	totals  Totals
 	changes map[decisionlog.Flow]*Change
 	seen    map[string]seen // decisions by logged input JSON
+	dec     *rego.InputDecoder
 	// lookups and hits of seen in the current window, misses overall, and whether
 	// the last window hit so rarely that only some inputs are remembered.
 	lookups, hits, misses int
@@ -60,7 +61,7 @@ type tally struct {
 }
 
 func newTally() *tally {
-	return &tally{changes: map[decisionlog.Flow]*Change{}, seen: map[string]seen{}}
+	return &tally{changes: map[decisionlog.Flow]*Change{}, seen: map[string]seen{}, dec: rego.NewInputDecoder()}
 }
 
 // add counts one replayed decision: rec as recorded, d by the candidate. A
@@ -78,19 +79,26 @@ func (t *tally) add(rec *decisionlog.Record, d rego.Decision, ev seqEvent) {
 		c = &Change{Flow: f}
 		t.changes[f] = c
 	}
+	ex := &c.DenyToAllowExample
+	if rec.Allowed {
+		t.totals.AllowToDeny++
+		c.AllowToDeny++
+		ex = &c.AllowToDenyExample
+	} else {
+		t.totals.DenyToAllow++
+		c.DenyToAllow++
+	}
+	if *ex == nil || ev.seq < (*ex).seq { // this worker's first in log order
+		*ex = example(rec, d, ev)
+	}
+}
+
+func example(rec *decisionlog.Record, d rego.Decision, ev seqEvent) *Example {
 	ex := &Example{DecisionID: rec.ID, Where: fmt.Sprintf("%s:%d", ev.File, ev.Line), Reason: d.Reason, seq: ev.seq}
 	if rec.Input.Request != nil {
 		ex.Path = rec.Input.Request.Path
 	}
-	if rec.Allowed {
-		t.totals.AllowToDeny++
-		c.AllowToDeny++
-		c.AllowToDenyExample = earlier(c.AllowToDenyExample, ex)
-	} else {
-		t.totals.DenyToAllow++
-		c.DenyToAllow++
-		c.DenyToAllowExample = earlier(c.DenyToAllowExample, ex)
-	}
+	return ex
 }
 
 func earlier(a, b *Example) *Example {
