@@ -49,6 +49,7 @@ func New(opts Options) (*Proxy, error) {
 func (p *Proxy) Run(ctx context.Context) error {
 	var lc net.ListenConfig
 	lc.SetMultipathTCP(false) // MPTCP sockets cannot go into a sockhash (sk_msg)
+	lc.KeepAlive = -1         // the peers are local apps: no keep-alive probes (four setsockopt per accept)
 	type serve func() error
 	var serves []serve
 	if p.opts.Capture != "" {
