@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
+	"github.com/rampart-mesh/rampart/sidecar/internal/gopool"
 )
 
 // Proxy is the outbound proxy. Create it with New, then Run it (or hand it
@@ -19,6 +20,9 @@ type Proxy struct {
 	pool    *pool
 	bal     *discovery.Balancer
 	metrics *metrics
+	// workers runs each connection's handler and its upload copy on kept
+	// goroutines (gopool), which keep their grown stacks.
+	workers gopool.Pool
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -106,10 +110,10 @@ func (p *Proxy) serve(l net.Listener, r *route) error {
 			c.Close()
 			return nil
 		}
-		go func() {
+		p.workers.Go(func() {
 			defer p.done(c)
 			p.handle(c.(*net.TCPConn), r)
-		}()
+		})
 	}
 }
 

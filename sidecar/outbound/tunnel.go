@@ -35,11 +35,11 @@ func (p *Proxy) tunnel(app *net.TCPConn, t target, start time.Time) (read []byte
 	defer st.Close()
 	p.metrics.connectTime.Observe(time.Since(start).Seconds())
 	up := make(chan struct{})
-	go func() {
+	p.workers.Go(func() {
 		defer close(up)
 		_ = copyPooled(st, rw)
 		_ = st.CloseWrite()
-	}()
+	})
 	_ = copyPooled(rw, st)
 	_ = rw.CloseWrite()
 	select {
