@@ -3,9 +3,11 @@ package gopool
 import "sync"
 
 // Max is how many finished goroutines a Pool keeps parked: enough for the
-// jobs that start at a moderate rate, few enough that the parked stacks stay
-// small next to the process.
-const Max = 16
+// jobs that start at a moderate rate (a connection at 200 per second is over
+// in about a millisecond, so one or two run at a time), few enough that the
+// parked stacks stay small next to the process and that the goroutine count
+// after a burst returns within test/bench/dos's slack (20) of idle.
+const Max = 8
 
 // Pool runs jobs on kept goroutines. The zero value is ready to use.
 type Pool struct {
