@@ -49,7 +49,7 @@ func newAdmin(opts *Options, authz any, src identity.Source, res discovery.Resol
 	}
 	return []serveFunc{{"admin " + a.Addr, a.Addr, func(ctx context.Context, ln net.Listener) error {
 		return s.Serve(ctx, ln)
-	}}}, nil
+	}, false}}, nil
 }
 
 // nodeDiscoveryCheck never fails readiness (the proxy keeps deciding with its

@@ -100,11 +100,11 @@ func newOutbound(opts *Options, res discovery.Resolver, src identity.Source, eng
 	}
 	var out []serveFunc
 	if o.CaptureAddr != "" {
-		out = append(out, serveFunc{"outbound " + o.CaptureAddr, o.CaptureAddr, drain(p.ServeCapture)})
+		out = append(out, serveFunc{"outbound " + o.CaptureAddr, o.CaptureAddr, drain(p.ServeCapture), true})
 	}
 	for i, r := range o.Routes {
 		out = append(out, serveFunc{"route " + r.Listen + " → " + r.Destination, r.Listen,
-			drain(func(ln net.Listener) error { return p.ServeRoute(ln, i) })})
+			drain(func(ln net.Listener) error { return p.ServeRoute(ln, i) }), true})
 	}
 	return out, nil
 }

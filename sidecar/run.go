@@ -56,13 +56,13 @@ func Run(ctx context.Context, opts Options) error {
 	defer in.Close()
 	var servers []serveFunc
 	if a := opts.Inbound.PlaintextAddr; a != "" {
-		servers = append(servers, serveFunc{"plaintext " + a, a, in.ServePlaintext})
+		servers = append(servers, serveFunc{"plaintext " + a, a, in.ServePlaintext, false})
 	}
 	if a := opts.Inbound.HBONEAddr; a != "" {
 		if src == nil {
 			return errors.New("sidecar: HBONE listener needs an identity (--svid-dir, --ca-dir, --ca-addr or --workload-api)")
 		}
-		servers = append(servers, serveFunc{"hbone " + a, a, in.ServeHBONE})
+		servers = append(servers, serveFunc{"hbone " + a, a, in.ServeHBONE, false})
 	}
 	outs, err := newOutbound(&opts, res, src, engine)
 	if err != nil {
@@ -91,6 +91,10 @@ func (o InboundOptions) listens() bool { return o.PlaintextAddr != "" || o.HBONE
 type serveFunc struct {
 	name, addr string
 	serve      func(context.Context, net.Listener) error
+	// local: the listener's peers are this pod's apps (outbound), so TCP
+	// keep-alive probes find nothing a closed socket would not, and setting them
+	// up cost four setsockopt calls per accepted connection.
+	local bool
 }
 
 // serveAll listens on every address first (so a taken port fails fast), then
@@ -105,7 +109,7 @@ func serveAll(ctx context.Context, opts Options, servers []serveFunc) error {
 		}
 	}()
 	for _, s := range servers {
-		ln, err := listen(ctx, s.addr)
+		ln, err := listen(ctx, s.addr, s.local)
 		if err != nil {
 			return err
 		}
@@ -134,10 +138,14 @@ func wrap(name string, err error) error {
 }
 
 // listen opens a TCP listener without MPTCP: the eBPF sockhash accelerator refuses
-// MPTCP sockets, and nothing here gains from it.
-func listen(ctx context.Context, addr string) (net.Listener, error) {
+// MPTCP sockets, and nothing here gains from it. A local listener's connections
+// get no TCP keep-alive.
+func listen(ctx context.Context, addr string, local bool) (net.Listener, error) {
 	var lc net.ListenConfig
 	lc.SetMultipathTCP(false)
+	if local {
+		lc.KeepAlive = -1
+	}
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("sidecar: listen %s: %w", addr, err)

@@ -3,6 +3,7 @@ package inbound
 import (
 	"net"
 	"syscall"
+	"unsafe"
 )
 
 // peeker checks, without blocking and without consuming, whether an idle
@@ -36,7 +37,9 @@ func (p *peeker) peerOpen() bool {
 }
 
 func (p *peeker) peek(fd uintptr) bool {
-	_, _, err := syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	// Raw: a call that never blocks need not wake the runtime's monitor (rawio).
+	_, _, err := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p.buf[0])), uintptr(len(p.buf)),
+		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 	p.open = err == syscall.EAGAIN
 	return true // never wait for readiness
 }

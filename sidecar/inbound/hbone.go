@@ -14,6 +14,7 @@ import (
 	"github.com/rampart-mesh/rampart/identity"
 	"github.com/rampart-mesh/rampart/rego"
 	"github.com/rampart-mesh/rampart/sidecar/internal/hbone"
+	"github.com/rampart-mesh/rampart/sidecar/internal/rawio"
 )
 
 // ServeHBONE accepts HTTP/2-over-mTLS tunnel connections on ln until ctx ends (15008
@@ -25,7 +26,7 @@ func (s *Server) ServeHBONE(ctx context.Context, ln net.Listener) error {
 		return errors.New("inbound: HBONE needs Options.TLS")
 	}
 	return s.accept(ctx, ln, listenerHBONE, nil, func(c net.Conn) {
-		tc := tls.Server(c, s.opts.TLS)
+		tc := tls.Server(rawio.Wrap(c), s.opts.TLS) // raw reads and writes: see rawio
 		hctx, cancel := context.WithTimeout(ctx, s.opts.Timeouts.ReadHeader)
 		err := tc.HandshakeContext(hctx)
 		cancel()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar/httpx"
+	"github.com/rampart-mesh/rampart/sidecar/internal/rawio"
 )
 
 // upConn is one kept-alive HTTP/1.1 connection to the app.
@@ -43,7 +44,7 @@ func (p *upstreamPool) dial(ctx context.Context, addr string) (net.Conn, error) 
 	if err != nil {
 		return nil, fmt.Errorf("dial upstream %s: %w", addr, err)
 	}
-	return c, nil
+	return rawio.Wrap(c), nil // raw reads and writes: see rawio
 }
 
 // get returns an idle connection (reused=true) or a new one.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -49,24 +48,6 @@ const sniffLen = 8
 // maxEarly is the most early data a tunnel reads before its CONNECT is answered:
 // one DATA frame of the smallest size a peer may set (RFC 9113 §4.2).
 const maxEarly = 16 << 10
-
-// readReady reads what the app has already sent, without waiting: one
-// non-blocking read into buf. Nothing ready, end of stream or an error all give 0
-// (the copy that follows reads them again).
-func readReady(app *net.TCPConn, buf []byte) int {
-	rc, err := app.SyscallConn()
-	if err != nil {
-		return 0
-	}
-	n := 0
-	_ = rc.Read(func(fd uintptr) bool {
-		if k, err := syscall.Read(int(fd), buf); err == nil && k > 0 {
-			n = k
-		}
-		return true // done either way: never wait
-	})
-	return n
-}
 
 // reply503 answers 503 when the app has sent (or sends within a moment) what
 // looks like an HTTP/1 request line; otherwise the connection is just closed.

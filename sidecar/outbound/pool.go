@@ -11,6 +11,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/rampart-mesh/rampart/sidecar/internal/hbone"
+	"github.com/rampart-mesh/rampart/sidecar/internal/rawio"
 )
 
 // peerKey names one destination proxy: its address and the identity it must
@@ -129,7 +130,7 @@ func (p *pool) dial(key peerKey) error {
 		p.metrics.handshakes.WithLabelValues("connect_error").Inc()
 		return fmt.Errorf("dial %s: %w", key.addr, err)
 	}
-	conn := tls.Client(raw, p.tls(key.id))
+	conn := tls.Client(rawio.Wrap(raw), p.tls(key.id))
 	if err := conn.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		p.metrics.handshakes.WithLabelValues("refused").Inc()

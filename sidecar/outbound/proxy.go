@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar/discovery"
+	"github.com/rampart-mesh/rampart/sidecar/internal/gopool"
 )
 
 // Proxy is the outbound proxy. Create it with New, then Run it (or hand it
@@ -19,6 +20,9 @@ type Proxy struct {
 	pool    *pool
 	bal     *discovery.Balancer
 	metrics *metrics
+	// workers runs each connection's handler and its upload copy on kept
+	// goroutines (gopool), which keep their grown stacks.
+	workers gopool.Pool
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -49,6 +53,7 @@ func New(opts Options) (*Proxy, error) {
 func (p *Proxy) Run(ctx context.Context) error {
 	var lc net.ListenConfig
 	lc.SetMultipathTCP(false) // MPTCP sockets cannot go into a sockhash (sk_msg)
+	lc.KeepAlive = -1         // the peers are local apps: no keep-alive probes (four setsockopt per accept)
 	type serve func() error
 	var serves []serve
 	if p.opts.Capture != "" {
@@ -105,10 +110,10 @@ func (p *Proxy) serve(l net.Listener, r *route) error {
 			c.Close()
 			return nil
 		}
-		go func() {
+		p.workers.Go(func() {
 			defer p.done(c)
 			p.handle(c.(*net.TCPConn), r)
-		}()
+		})
 	}
 }
 

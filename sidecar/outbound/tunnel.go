@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rampart-mesh/rampart/sidecar/internal/hbone"
+	"github.com/rampart-mesh/rampart/sidecar/internal/rawio"
 )
 
 // tunnel carries app over one HBONE stream: CONNECT dst on a pooled connection to
@@ -18,8 +19,11 @@ import (
 // has accepted the stream. On failure it returns what it read, so the app can
 // still be answered with a 503.
 func (p *Proxy) tunnel(app *net.TCPConn, t target, start time.Time) (read []byte, err error) {
+	// The app side's reads and writes are raw system calls (rawio: they leave
+	// the runtime's monitor thread asleep).
+	rw := rawio.New(app)
 	bp := bufPool.Get().(*[]byte)
-	early := (*bp)[:readReady(app, (*bp)[:maxEarly])]
+	early := (*bp)[:rw.ReadReady((*bp)[:maxEarly])]
 	st, err := p.open(t, early)
 	if err != nil {
 		read = append([]byte(nil), early[:min(len(early), sniffLen)]...)
@@ -31,20 +35,20 @@ func (p *Proxy) tunnel(app *net.TCPConn, t target, start time.Time) (read []byte
 	defer st.Close()
 	p.metrics.connectTime.Observe(time.Since(start).Seconds())
 	up := make(chan struct{})
-	go func() {
+	p.workers.Go(func() {
 		defer close(up)
-		_ = copyPooled(st, app)
+		_ = copyPooled(st, rw)
 		_ = st.CloseWrite()
-	}()
-	_ = copyPooled(app, st)
-	_ = app.CloseWrite()
+	})
+	_ = copyPooled(rw, st)
+	_ = rw.CloseWrite()
 	select {
 	case <-up:
 	case <-st.Done():
 		// The far side ended the stream (and said to stop sending): what the app
 		// still sends has nowhere to go, so stop reading it rather than wait for
 		// the app to close.
-		_ = app.CloseRead()
+		_ = rw.CloseRead()
 		<-up
 	}
 	return nil, nil

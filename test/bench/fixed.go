@@ -71,7 +71,7 @@ func fixedRate(cfg config, dir, addr string) (p50, p90, p99 float64, err error) 
 	if errs != 0 {
 		return 0, 0, 0, fmt.Errorf("wrk fixed rate: %d errors\n%s", errs, s)
 	}
-	if want := cfg.fixed.Seconds() * float64(cfg.rate); float64(n) < want*cfg.minDone || n == 0 {
+	if want := cfg.fixed.Seconds() * float64(cfg.rate); cfg.minDone >= 0 && (float64(n) < want*cfg.minDone || n == 0) {
 		return 0, 0, 0, fmt.Errorf("wrk fixed rate: %d requests, want about %.0f (machine too busy?)", n, want)
 	}
 	ms := func(us int) float64 { return float64(us) / float64(time.Millisecond/time.Microsecond) }

@@ -50,3 +50,7 @@ func (c *Conn) CheckInvariants() error {
 	}
 	return nil
 }
+
+// ParkedHandlers is how many finished handler goroutines wait for the next
+// stream (gopool): they belong to no connection.
+func ParkedHandlers() int { return handlers.Idle() }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 
 	"golang.org/x/net/http2"
+
+	"github.com/rampart-mesh/rampart/sidecar/internal/gopool"
 )
 
 // Serve runs the server side of an HTTP/2 connection over nc (a TLS connection
@@ -134,9 +136,14 @@ func (c *Conn) openStream(f *http2.MetaHeadersFrame) error {
 	c.running++
 	c.handlers.Add(1)
 	c.mu.Unlock()
-	go c.serveStream(st, f.Truncated)
+	truncated := f.Truncated
+	handlers.Go(func() { c.serveStream(st, truncated) })
 	return nil
 }
+
+// handlers runs stream handlers on kept goroutines (gopool): a new goroutine
+// per stream grew its stack by copying several times per stream.
+var handlers gopool.Pool
 
 // request reads a request's header block. A CONNECT carries only :method and
 // :authority (§8.5); other methods reach the handler, which refuses them.
